@@ -1,0 +1,63 @@
+"""Project-wide views: the root redirect, the dashboard and the health check."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language_from_request
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from programmes.models import KeyFigure, Programme
+from programmes.stats import live_figures, programmes_by_sector, programmes_by_status
+
+from .celery import app as celery_app
+
+
+@require_safe
+def root_redirect(request: HttpRequest) -> HttpResponse:
+    """`/` sends visitors to the dashboard in their language (French unless they prefer English)."""
+    language = get_language_from_request(request) or "fr"
+    return redirect(f"/{language}/")
+
+
+@login_required
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    programmes = Programme.objects.visible_to(request.user)
+    context = {
+        "headline_figures": KeyFigure.objects.filter(is_published=True),
+        "live": live_figures(programmes),
+        "by_sector": programmes_by_sector(programmes),
+        "by_status": programmes_by_status(programmes),
+    }
+    return render(request, "dashboard.html", context)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 — any failure means "not reachable"
+        return False
+
+
+def _broker_ok() -> bool:
+    if celery_app.conf.task_always_eager:
+        return True  # tasks run in-process: there is no broker to reach
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@transaction.non_atomic_requests
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    healthy = all(checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

@@ -1,0 +1,73 @@
+"""Admin for organisations, focal points, agreements and users."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import FocalPoint, Organisation, PartnershipAgreement, User
+
+
+class FocalPointInline(admin.TabularInline):
+    model = FocalPoint
+    extra = 0
+
+
+class AgreementInline(admin.StackedInline):
+    model = PartnershipAgreement
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["acronym", "name_fr", "category", "iati_type", "parent", "admin_unit", "is_active"]
+    list_filter = ["category", "iati_type", "is_active"]
+    search_fields = ["code", "acronym", "name_fr", "name_en"]
+    list_select_related = ["parent", "admin_unit"]
+    autocomplete_fields = ["parent", "admin_unit"]
+    prepopulated_fields = {"code": ["acronym"]}
+    inlines = [FocalPointInline, AgreementInline]
+
+
+@admin.register(FocalPoint)
+class FocalPointAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "position", "organisation", "email", "is_primary"]
+    list_filter = ["is_primary", "organisation__category"]
+    search_fields = ["full_name", "email", "organisation__acronym", "organisation__name_fr"]
+    list_select_related = ["organisation"]
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(PartnershipAgreement)
+class PartnershipAgreementAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation", "kind", "status", "start_date", "end_date"]
+    list_filter = ["kind", "status"]
+    search_fields = ["title", "reference", "organisation__acronym", "organisation__name_fr"]
+    list_select_related = ["organisation"]
+    autocomplete_fields = ["organisation"]
+    date_hierarchy = "start_date"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "organisation",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "organisation__category", "groups"]
+    search_fields = ["username", "first_name", "last_name", "email", "organisation__acronym"]
+    list_select_related = ["organisation"]
+    autocomplete_fields = ["organisation"]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets,
+        (_("Portal"), {"fields": ["organisation", "preferred_language"]}),
+    ]
+    add_fieldsets = [
+        *BaseUserAdmin.add_fieldsets,
+        (_("Portal"), {"fields": ["organisation", "email", "first_name", "last_name", "preferred_language"]}),
+    ]

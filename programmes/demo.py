@@ -1,0 +1,478 @@
+"""Deterministic demo data: realistic bilingual programmes, demo partners and the demo accounts.
+
+Everything is written with bulk inserts so that 10,000 programmes take seconds, not hours.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory, User
+from regions.models import AdminUnit
+
+from .models import (
+    AgeGroup,
+    Indicator,
+    IndicatorValue,
+    KeyIndicator,
+    Outcome,
+    Output,
+    Participation,
+    Programme,
+    ProgrammeLocation,
+    Role,
+    Scope,
+    Sector,
+    Sex,
+    Status,
+)
+from .reference import load_reference_data
+
+DEMO_CODE_REGEX = r"^NE-[A-Z]+-[0-9]{4}-[0-9]{5}$"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — published demo password, see CONTRACT.md
+
+DEMO_ORGANISATIONS = [
+    # code, acronym, category, name_fr, name_en
+    ("ue", "UE", OrganisationCategory.DONOR, "Union européenne", "European Union"),
+    (
+        "aics",
+        "AICS",
+        OrganisationCategory.DONOR,
+        "Agence italienne pour la coopération au développement",
+        "Italian Agency for Development Cooperation",
+    ),
+    ("pays-bas", "NL", OrganisationCategory.DONOR, "Royaume des Pays-Bas", "Kingdom of the Netherlands"),
+    (
+        "usa-prm",
+        "PRM",
+        OrganisationCategory.DONOR,
+        "Département d'État des États-Unis (PRM)",
+        "US Department of State (PRM)",
+    ),
+    (
+        "hcr",
+        "HCR",
+        OrganisationCategory.UN_MULTILATERAL,
+        "Haut-Commissariat des Nations unies pour les réfugiés",
+        "UN Refugee Agency",
+    ),
+    (
+        "unicef",
+        "UNICEF",
+        OrganisationCategory.UN_MULTILATERAL,
+        "Fonds des Nations unies pour l'enfance",
+        "United Nations Children's Fund",
+    ),
+    (
+        "onudc",
+        "ONUDC",
+        OrganisationCategory.UN_MULTILATERAL,
+        "Office des Nations unies contre la drogue et le crime",
+        "United Nations Office on Drugs and Crime",
+    ),
+    ("crn", "CRN", OrganisationCategory.NGO, "Croix-Rouge nigérienne", "Niger Red Cross"),
+    ("plan-niger", "Plan", OrganisationCategory.NGO, "Plan International Niger", "Plan International Niger"),
+    (
+        "uam",
+        "UAM",
+        OrganisationCategory.ACADEMIC,
+        "Université Abdou Moumouni de Niamey",
+        "Abdou Moumouni University of Niamey",
+    ),
+]
+
+# Government counterpart of each sector.
+COUNTERPART = {
+    "LM": "mtps",
+    "AM": "maec",
+    "MD": "maec",
+    "CT": "anltp-tim",
+    "AVRR": "mah-gc",
+    "MH": "mah-gc",
+    "VM": "mpf-pe",
+    "IBM": "mid",
+    "CB": "mp",
+    "CS": "mah-gc",
+}
+
+# (French, English) title patterns per sector; {place} is a region, department or commune.
+TITLES = {
+    "LM": [("Migration de main-d'œuvre équitable depuis {place}", "Fair labour migration from {place}")],
+    "AM": [("Assistance aux mouvements organisés au départ de {place}", "Assisted movements from {place}")],
+    "MD": [("Diaspora et développement local à {place}", "Diaspora and local development in {place}")],
+    "CT": [
+        ("Lutte contre la traite des personnes à {place}", "Counter-trafficking in {place}"),
+        ("Protection des victimes de la traite à {place}", "Protection of victims of trafficking in {place}"),
+    ],
+    "AVRR": [
+        (
+            "Retour volontaire et réintégration durable à {place}",
+            "Voluntary return and sustainable reintegration in {place}",
+        ),
+        (
+            "Réintégration communautaire des migrants de retour à {place}",
+            "Community reintegration of returning migrants in {place}",
+        ),
+    ],
+    "MH": [
+        ("Santé des migrants et des communautés hôtes à {place}", "Health of migrants and host communities in {place}")
+    ],
+    "VM": [("Protection des migrants vulnérables à {place}", "Protection of vulnerable migrants in {place}")],
+    "IBM": [("Gestion intégrée des frontières à {place}", "Integrated border management in {place}")],
+    "CB": [
+        (
+            "Renforcement des capacités de gestion des migrations à {place}",
+            "Migration management capacity building in {place}",
+        )
+    ],
+    "CS": [
+        (
+            "Stabilisation des communautés et cohésion sociale à {place}",
+            "Community stabilization and social cohesion in {place}",
+        )
+    ],
+}
+
+SUMMARY = (
+    "Programme de l'OIM au Niger dans le secteur « {sector_fr} », mené avec les autorités nationales et locales à {place}.",
+    "IOM Niger programme in the “{sector_en}” sector, carried out with national and local authorities in {place}.",
+)
+
+KEY_INDICATOR_OF_SECTOR = {
+    "AVRR": (
+        KeyIndicator.MIGRANTS_RETURNED,
+        "Migrants assistés au retour volontaire",
+        "Migrants assisted to return voluntarily",
+    ),
+    "CT": (KeyIndicator.TRAFFICKED_ASSISTED, "Victimes de la traite assistées", "Trafficked persons assisted"),
+    "VM": (KeyIndicator.MIGRANTS_ASSISTED, "Migrants vulnérables assistés", "Vulnerable migrants assisted"),
+    "CB": (KeyIndicator.OFFICIALS_TRAINED, "Agents de l'État formés", "Government officials trained"),
+}
+
+STATUS_WEIGHTS = [
+    (Status.ACTIVE, 40),
+    (Status.COMPLETED, 12),
+    (Status.CLOSED, 8),
+    (Status.PIPELINE, 10),
+    (Status.SUBMITTED, 5),
+    (Status.UNDER_REVIEW, 5),
+    (Status.APPROVED, 6),
+    (Status.SUSPENDED, 3),
+    (Status.REVISION_REQUESTED, 3),
+    (Status.REJECTED, 2),
+    (Status.CANCELLED, 2),
+]
+
+
+@dataclass
+class DemoSummary:
+    programmes: int
+    participations: int
+    locations: int
+    indicators: int
+    values: int
+    users: int
+
+
+def _ensure_demo_organisations() -> None:
+    for code, acronym, category, name_fr, name_en in DEMO_ORGANISATIONS:
+        Organisation.objects.update_or_create(
+            code=code,
+            defaults={
+                "acronym": acronym,
+                "category": category,
+                "name_fr": name_fr,
+                "name_en": name_en,
+                "iati_type": DEFAULT_IATI_TYPE[category],
+            },
+        )
+
+
+def ensure_groups() -> dict[str, Group]:
+    """The permission groups of IOM staff: officers edit, viewers and experts read."""
+    view = Permission.objects.filter(
+        codename__startswith="view_", content_type__app_label__in=["programmes", "partners", "regions"]
+    )
+    edit = Permission.objects.filter(
+        content_type__app_label="programmes",
+        content_type__model__in=[
+            "programme",
+            "participation",
+            "programmelocation",
+            "outcome",
+            "output",
+            "indicator",
+            "indicatorvalue",
+            "document",
+        ],
+    )
+    groups = {}
+    for name, perms in [
+        ("IOM programme officers", [*view, *edit]),
+        ("IOM viewers", list(view)),
+        ("Technical experts", list(view)),
+    ]:
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(perms)
+        groups[name] = group
+    return groups
+
+
+def ensure_demo_accounts() -> list[User]:
+    groups = ensure_groups()
+    orgs = {o.code: o for o in Organisation.objects.filter(code__in=["anltp-tim", "ins"])}
+    specs = [
+        ("admin", "Aïcha", "Administratrice", {"is_staff": True, "is_superuser": True}, None, None),
+        ("staff", "Moussa", "Issoufou", {"is_staff": True}, "IOM programme officers", None),
+        ("viewer", "Fatima", "Abdou", {"is_staff": True}, "IOM viewers", None),
+        ("expert", "Ibrahim", "Maïga", {"is_staff": True}, "Technical experts", None),
+        ("partner.anltp", "Mariama", "Soumana", {}, None, orgs["anltp-tim"]),
+        ("partner.ins", "Oumarou", "Hamani", {}, None, orgs["ins"]),
+    ]
+    users = []
+    for username, first, last, flags, group, organisation in specs:
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@demo.iom-niger.example",
+                "organisation": organisation,
+                "is_active": True,
+                "is_staff": flags.get("is_staff", False),
+                "is_superuser": flags.get("is_superuser", False),
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        user.groups.set([groups[group]] if group else [])
+        users.append(user)
+    return users
+
+
+@transaction.atomic
+def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
+    """Create `programmes` demo programmes; the same seed gives the same data."""
+    if not Sector.objects.exists():
+        load_reference_data()
+    _ensure_demo_organisations()
+    users = ensure_demo_accounts()
+    rng = random.Random(seed)
+
+    sectors = list(Sector.objects.order_by("order"))
+    orgs = {o.code: o for o in Organisation.objects.all()}
+    donors = [orgs[c] for c in ("ue", "aics", "pays-bas", "usa-prm", "iom-idf")]
+    implementers = [orgs[c] for c in ("crn", "plan-niger", "hcr", "unicef", "onudc", "uam")]
+    governorates = {o.admin_unit_id: o for o in orgs.values() if o.code.startswith("gov-")}
+    units = list(AdminUnit.objects.without_boundary().select_related("parent__parent").order_by("pcode"))
+    region_of = {u.pk: (u.ancestors()[0] if u.parent_id else u) for u in units}
+    focal_points = [u for u in users if u.username in ("staff", "admin")]
+    statuses = [s for s, _ in STATUS_WEIGHTS]
+    weights = [w for _, w in STATUS_WEIGHTS]
+
+    plan = []
+    for n in range(1, programmes + 1):
+        sector = sectors[(n - 1) % len(sectors)] if n <= len(sectors) else rng.choice(sectors)
+        start = date(2021, 1, 1) + timedelta(days=rng.randrange(0, 6 * 365))
+        code = f"NE-{sector.code}-{start.year}-{n:05d}"
+        plan.append((n, sector, start, code))
+
+    # Demo programmes are recognised by their code pattern and replaced as a whole.
+    Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
+
+    new_programmes, secondary, participations, locations = [], [], [], []
+    results_plan = []
+    for n, sector, start, code in plan:
+        place_units = rng.sample(units, rng.choice([1, 1, 2, 3]))
+        place = place_units[0].name_fr
+        title_fr, title_en = rng.choice(TITLES[sector.code])
+        status = rng.choices(statuses, weights)[0]
+        duration = timedelta(days=rng.choice([365, 540, 730, 1095]))
+        budget = Decimal(rng.randrange(50, 3000) * 1000)
+        currency = rng.choice(["USD", "USD", "EUR", "XOF"])
+        if currency == "XOF":
+            budget *= 600
+        started = status in (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
+        programme = Programme(
+            code=code,
+            title_fr=title_fr.format(place=place),
+            title_en=title_en.format(place=place),
+            summary_fr=SUMMARY[0].format(sector_fr=sector.name_fr, place=place),
+            summary_en=SUMMARY[1].format(sector_en=sector.name_en, place=place),
+            primary_sector=sector,
+            scope=rng.choices([Scope.NATIONAL, Scope.REGIONAL, Scope.MULTI_REGIONAL, Scope.GLOBAL], [6, 3, 2, 1])[0],
+            status=status,
+            planned_start=start,
+            planned_end=start + duration,
+            actual_start=start if started else None,
+            actual_end=start + duration if status in (Status.COMPLETED, Status.CLOSED) else None,
+            budget=budget,
+            currency=currency,
+            iom_focal_point=rng.choice(focal_points),
+            internal_notes="Note interne OIM : suivi budgétaire trimestriel." if n % 3 == 0 else "",
+            created_by=users[1],
+            updated_by=users[1],
+        )
+        programme.search_text = programme.build_search_text()
+        new_programmes.append(programme)
+
+        # ANLTP/TIM takes part in counter-trafficking and every 7th programme, INS in every 5th: both
+        # demo partners have several joint programmes, and many programmes involve neither.
+        roles: dict[str, tuple[str, Decimal | None]] = {COUNTERPART[sector.code]: (Role.GOVERNMENT_COUNTERPART, None)}
+        if n % 7 == 0 or sector.code == "CT":
+            roles.setdefault("anltp-tim", (Role.IMPLEMENTING_PARTNER, None))
+        if n % 5 == 0:
+            roles.setdefault("ins", (Role.BENEFICIARY_INSTITUTION, None))
+        donor = rng.choice(donors)
+        roles.setdefault(donor.code, (Role.FUNDING, (budget * Decimal("0.8")).quantize(Decimal("1"))))
+        if rng.random() < 0.6:
+            roles.setdefault(rng.choice(implementers).code, (Role.IMPLEMENTING_PARTNER, None))
+        governorate = governorates.get(region_of[place_units[0].pk].pk)
+        if governorate is not None:
+            roles.setdefault(governorate.code, (Role.ENDORSING_AUTHORITY, None))
+        participations.append((programme, roles))
+        locations.append((programme, place_units))
+        other = rng.choice(sectors)
+        if other != sector and rng.random() < 0.4:
+            secondary.append((programme, other))
+        results_plan.append((programme, sector, start, started))
+
+    Programme.objects.bulk_create(new_programmes, batch_size=1000)
+    Participation.objects.bulk_create(
+        [
+            Participation(programme=p, organisation=orgs[code], role=role, contribution=amount)
+            for p, roles in participations
+            for code, (role, amount) in roles.items()
+        ],
+        batch_size=2000,
+    )
+    ProgrammeLocation.objects.bulk_create(
+        [ProgrammeLocation(programme=p, admin_unit=u) for p, place_units in locations for u in place_units],
+        batch_size=2000,
+    )
+    Through = Programme.secondary_sectors.through
+    Through.objects.bulk_create([Through(programme=p, sector=s) for p, s in secondary], batch_size=2000)
+    counts = _seed_results(rng, results_plan)
+    return DemoSummary(
+        programmes=len(new_programmes),
+        participations=sum(len(r) for _, r in participations),
+        locations=sum(len(u) for _, u in locations),
+        indicators=counts[0],
+        values=counts[1],
+        users=len(users),
+    )
+
+
+def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
+    outcomes = [
+        Outcome(
+            programme=p,
+            code="OC1",
+            statement_fr=f"Les capacités nationales en matière de « {s.name_fr} » sont renforcées.",
+            statement_en=f"National capacities in “{s.name_en}” are strengthened.",
+        )
+        for p, s, _, _ in plan
+    ]
+    Outcome.objects.bulk_create(outcomes, batch_size=2000)
+    outputs = [
+        Output(
+            outcome=oc,
+            code="OP1.1",
+            statement_fr="Les bénéficiaires reçoivent une assistance directe.",
+            statement_en="Beneficiaries receive direct assistance.",
+        )
+        for oc in outcomes
+    ]
+    Output.objects.bulk_create(outputs, batch_size=2000)
+
+    indicators, value_plan = [], []
+    for (programme, sector, start, started), outcome, output in zip(plan, outcomes, outputs, strict=True):
+        key, name_fr, name_en = KEY_INDICATOR_OF_SECTOR.get(
+            sector.code, (KeyIndicator.NONE, "Personnes ayant bénéficié des activités", "People reached by activities")
+        )
+        target = Decimal(rng.randrange(100, 5000))
+        people = Indicator(
+            programme=programme,
+            output=output,
+            code="IND1",
+            name_fr=name_fr,
+            name_en=name_en,
+            unit="personnes",
+            target=target,
+            disaggregated=True,
+            key_indicator=key,
+        )
+        share = Indicator(
+            programme=programme,
+            outcome=outcome,
+            code="IND2",
+            name_fr="Part des partenaires satisfaits de l'appui de l'OIM",
+            name_en="Share of partners satisfied with IOM support",
+            unit="%",
+            measure="percentage",
+            cumulative=True,
+            baseline=Decimal(rng.randrange(20, 50)),
+            target=Decimal(rng.randrange(70, 95)),
+        )
+        indicators += [people, share]
+        if started:
+            value_plan.append((people, share, start, target))
+    Indicator.objects.bulk_create(indicators, batch_size=2000)
+
+    values = []
+    for people, share, start, target in value_plan:
+        for year_offset in (0, 1):
+            period_start = date(start.year + year_offset, 1, 1)
+            period_end = date(start.year + year_offset, 12, 31)
+            achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
+            values.append(
+                IndicatorValue(
+                    indicator=people,
+                    period_start=period_start,
+                    period_end=period_end,
+                    target=target / 2,
+                    achieved=achieved,
+                )
+            )
+            female = (achieved * Decimal(rng.randrange(30, 60)) / 100).quantize(Decimal("1"))
+            values.append(
+                IndicatorValue(
+                    indicator=people, period_start=period_start, period_end=period_end, sex=Sex.FEMALE, achieved=female
+                )
+            )
+            values.append(
+                IndicatorValue(
+                    indicator=people,
+                    period_start=period_start,
+                    period_end=period_end,
+                    sex=Sex.MALE,
+                    achieved=achieved - female,
+                )
+            )
+            children = (achieved * Decimal(rng.randrange(5, 25)) / 100).quantize(Decimal("1"))
+            values.append(
+                IndicatorValue(
+                    indicator=people,
+                    period_start=period_start,
+                    period_end=period_end,
+                    age_group=AgeGroup.CHILDREN,
+                    achieved=children,
+                )
+            )
+            values.append(
+                IndicatorValue(
+                    indicator=share,
+                    period_start=period_start,
+                    period_end=period_end,
+                    target=share.target,
+                    achieved=Decimal(rng.randrange(40, 100)),
+                )
+            )
+    IndicatorValue.objects.bulk_create(values, batch_size=5000)
+    return len(indicators), len(values)

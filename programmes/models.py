@@ -1,0 +1,788 @@
+"""Thematic sectors, programmes, participations, locations, documents, results and key figures."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from decimal import Decimal
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from regions.models import AdminUnit
+
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+def fold_text(text: str) -> str:
+    """Lower-case and strip accents, so that 'Tillabéri' and 'tillaberi' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+class BilingualMixin:
+    """Picks the `<field>_en` value in English when present, otherwise `<field>_fr`."""
+
+    def localized(self, field: str) -> str:
+        if get_language() == "en":
+            value = getattr(self, f"{field}_en", "")
+            if value:
+                return value
+        return getattr(self, f"{field}_fr", "")
+
+
+# --- Sectors ----------------------------------------------------------------------------------
+
+
+class Sector(BilingualMixin, models.Model):
+    """One of IOM's migration-management thematic sectors (e.g. counter-trafficking)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name_fr = models.CharField(_("name (French)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    description_fr = models.TextField(_("description (French)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    dac_code = models.CharField(
+        _("DAC sector code"),
+        max_length=5,
+        validators=[RegexValidator(r"^[0-9]{5}$", _("A DAC sector code has five digits."))],
+        help_text=_("OECD DAC 5-digit purpose code used in IATI exports, e.g. 15190."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("thematic sector")
+        verbose_name_plural = _("thematic sectors")
+        ordering = ["order", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(dac_code__regex=r"^[0-9]{5}$"), name="sector_dac_code_format"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("programmes:sector_detail", args=[self.code])
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def description(self) -> str:
+        return self.localized("description")
+
+
+# --- Programmes -------------------------------------------------------------------------------
+
+
+class Scope(models.TextChoices):
+    NATIONAL = "national", _("National")
+    REGIONAL = "regional", _("Regional")
+    MULTI_REGIONAL = "multi_regional", _("Multi-regional")
+    GLOBAL = "global", _("Global")
+
+
+class Status(models.TextChoices):
+    PIPELINE = "pipeline", _("Pipeline")
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    REVISION_REQUESTED = "revision_requested", _("Revision requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The programme lifecycle: the only status changes the portal allows.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.PIPELINE: (Status.SUBMITTED, Status.CANCELLED),
+    Status.SUBMITTED: (Status.UNDER_REVIEW, Status.REVISION_REQUESTED, Status.CANCELLED),
+    Status.UNDER_REVIEW: (Status.APPROVED, Status.REVISION_REQUESTED, Status.REJECTED),
+    Status.REVISION_REQUESTED: (Status.SUBMITTED, Status.CANCELLED),
+    Status.APPROVED: (Status.ACTIVE, Status.CANCELLED),
+    Status.ACTIVE: (Status.COMPLETED, Status.SUSPENDED),
+    Status.SUSPENDED: (Status.ACTIVE, Status.CANCELLED),
+    Status.COMPLETED: (Status.CLOSED,),
+    Status.REJECTED: (),
+    Status.CLOSED: (),
+    Status.CANCELLED: (),
+}
+
+# IATI ActivityStatus code for each status (1 pipeline, 2 implementation, 3 finalisation, 4 closed,
+# 5 cancelled, 6 suspended).
+IATI_ACTIVITY_STATUS = {
+    Status.PIPELINE: "1",
+    Status.SUBMITTED: "1",
+    Status.UNDER_REVIEW: "1",
+    Status.REVISION_REQUESTED: "1",
+    Status.APPROVED: "1",
+    Status.REJECTED: "5",
+    Status.ACTIVE: "2",
+    Status.SUSPENDED: "6",
+    Status.COMPLETED: "3",
+    Status.CLOSED: "4",
+    Status.CANCELLED: "5",
+}
+
+
+class Currency(models.TextChoices):
+    XOF = "XOF", _("West African CFA franc (XOF)")
+    USD = "USD", _("US dollar (USD)")
+    EUR = "EUR", _("Euro (EUR)")
+
+
+class ProgrammeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProgrammeQuerySet:
+        """The single access rule: IOM staff see all; a partner sees its joint programmes; others none."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_iom_staff:
+            return self.all()
+        if user.organisation_id is None:
+            return self.none()
+        return self.filter(
+            Exists(Participation.objects.filter(programme=OuterRef("pk"), organisation_id=user.organisation_id))
+        )
+
+    def active(self) -> ProgrammeQuerySet:
+        return self.filter(status=Status.ACTIVE)
+
+    def with_status(self, *statuses: str) -> ProgrammeQuerySet:
+        return self.filter(status__in=statuses)
+
+    def in_sector(self, sector: Sector) -> ProgrammeQuerySet:
+        return self.filter(Q(primary_sector=sector) | Q(secondary_sectors=sector)).distinct()
+
+    def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
+        """Programmes working in the unit or anywhere below it (a commune counts for its region)."""
+        return self.filter(
+            Exists(ProgrammeLocation.objects.filter(programme=OuterRef("pk"), admin_unit__pcode__startswith=unit.pcode))
+        )
+
+    def with_partner(self, organisation, role: str | None = None) -> ProgrammeQuerySet:
+        participations = Participation.objects.filter(programme=OuterRef("pk"), organisation=organisation)
+        if role:
+            participations = participations.filter(role=role)
+        return self.filter(Exists(participations))
+
+    def funded_by(self, organisation) -> ProgrammeQuerySet:
+        return self.with_partner(organisation, role=Role.FUNDING)
+
+    def active_between(self, start, end) -> ProgrammeQuerySet:
+        """Programmes whose planned period overlaps [start, end] (either bound may be None)."""
+        qs = self
+        if start:
+            qs = qs.filter(Q(planned_end__isnull=True) | Q(planned_end__gte=start))
+        if end:
+            qs = qs.filter(planned_start__lte=end)
+        return qs
+
+    def search(self, text: str) -> ProgrammeQuerySet:
+        """Accent- and case-insensitive search over code, titles and summaries in both languages."""
+        qs = self
+        for word in fold_text(text).split():
+            qs = qs.filter(search_text__contains=word)
+        return qs
+
+    def for_list(self) -> ProgrammeQuerySet:
+        return self.select_related("primary_sector").only(
+            "code",
+            "title_fr",
+            "title_en",
+            "status",
+            "scope",
+            "planned_start",
+            "planned_end",
+            "budget",
+            "currency",
+            "primary_sector__code",
+            "primary_sector__name_fr",
+            "primary_sector__name_en",
+        )
+
+
+class Programme(BilingualMixin, models.Model):
+    """A migration-management programme or project of IOM Niger."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=32,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z0-9][A-Z0-9.\-]{2,31}$",
+                _("Use 3 to 32 capital letters, digits, dots or hyphens, e.g. NE-CT-2026-001."),
+            )
+        ],
+    )
+    title_fr = models.CharField(_("title (French)"), max_length=255)
+    title_en = models.CharField(_("title (English)"), max_length=255, blank=True)
+    summary_fr = models.TextField(_("summary (French)"), blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    primary_sector = models.ForeignKey(
+        Sector, verbose_name=_("primary sector"), on_delete=models.PROTECT, related_name="primary_programmes"
+    )
+    secondary_sectors = models.ManyToManyField(
+        Sector, verbose_name=_("secondary sectors"), blank=True, related_name="secondary_programmes"
+    )
+    scope = models.CharField(_("scope"), max_length=20, choices=Scope.choices, default=Scope.NATIONAL)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PIPELINE)
+    planned_start = models.DateField(_("planned start"))
+    planned_end = models.DateField(_("planned end"), null=True, blank=True)
+    actual_start = models.DateField(_("actual start"), null=True, blank=True)
+    actual_end = models.DateField(_("actual end"), null=True, blank=True)
+    budget = models.DecimalField(
+        _("budget"), max_digits=15, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
+    )
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
+    iom_focal_point = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("IOM focal point"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="focal_programmes",
+        limit_choices_to={"organisation__isnull": True, "is_staff": True},
+    )
+    internal_notes = models.TextField(_("internal notes (IOM only)"), blank=True)
+    search_text = models.TextField(editable=False, default="")
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last updated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ProgrammeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        ordering = ["-planned_start", "code"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["planned_start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z0-9][A-Z0-9.\-]{2,31}$"),
+                name="programme_code_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_end__isnull=True) | Q(planned_end__gte=models.F("planned_start")),
+                name="programme_planned_end_after_start",
+                violation_error_message=_("The planned end cannot be before the planned start."),
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_end__isnull=True)
+                | Q(actual_start__isnull=True)
+                | Q(actual_end__gte=models.F("actual_start")),
+                name="programme_actual_end_after_start",
+                violation_error_message=_("The actual end cannot be before the actual start."),
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__gte=0),
+                name="programme_budget_non_negative",
+                violation_error_message=_("The budget cannot be negative."),
+            ),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="programme_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.title}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_text = self.build_search_text()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("programmes:detail", args=[self.code])
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def summary(self) -> str:
+        return self.localized("summary")
+
+    def build_search_text(self) -> str:
+        parts = [self.code, self.title_fr, self.title_en, self.summary_fr, self.summary_en]
+        return fold_text(" ".join(p for p in parts if p))
+
+    def allowed_transitions(self) -> tuple[str, ...]:
+        return TRANSITIONS[Status(self.status)]
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.allowed_transitions()
+
+    @property
+    def iati_activity_status(self) -> str:
+        return IATI_ACTIVITY_STATUS[Status(self.status)]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == Status.PIPELINE
+
+
+class ProgrammeStatusChange(models.Model):
+    """One step in a programme's lifecycle: who moved it from which status to which, when and why."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code}: {self.from_status} → {self.to_status}"
+
+
+# --- Participations ---------------------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    GOVERNMENT_COUNTERPART = "government_counterpart", _("Government counterpart")
+    ENDORSING_AUTHORITY = "endorsing_authority", _("Endorsing authority")
+    IMPLEMENTING_PARTNER = "implementing_partner", _("Implementing partner")
+    FUNDING = "funding", _("Funding")
+    BENEFICIARY_INSTITUTION = "beneficiary_institution", _("Beneficiary institution")
+
+
+# IATI OrganisationRole codes: 1 Funding, 2 Accountable, 3 Extending, 4 Implementing.
+IATI_ORGANISATION_ROLE = {
+    Role.GOVERNMENT_COUNTERPART: "2",
+    Role.ENDORSING_AUTHORITY: "2",
+    Role.IMPLEMENTING_PARTNER: "4",
+    Role.FUNDING: "1",
+    Role.BENEFICIARY_INSTITUTION: "3",
+}
+
+
+class Participation(models.Model):
+    """An organisation's part in a programme, in one role; funders carry their contribution."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="participations"
+    )
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="participations",
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    contribution = models.DecimalField(
+        _("contribution"),
+        max_digits=15,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text=_("For funders: the amount committed, in the programme's currency."),
+    )
+    notes = models.CharField(_("notes"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        ordering = ["role", "organisation__name_fr"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "organisation"],
+                name="participation_one_role_per_organisation",
+                violation_error_message=_("This organisation already takes part in the programme."),
+            ),
+            models.CheckConstraint(
+                condition=Q(contribution__isnull=True) | Q(contribution__gte=0, role="funding"),
+                name="participation_contribution_only_for_funders",
+                violation_error_message=_("Only a funding partner has a contribution, and it cannot be negative."),
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "programme"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.get_role_display()}"
+
+
+class ProgrammeLocation(models.Model):
+    """A place in Niger where a programme works: a region, a department or a commune."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="locations"
+    )
+    admin_unit = models.ForeignKey(
+        AdminUnit, verbose_name=_("administrative unit"), on_delete=models.PROTECT, related_name="programme_locations"
+    )
+
+    class Meta:
+        verbose_name = _("programme location")
+        verbose_name_plural = _("programme locations")
+        ordering = ["admin_unit__pcode"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "admin_unit"],
+                name="programme_location_unique",
+                violation_error_message=_("This place is already listed for the programme."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code} @ {self.admin_unit.pcode}"
+
+
+# --- Documents --------------------------------------------------------------------------------
+
+
+class DocumentCategory(models.TextChoices):
+    PROPOSAL = "proposal", _("Project proposal")
+    ENDORSEMENT_LETTER = "endorsement_letter", _("Endorsement letter")
+    AGREEMENT = "agreement", _("Agreement")
+    PROGRESS_REPORT = "progress_report", _("Progress report")
+    FINAL_REPORT = "final_report", _("Final report")
+    GUIDANCE = "guidance", _("Guidance")
+    STANDARD = "standard", _("Standard")
+    OTHER = "other", _("Other")
+
+
+class Visibility(models.TextChoices):
+    IOM_ONLY = "iom_only", _("IOM only")
+    PARTNERS = "partners", _("Shared with partners")
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    """A generated storage name: never the uploader's file name, never under the static root."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class DocumentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DocumentQuerySet:
+        """IOM staff see all; a partner sees shared documents of its joint programmes and sectors."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_iom_staff:
+            return self.all()
+        return self.filter(visibility=Visibility.PARTNERS).filter(
+            Q(programme__isnull=True) | Q(programme__in=Programme.objects.visible_to(user))
+        )
+
+
+class Document(models.Model):
+    """A file attached to a programme (proposal, endorsement, report) or a sector (guidance, standard)."""
+
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    sector = models.ForeignKey(
+        Sector, verbose_name=_("sector"), on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
+    )
+    title = models.CharField(_("title"), max_length=255)
+    category = models.CharField(_("category"), max_length=30, choices=DocumentCategory.choices)
+    visibility = models.CharField(
+        _("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.IOM_ONLY
+    )
+    issuing_organisation = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("issued by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="issued_documents",
+        help_text=_("For endorsement letters: the government partner that signed it."),
+    )
+    file = models.FileField(_("file"), upload_to=document_upload_to)
+    original_filename = models.CharField(_("original file name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(programme__isnull=False, sector__isnull=True)
+                | Q(programme__isnull=True, sector__isnull=False),
+                name="document_belongs_to_programme_or_sector",
+                violation_error_message=_("A document belongs either to a programme or to a sector."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# --- Results framework ------------------------------------------------------------------------
+
+
+class Outcome(BilingualMixin, models.Model):
+    """An expected outcome of a programme (top of its results framework)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="outcomes"
+    )
+    code = models.CharField(_("code"), max_length=20)
+    statement_fr = models.TextField(_("statement (French)"))
+    statement_en = models.TextField(_("statement (English)"), blank=True)
+
+    class Meta:
+        verbose_name = _("outcome")
+        verbose_name_plural = _("outcomes")
+        ordering = ["programme", "code"]
+        constraints = [models.UniqueConstraint(fields=["programme", "code"], name="outcome_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.statement}"
+
+    @property
+    def statement(self) -> str:
+        return self.localized("statement")
+
+
+class Output(BilingualMixin, models.Model):
+    """An output contributing to an outcome."""
+
+    outcome = models.ForeignKey(Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="outputs")
+    code = models.CharField(_("code"), max_length=20)
+    statement_fr = models.TextField(_("statement (French)"))
+    statement_en = models.TextField(_("statement (English)"), blank=True)
+
+    class Meta:
+        verbose_name = _("output")
+        verbose_name_plural = _("outputs")
+        ordering = ["outcome", "code"]
+        constraints = [models.UniqueConstraint(fields=["outcome", "code"], name="output_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.statement}"
+
+    @property
+    def statement(self) -> str:
+        return self.localized("statement")
+
+
+class Measure(models.TextChoices):
+    UNIT = "unit", _("Number")
+    PERCENTAGE = "percentage", _("Percentage")
+
+
+class KeyIndicator(models.TextChoices):
+    """Indicators whose values feed the live key figures of the dashboard."""
+
+    NONE = "", _("—")
+    MIGRANTS_RETURNED = "migrants_returned", _("Migrants assisted to return voluntarily")
+    TRAFFICKED_ASSISTED = "trafficked_assisted", _("Trafficked persons assisted")
+    MIGRANTS_ASSISTED = "migrants_assisted", _("Vulnerable migrants assisted")
+    OFFICIALS_TRAINED = "officials_trained", _("Officials trained")
+
+
+class Indicator(BilingualMixin, models.Model):
+    """A results indicator of a programme, at outcome or output level (aggregate counts only)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="indicators"
+    )
+    outcome = models.ForeignKey(
+        Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, null=True, blank=True, related_name="indicators"
+    )
+    output = models.ForeignKey(
+        Output, verbose_name=_("output"), on_delete=models.CASCADE, null=True, blank=True, related_name="indicators"
+    )
+    code = models.CharField(_("code"), max_length=20)
+    name_fr = models.CharField(_("name (French)"), max_length=255)
+    name_en = models.CharField(_("name (English)"), max_length=255, blank=True)
+    unit = models.CharField(_("unit"), max_length=50, default="", blank=True, help_text=_("e.g. persons, sessions"))
+    measure = models.CharField(_("measure"), max_length=12, choices=Measure.choices, default=Measure.UNIT)
+    cumulative = models.BooleanField(
+        _("cumulative"),
+        default=False,
+        help_text=_("Cumulative: each period reports the running total. Incremental: periods are summed."),
+    )
+    baseline = models.DecimalField(
+        _("baseline"), max_digits=14, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
+    )
+    baseline_year = models.PositiveSmallIntegerField(_("baseline year"), null=True, blank=True)
+    target = models.DecimalField(
+        _("target"), max_digits=14, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    disaggregated = models.BooleanField(_("disaggregated by sex and age"), default=False)
+    key_indicator = models.CharField(
+        _("key figure"), max_length=30, choices=KeyIndicator.choices, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["programme", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="indicator_code_unique"),
+            models.CheckConstraint(
+                condition=Q(baseline__gte=0) & (Q(target__isnull=True) | Q(target__gte=0)),
+                name="indicator_values_non_negative",
+                violation_error_message=_("Baseline and target cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(measure="percentage")
+                | (Q(baseline__lte=100) & (Q(target__isnull=True) | Q(target__lte=100))),
+                name="indicator_percentage_within_0_100",
+                violation_error_message=_("A percentage must lie between 0 and 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+
+class Sex(models.TextChoices):
+    ALL = "all", _("All")
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class AgeGroup(models.TextChoices):
+    ALL = "all", _("All ages")
+    CHILDREN = "0-17", _("0–17 years")
+    ADULTS = "18-59", _("18–59 years")
+    OLDER = "60+", _("60 years and over")
+
+
+class IndicatorValue(models.Model):
+    """Target and achieved value of an indicator for one reporting period and one sex/age cell."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="values"
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, default=Sex.ALL)
+    age_group = models.CharField(_("age group"), max_length=5, choices=AgeGroup.choices, default=AgeGroup.ALL)
+    target = models.DecimalField(
+        _("target"), max_digits=14, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    achieved = models.DecimalField(
+        _("achieved"), max_digits=14, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
+    )
+    comment = models.CharField(_("comment"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        ordering = ["indicator", "period_start", "sex", "age_group"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period_start", "sex", "age_group"],
+                name="indicator_value_one_per_period_and_cell",
+                violation_error_message=_("There is already a value for this period, sex and age group."),
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="indicator_value_period_end_after_start",
+                violation_error_message=_("The period end cannot be before its start."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(target__isnull=True) | Q(target__gte=0)) & (Q(achieved__isnull=True) | Q(achieved__gte=0)),
+                name="indicator_value_non_negative",
+                violation_error_message=_("Values cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.period_start:%Y-%m}–{self.period_end:%Y-%m}"
+
+    @property
+    def is_total(self) -> bool:
+        return self.sex == Sex.ALL and self.age_group == AgeGroup.ALL
+
+
+# --- Key figures ------------------------------------------------------------------------------
+
+
+class FigureScope(models.TextChoices):
+    GLOBAL = "global", _("IOM worldwide")
+    NIGER = "niger", _("Niger")
+
+
+class KeyFigure(BilingualMixin, models.Model):
+    """A headline figure IOM publishes ("chiffre clé"), kept with its source and date."""
+
+    label_fr = models.CharField(_("label (French)"), max_length=255)
+    label_en = models.CharField(_("label (English)"), max_length=255)
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=2, validators=NON_NEGATIVE)
+    display_value = models.CharField(
+        _("display value"), max_length=30, blank=True, help_text=_("How the figure is published, e.g. 1.7 M.")
+    )
+    unit = models.CharField(_("unit"), max_length=50, blank=True)
+    as_of = models.DateField(_("as of"))
+    source = models.CharField(_("source"), max_length=255)
+    source_url = models.URLField(_("source URL"), blank=True)
+    scope = models.CharField(_("scope"), max_length=10, choices=FigureScope.choices, default=FigureScope.GLOBAL)
+    sector = models.ForeignKey(
+        Sector, verbose_name=_("sector"), on_delete=models.SET_NULL, null=True, blank=True, related_name="key_figures"
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_published = models.BooleanField(_("published"), default=True)
+
+    class Meta:
+        verbose_name = _("key figure")
+        verbose_name_plural = _("key figures")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="key_figure_value_non_negative"),
+            models.UniqueConstraint(fields=["label_en", "scope"], name="key_figure_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.localized("label")

@@ -1,0 +1,219 @@
+"""Loading of the portal's reference data (admin units, sectors, government partners, offices, key figures).
+
+Every loader is idempotent: it compares each row with what is stored and writes only what differs,
+returning how many rows it created, updated and left unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import models, transaction
+
+from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
+from regions.models import AdminLevel, AdminUnit, Office
+
+from .models import FigureScope, KeyFigure, Sector
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+NIGER_DIR = BASE_DIR / "regions" / "data" / "niger"
+LEVEL_FILES = {AdminLevel.REGION: "regions", AdminLevel.DEPARTMENT: "departments", AdminLevel.COMMUNE: "communes"}
+
+
+@dataclass
+class SyncResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+def sync_rows(model: type[models.Model], key: str, rows: list[dict[str, Any]]) -> SyncResult:
+    """Create missing rows and update differing ones, matching on the unique `key` field."""
+    result = SyncResult()
+    existing = {getattr(obj, key): obj for obj in model.objects.filter(**{f"{key}__in": [r[key] for r in rows]})}
+    to_create, to_update, changed_fields = [], [], set()
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            to_create.append(model(**row))
+            continue
+        diff = [name for name, value in row.items() if getattr(obj, name) != value]
+        if diff:
+            for name in diff:
+                setattr(obj, name, row[name])
+            changed_fields.update(diff)
+            to_update.append(obj)
+        else:
+            result.unchanged += 1
+    if to_create:
+        for obj in to_create:
+            if hasattr(obj, "search_text") and hasattr(obj, "build_search_text"):
+                obj.search_text = obj.build_search_text()
+        model.objects.bulk_create(to_create)
+    if to_update:
+        model.objects.bulk_update(to_update, sorted(changed_fields))
+    result.created, result.updated = len(to_create), len(to_update)
+    return result
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _centroid(geometry: dict) -> tuple[float, float]:
+    """Centre of the bounding box of the largest ring: good enough to place a label or a marker."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    ring = max((polygon[0] for polygon in polygons), key=len)
+    lons = [point[0] for point in ring]
+    lats = [point[1] for point in ring]
+    return round((min(lats) + max(lats)) / 2, 5), round((min(lons) + max(lons)) / 2, 5)
+
+
+def load_admin_units() -> dict[AdminLevel, SyncResult]:
+    results = {}
+    for level, stem in LEVEL_FILES.items():
+        features = json.loads((NIGER_DIR / f"{stem}.geojson").read_text(encoding="utf-8"))["features"]
+        geometry_by_pcode = {f["properties"]["pcode"]: f["geometry"] for f in features}
+        parents = dict(AdminUnit.objects.filter(level=level - 1).values_list("pcode", "pk")) if level > 1 else {}
+        rows = []
+        for record in _read_csv(NIGER_DIR / f"{stem}.csv"):
+            geometry = geometry_by_pcode[record["pcode"]]
+            lat, lon = _centroid(geometry)
+            rows.append(
+                {
+                    "pcode": record["pcode"],
+                    "name_fr": record["name_fr"],
+                    "name_en": record["name_en"],
+                    "name_alt": record["name_alt"],
+                    "level": level,
+                    "parent_id": parents[record["parent_pcode"]] if level > 1 else None,
+                    "boundary": geometry,
+                    "centroid_lat": lat,
+                    "centroid_lon": lon,
+                }
+            )
+        results[level] = sync_rows(AdminUnit, "pcode", rows)
+    return results
+
+
+def load_sectors() -> SyncResult:
+    rows = [
+        {
+            "code": r["code"],
+            "order": int(r["order"]),
+            "dac_code": r["dac_code"],
+            "name_fr": r["name_fr"],
+            "name_en": r["name_en"],
+            "description_fr": r["description_fr"],
+            "description_en": r["description_en"],
+        }
+        for r in _read_csv(BASE_DIR / "programmes" / "data" / "sectors.csv")
+    ]
+    return sync_rows(Sector, "code", rows)
+
+
+def load_organisations() -> SyncResult:
+    """Government partners and IOM units (parents first), then each region's governorate and council."""
+    records = _read_csv(BASE_DIR / "partners" / "data" / "organisations.csv")
+    result = SyncResult()
+    for with_parent in (False, True):
+        batch = [r for r in records if bool(r["parent_code"]) == with_parent]
+        codes = dict(Organisation.objects.values_list("code", "pk"))
+        rows = [
+            {
+                "code": r["code"],
+                "acronym": r["acronym"],
+                "name_fr": r["name_fr"],
+                "name_en": r["name_en"],
+                "category": r["category"],
+                "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory(r["category"])].value,
+                "parent_id": codes[r["parent_code"]] if r["parent_code"] else None,
+            }
+            for r in batch
+        ]
+        _add(result, sync_rows(Organisation, "code", rows))
+    regional = []
+    for region in AdminUnit.objects.regions().without_boundary():
+        slug = region.pcode.lower()
+        regional += [
+            {
+                "code": f"gov-{slug}",
+                "acronym": "",
+                "name_fr": f"Gouvernorat de {region.name_fr}",
+                "name_en": f"Governorate of {region.name_fr}",
+                "category": OrganisationCategory.REGIONAL_AUTHORITY.value,
+                "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory.REGIONAL_AUTHORITY].value,
+                "admin_unit_id": region.pk,
+            },
+            {
+                "code": f"cr-{slug}",
+                "acronym": "",
+                "name_fr": f"Conseil régional de {region.name_fr}",
+                "name_en": f"Regional Council of {region.name_fr}",
+                "category": OrganisationCategory.REGIONAL_AUTHORITY.value,
+                "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory.REGIONAL_AUTHORITY].value,
+                "admin_unit_id": region.pk,
+            },
+        ]
+    _add(result, sync_rows(Organisation, "code", regional))
+    return result
+
+
+def load_offices() -> SyncResult:
+    communes = dict(AdminUnit.objects.communes().values_list("pcode", "pk"))
+    rows = [
+        {"name": r["name"], "kind": r["kind"], "commune_id": communes[r["commune_pcode"]], "address": r["address"]}
+        for r in _read_csv(BASE_DIR / "regions" / "data" / "offices.csv")
+    ]
+    return sync_rows(Office, "name", rows)
+
+
+def load_key_figures() -> SyncResult:
+    sectors = dict(Sector.objects.values_list("code", "pk"))
+    rows = [
+        {
+            "label_en": r["label_en"],
+            "label_fr": r["label_fr"],
+            "value": Decimal(r["value"]),
+            "display_value": r["display_value"],
+            "unit": r["unit"],
+            "as_of": date.fromisoformat(r["as_of"]),
+            "source": r["source"],
+            "source_url": r["source_url"],
+            "scope": FigureScope(r["scope"]).value,
+            "sector_id": sectors.get(r["sector_code"]),
+            "order": int(r["order"]),
+        }
+        for r in _read_csv(BASE_DIR / "programmes" / "data" / "key_figures.csv")
+    ]
+    return sync_rows(KeyFigure, "label_en", rows)
+
+
+def _add(total: SyncResult, part: SyncResult) -> None:
+    total.created += part.created
+    total.updated += part.updated
+    total.unchanged += part.unchanged
+
+
+@transaction.atomic
+def load_reference_data() -> dict[str, SyncResult]:
+    units = load_admin_units()
+    return {
+        "regions": units[AdminLevel.REGION],
+        "departments": units[AdminLevel.DEPARTMENT],
+        "communes": units[AdminLevel.COMMUNE],
+        "sectors": load_sectors(),
+        "organisations": load_organisations(),
+        "offices": load_offices(),
+        "key figures": load_key_figures(),
+    }

@@ -1,0 +1,9 @@
+"""App config for Niger's administrative units and IOM offices."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionsConfig(AppConfig):
+    name = "regions"
+    verbose_name = _("Regions and offices")

@@ -1,0 +1,169 @@
+"""Niger's administrative units (OCHA COD-AB P-codes and boundaries) and IOM's offices in them."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+PCODE_REGEX = r"^NE[0-9]{3}([0-9]{3}){0,2}$"
+pcode_validator = RegexValidator(
+    PCODE_REGEX,
+    _("A Niger P-code is NE followed by 3, 6 or 9 digits (region, department, commune), e.g. NE006012006."),
+)
+
+
+class AdminLevel(models.IntegerChoices):
+    REGION = 1, _("Region")
+    DEPARTMENT = 2, _("Department")
+    COMMUNE = 3, _("Commune")
+
+
+PCODE_LENGTH = {AdminLevel.REGION: 5, AdminLevel.DEPARTMENT: 8, AdminLevel.COMMUNE: 11}
+
+
+class AdminUnitQuerySet(models.QuerySet):
+    def regions(self) -> AdminUnitQuerySet:
+        return self.filter(level=AdminLevel.REGION)
+
+    def departments(self) -> AdminUnitQuerySet:
+        return self.filter(level=AdminLevel.DEPARTMENT)
+
+    def communes(self) -> AdminUnitQuerySet:
+        return self.filter(level=AdminLevel.COMMUNE)
+
+    def within(self, unit: AdminUnit) -> AdminUnitQuerySet:
+        """The unit itself and every unit below it (P-codes are hierarchical)."""
+        return self.filter(pcode__startswith=unit.pcode)
+
+    def without_boundary(self) -> AdminUnitQuerySet:
+        return self.defer("boundary")
+
+
+class AdminUnit(models.Model):
+    """A region, department or commune of Niger, identified by its OCHA P-code."""
+
+    pcode = models.CharField(_("P-code"), max_length=11, unique=True, validators=[pcode_validator])
+    name_fr = models.CharField(_("official name (French)"), max_length=120)
+    name_en = models.CharField(
+        _("name (English)"), max_length=120, blank=True, help_text=_("Only where it differs from the French name.")
+    )
+    name_alt = models.CharField(
+        _("alternative spelling"), max_length=120, blank=True, help_text=_("e.g. Tillaberi for Tillabéri.")
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=AdminLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    boundary = models.JSONField(
+        _("boundary"), null=True, blank=True, help_text=_("GeoJSON geometry (WGS 84), from OCHA COD-AB.")
+    )
+    centroid_lat = models.FloatField(_("centre latitude"), null=True, blank=True)
+    centroid_lon = models.FloatField(_("centre longitude"), null=True, blank=True)
+
+    objects = AdminUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("administrative unit")
+        verbose_name_plural = _("administrative units")
+        ordering = ["pcode"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pcode__regex=PCODE_REGEX),
+                name="admin_unit_pcode_format",
+                violation_error_message=pcode_validator.message,
+            ),
+            models.CheckConstraint(
+                condition=(Q(level=1) & Q(parent__isnull=True)) | (Q(level__in=[2, 3]) & Q(parent__isnull=False)),
+                name="admin_unit_parent_matches_level",
+                violation_error_message=_("Regions have no parent; departments and communes must have one."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("regions:detail", args=[self.pcode])
+
+    @property
+    def name(self) -> str:
+        if get_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name_fr
+
+    def ancestors(self) -> list[AdminUnit]:
+        """Region first, then department, for a commune (empty for a region)."""
+        chain: list[AdminUnit] = []
+        unit = self.parent
+        while unit is not None:
+            chain.insert(0, unit)
+            unit = unit.parent
+        return chain
+
+    @property
+    def path_label(self) -> str:
+        """'Tillabéri › Kollo › Namaro' — the label shown in pickers."""
+        return " › ".join(u.name for u in [*self.ancestors(), self])
+
+
+class OfficeKind(models.TextChoices):
+    COUNTRY_OFFICE = "country_office", _("Country office")
+    SUB_OFFICE = "sub_office", _("Sub-office")
+    TRANSIT_CENTRE = "transit_centre", _("Transit centre")
+    FIELD_PRESENCE = "field_presence", _("Field presence")
+
+
+class Office(models.Model):
+    """An IOM office, sub-office, transit centre or field presence in a commune of Niger."""
+
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=20, choices=OfficeKind.choices)
+    commune = models.ForeignKey(
+        AdminUnit,
+        verbose_name=_("commune"),
+        on_delete=models.PROTECT,
+        related_name="offices",
+        limit_choices_to={"level": AdminLevel.COMMUNE},
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("IOM office")
+        verbose_name_plural = _("IOM offices")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="office_unique_name"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=11, latitude__lte=24),
+                name="office_latitude_in_niger",
+                violation_error_message=_("The latitude must lie within Niger (11° to 24° N)."),
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=0, longitude__lte=16.5),
+                name="office_longitude_in_niger",
+                violation_error_message=_("The longitude must lie within Niger (0° to 16.5° E)."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def lat(self) -> float | None:
+        return self.latitude if self.latitude is not None else self.commune.centroid_lat
+
+    @property
+    def lon(self) -> float | None:
+        return self.longitude if self.longitude is not None else self.commune.centroid_lon

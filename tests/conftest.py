@@ -1,0 +1,127 @@
+"""Shared fixtures: reference data, the personas (IOM staff, viewer, admin, partner A, partner B) and programmes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+
+from partners.models import Organisation, OrganisationCategory, User
+from programmes.demo import ensure_groups
+from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector, Status
+from programmes.reference import load_reference_data
+from regions.models import AdminUnit
+
+_codes = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the reference data once per test database (it is idempotent)."""
+    with django_db_blocker.unblock():
+        load_reference_data()
+        ensure_groups()
+
+
+@pytest.fixture
+def reference(db):
+    """Reference data is present (reloaded if a transactional test flushed it)."""
+    if not AdminUnit.objects.exists() or not Sector.objects.exists():
+        load_reference_data()
+        ensure_groups()
+
+
+def make_organisation(code: str, **fields) -> Organisation:
+    defaults = {
+        "name_fr": f"Organisation {code}",
+        "name_en": f"Organisation {code}",
+        "category": OrganisationCategory.NGO,
+    }
+    return Organisation.objects.create(code=code, **{**defaults, **fields})
+
+
+def make_programme(*partners: Organisation, status: str = Status.ACTIVE, **fields) -> Programme:
+    """A programme in the first sector, with each given organisation as implementing partner."""
+    n = next(_codes)
+    defaults = {
+        "code": f"TEST-{n:05d}",
+        "title_fr": f"Programme de test {n}",
+        "title_en": f"Test programme {n}",
+        "primary_sector": Sector.objects.order_by("order").first(),
+        "planned_start": date(2025, 1, 1),
+        "planned_end": date(2026, 12, 31),
+        "budget": Decimal("100000"),
+        "status": status,
+    }
+    programme = Programme.objects.create(**{**defaults, **fields})
+    for organisation in partners:
+        Participation.objects.create(programme=programme, organisation=organisation, role=Role.IMPLEMENTING_PARTNER)
+    return programme
+
+
+def make_user(username: str, *, organisation: Organisation | None = None, group: str | None = None, **flags) -> User:
+    user = User.objects.create_user(
+        username=username, password="a-long-test-password-2026", organisation=organisation, **flags
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def org_a(reference) -> Organisation:
+    return make_organisation("org-a", acronym="ORGA")
+
+
+@pytest.fixture
+def org_b(reference) -> Organisation:
+    return make_organisation("org-b", acronym="ORGB")
+
+
+@pytest.fixture
+def staff(reference) -> User:
+    return make_user("alice.staff", is_staff=True, group="IOM programme officers")
+
+
+@pytest.fixture
+def viewer(reference) -> User:
+    return make_user("victor.viewer", is_staff=True, group="IOM viewers")
+
+
+@pytest.fixture
+def admin_user(reference) -> User:
+    return make_user("ada.admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def partner_a(org_a) -> User:
+    return make_user("bob.partner-a", organisation=org_a)
+
+
+@pytest.fixture
+def partner_b(org_b) -> User:
+    return make_user("charlie.partner-b", organisation=org_b)
+
+
+@pytest.fixture
+def programme_a(org_a) -> Programme:
+    """An active programme shared with organisation A, located in a commune of Tillabéri."""
+    programme = make_programme(
+        org_a, title_fr="Réintégration des migrants à Tillabéri", title_en="Reintegration of migrants in Tillabéri"
+    )
+    ProgrammeLocation.objects.create(programme=programme, admin_unit=AdminUnit.objects.get(pcode="NE006012007"))
+    return programme
+
+
+@pytest.fixture
+def programme_b(org_b) -> Programme:
+    """An active programme of organisation B only."""
+    return make_programme(org_b, title_fr="Gestion des frontières à Agadez", title_en="Border management in Agadez")
+
+
+@pytest.fixture
+def draft_a(org_a) -> Programme:
+    return make_programme(org_a, status=Status.PIPELINE)

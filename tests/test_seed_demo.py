@@ -1,0 +1,73 @@
+"""seed_demo: deterministic, with the demo accounts, and refused outside development."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from partners.models import User
+from programmes.demo import DEMO_PASSWORD, seed_demo
+from programmes.models import IndicatorValue, Participation, Programme
+
+
+def snapshot() -> list[tuple]:
+    programmes = list(
+        Programme.objects.order_by("code").values_list("code", "title_fr", "status", "budget", "planned_start")
+    )
+    participations = list(
+        Participation.objects.order_by("programme__code", "organisation__code").values_list(
+            "programme__code", "organisation__code", "role"
+        )
+    )
+    values = list(
+        IndicatorValue.objects.order_by(
+            "indicator__programme__code", "indicator__code", "period_start", "sex", "age_group"
+        ).values_list("achieved")
+    )
+    return [programmes, participations, values]
+
+
+def test_the_same_seed_gives_the_same_data(reference):
+    seed_demo(programmes=25, seed=7)
+    first = snapshot()
+    seed_demo(programmes=25, seed=7)
+    assert snapshot() == first
+    seed_demo(programmes=25, seed=8)
+    assert snapshot() != first
+
+
+def test_demo_accounts_exist_with_their_roles(reference):
+    seed_demo(programmes=40)
+    users = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=["admin", "staff", "viewer", "expert", "partner.anltp", "partner.ins"]
+        )
+    }
+    assert len(users) == 6
+    assert users["admin"].is_superuser and users["admin"].check_password(DEMO_PASSWORD)
+    assert users["staff"].can_edit_programmes
+    assert users["viewer"].is_iom_staff and not users["viewer"].can_edit_programmes
+    assert users["partner.anltp"].organisation.acronym == "ANLTP/TIM"
+    assert users["partner.ins"].organisation.acronym == "INS"
+
+
+def test_each_demo_partner_has_several_joint_programmes_and_some_involve_neither(reference):
+    seed_demo(programmes=40)
+    anltp = User.objects.get(username="partner.anltp")
+    ins = User.objects.get(username="partner.ins")
+    anltp_codes = set(Programme.objects.visible_to(anltp).values_list("code", flat=True))
+    ins_codes = set(Programme.objects.visible_to(ins).values_list("code", flat=True))
+    assert len(anltp_codes) >= 3 and len(ins_codes) >= 3
+    assert Programme.objects.exclude(code__in=anltp_codes | ins_codes).exists()
+
+
+def test_every_sector_has_demo_programmes(reference):
+    seed_demo(programmes=40)
+    assert Programme.objects.values("primary_sector").distinct().count() == 10
+
+
+def test_seed_demo_refuses_without_debug_unless_forced(reference, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--programmes", "1")
+    call_command("seed_demo", "--programmes", "1", "--force")
+    assert Programme.objects.count() >= 1
