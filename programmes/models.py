@@ -176,6 +176,9 @@ class ProgrammeQuerySet(models.QuerySet):
             participations = participations.filter(role=role)
         return self.filter(Exists(participations))
 
+    def with_role(self, role: str) -> ProgrammeQuerySet:
+        return self.filter(Exists(Participation.objects.filter(programme=OuterRef("pk"), role=role)))
+
     def funded_by(self, organisation) -> ProgrammeQuerySet:
         return self.with_partner(organisation, role=Role.FUNDING)
 

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from .filters import ProgrammeFilter
 from .models import Document, Participation, Programme, ProgrammeLocation, Sector
 
 
@@ -19,12 +20,12 @@ def get_programme_for_user(user, code: str) -> Programme:
 @login_required
 @require_safe
 def programme_list(request: HttpRequest) -> HttpResponse:
-    programmes = Programme.objects.visible_to(request.user).for_list()
+    filterset = ProgrammeFilter(
+        request.GET, queryset=Programme.objects.visible_to(request.user).for_list(), request=request
+    )
+    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
     query = request.GET.get("q", "").strip()
-    if query:
-        programmes = programmes.search(query)
-    page = Paginator(programmes, 25).get_page(request.GET.get("page"))
-    return render(request, "programmes/programme_list.html", {"page": page, "query": query})
+    return render(request, "programmes/programme_list.html", {"page": page, "query": query, "filter": filterset})
 
 
 @login_required

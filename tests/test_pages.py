@@ -109,3 +109,32 @@ def test_admin_programme_changelist_and_change_form_render(client, admin_user, p
     assert client.get(reverse("admin:programmes_programme_changelist")).status_code == 200
     assert client.get(reverse("admin:programmes_programme_change", args=[programme_a.pk])).status_code == 200
     assert client.get(reverse("admin:regions_adminunit_changelist") + "?q=Tillab").status_code == 200
+
+
+def test_list_filters_by_region_find_programmes_in_its_communes(client, staff, programme_a, programme_b):
+    client.force_login(staff)
+    html = client.get("/fr/programmes/", {"area": "NE006"}).content.decode()
+    assert programme_a.code in html and programme_b.code not in html
+
+
+def test_list_filter_by_partner_offers_partners_only_their_own_organisation(rf, partner_a, org_a, org_b):
+    from programmes.filters import ProgrammeFilter
+    from programmes.models import Programme
+
+    request = rf.get("/")
+    request.user = partner_a
+    form = ProgrammeFilter({"partner": org_b.code}, queryset=Programme.objects.all(), request=request).form
+    assert not form.is_valid() and "partner" in form.errors
+    assert list(form.fields["partner"].queryset) == [org_a]
+
+
+def test_an_inverted_date_range_is_a_form_error(rf, staff):
+    from programmes.filters import ProgrammeFilter
+    from programmes.models import Programme
+
+    request = rf.get("/")
+    request.user = staff
+    form = ProgrammeFilter(
+        {"active_from": "2026-01-01", "active_to": "2025-01-01"}, queryset=Programme.objects.all(), request=request
+    ).form
+    assert not form.is_valid() and "active_to" in form.errors

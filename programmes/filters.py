@@ -1,0 +1,118 @@
+"""The programme filters, shared by the web list, the CSV download, the API and the reports."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Organisation
+from regions.models import AdminUnit
+
+from .models import Currency, Programme, Role, Scope, Sector, Status
+
+ORDERING = {
+    "code": ("code",),
+    "-code": ("-code",),
+    "title": ("title_fr",),
+    "start": ("planned_start", "code"),
+    "-start": ("-planned_start", "code"),
+    "budget": ("budget", "code"),
+    "-budget": ("-budget", "code"),
+    "status": ("status", "code"),
+}
+
+
+def _organisations(request) -> object:
+    user = getattr(request, "user", None)
+    return Organisation.objects.visible_to(user) if user is not None else Organisation.objects.none()
+
+
+class ProgrammeFilterForm(forms.Form):
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("active_from"), data.get("active_to")
+        if start and end and end < start:
+            self.add_error("active_to", _("The end of the period cannot be before its start."))
+        return data
+
+
+class ProgrammeFilter(django_filters.FilterSet):
+    """Filters in the URL, so that a search can be shared: ?q=&sector=&status=&region=... ."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    sector = django_filters.ModelChoiceFilter(
+        label=_("Sector"), queryset=Sector.objects.all(), to_field_name="code", method="filter_sector"
+    )
+    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=Status.choices)
+    scope = django_filters.ChoiceFilter(label=_("Scope"), choices=Scope.choices)
+    currency = django_filters.ChoiceFilter(label=_("Currency"), choices=Currency.choices)
+    area = django_filters.ModelChoiceFilter(
+        label=_("Region, department or commune"),
+        queryset=AdminUnit.objects.without_boundary(),
+        to_field_name="pcode",
+        method="filter_area",
+        help_text=_("A P-code: a programme in a commune is found under its department and region."),
+    )
+    partner = django_filters.ModelChoiceFilter(
+        label=_("Partner organisation"), queryset=_organisations, to_field_name="code", method="filter_partner"
+    )
+    role = django_filters.ChoiceFilter(label=_("Partner role"), choices=Role.choices, method="filter_role")
+    funder = django_filters.ModelChoiceFilter(
+        label=_("Funding source"), queryset=_organisations, to_field_name="code", method="filter_funder"
+    )
+    active_from = django_filters.DateFilter(
+        label=_("Active from"), method="filter_active_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    active_to = django_filters.DateFilter(
+        label=_("Active until"), method="filter_active_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ordering = django_filters.ChoiceFilter(
+        label=_("Sort by"),
+        method="filter_ordering",
+        empty_label=None,
+        choices=[
+            ("-start", _("Newest first")),
+            ("start", _("Oldest first")),
+            ("code", _("Code")),
+            ("title", _("Title")),
+            ("-budget", _("Largest budget")),
+            ("budget", _("Smallest budget")),
+            ("status", _("Status")),
+        ],
+    )
+
+    class Meta:
+        model = Programme
+        form = ProgrammeFilterForm
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_sector(self, queryset, name, value):
+        return queryset.in_sector(value)
+
+    def filter_area(self, queryset, name, value):
+        return queryset.in_admin_unit(value)
+
+    def filter_partner(self, queryset, name, value):
+        return queryset.with_partner(value, role=self.form.cleaned_data.get("role") or None)
+
+    def filter_role(self, queryset, name, value):
+        """With a partner, the role narrows the partner filter (see filter_partner); alone, any partner in it."""
+        if self.form.cleaned_data.get("partner"):
+            return queryset
+        return queryset.with_role(value)
+
+    def filter_funder(self, queryset, name, value):
+        return queryset.funded_by(value)
+
+    def filter_active_from(self, queryset, name, value):
+        return queryset.active_between(value, None)
+
+    def filter_active_to(self, queryset, name, value):
+        return queryset.active_between(None, value)
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*ORDERING.get(value, ORDERING["-start"]))
