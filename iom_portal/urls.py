@@ -25,3 +25,8 @@ urlpatterns += i18n_patterns(
     path("regions/", include("regions.urls")),
     prefix_default_language=True,
 )
+
+handler400 = "iom_portal.errors.bad_request"
+handler403 = "iom_portal.errors.permission_denied"
+handler404 = "iom_portal.errors.page_not_found"
+handler500 = "iom_portal.errors.server_error"

@@ -1,8 +1,10 @@
 """Admin for organisations, focal points, agreements and users."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import FocalPoint, Organisation, PartnershipAgreement, User
 
@@ -71,3 +73,25 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (_("Portal"), {"fields": ["organisation", "email", "first_name", "last_name", "preferred_language"]}),
     ]
+    actions = ["send_password_link", "deactivate"]
+
+    @admin.action(description=_("Invite / reset: e-mail a link to choose a password"))
+    def send_password_link(self, request, queryset) -> None:
+        sent = 0
+        for user in queryset.filter(is_active=True).exclude(email=""):
+            form = PasswordResetForm({"email": user.email})
+            if form.is_valid():
+                form.save(request=request, use_https=request.is_secure(), domain_override=request.get_host())
+                sent += 1
+        self.message_user(
+            request, ngettext("%(n)d e-mail sent.", "%(n)d e-mails sent.", sent) % {"n": sent}, messages.SUCCESS
+        )
+
+    @admin.action(description=_("Deactivate: the user loses access at the next request"))
+    def deactivate(self, request, queryset) -> None:
+        count = queryset.exclude(pk=request.user.pk).update(is_active=False)
+        self.message_user(
+            request,
+            ngettext("%(n)d user deactivated.", "%(n)d users deactivated.", count) % {"n": count},
+            messages.SUCCESS,
+        )

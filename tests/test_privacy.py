@@ -1,0 +1,83 @@
+"""No personal data of beneficiaries anywhere; small cells suppressed so that totals cannot reveal them."""
+
+import re
+from decimal import Decimal as D
+
+from django.apps import apps
+
+from programmes.privacy import suppress_small_cells
+
+PROJECT_APPS = {"partners", "regions", "programmes", "reports", "reviews"}
+
+# Words that betray a field about a person (a migrant, a victim, a returnee...).
+PERSONAL = re.compile(
+    r"(first_?name|last_?name|full_?name|surname|birth|dob|(^|_)age($|_)|passport|id_?card|document_number|national_id|"
+    r"nationality|phone|mobile|e?mail|address|gps|biometric|fingerprint|photo|beneficiary_name|migrant_name|"
+    r"victim|returnee|person_name|gender$|religion|ethnic)",
+    re.IGNORECASE,
+)
+
+# Contact details exist only for portal users and partner focal points; offices and organisations
+# have institutional addresses; documents record who uploaded them (a user).
+ALLOWED = {
+    ("partners", "user", "first_name"),
+    ("partners", "user", "last_name"),
+    ("partners", "user", "email"),
+    ("partners", "focalpoint", "full_name"),
+    ("partners", "focalpoint", "email"),
+    ("partners", "focalpoint", "phone"),
+    ("regions", "office", "address"),
+    # The age group of an aggregate count (a disaggregation dimension), not a person's age.
+    ("programmes", "indicatorvalue", "age_group"),
+}
+
+
+def test_no_model_has_a_field_that_could_hold_a_beneficiarys_personal_data():
+    offending = []
+    for model in apps.get_models():
+        if model._meta.app_label not in PROJECT_APPS:
+            continue
+        for field in model._meta.get_fields():
+            key = (model._meta.app_label, model._meta.model_name, field.name)
+            if PERSONAL.search(field.name) and key not in ALLOWED:
+                offending.append(".".join(key))
+    assert offending == [], f"fields that could hold personal data: {offending}"
+
+
+def test_the_check_itself_catches_a_personal_field():
+    assert PERSONAL.search("migrant_date_of_birth") and PERSONAL.search("passport_number") and PERSONAL.search("phone")
+
+
+def test_large_cells_are_shown_as_they_are():
+    assert suppress_small_cells(D(100), {"female": D(40), "male": D(60)}, 5) == (
+        D(100),
+        {"female": D(40), "male": D(60)},
+    )
+
+
+def test_a_small_cell_is_shown_as_below_the_threshold_and_its_complement_is_hidden():
+    total, cells = suppress_small_cells(D(100), {"female": D(3), "male": D(97)}, 5)
+    assert total == D(100)
+    assert cells == {"female": "< 5", "male": "•"}
+
+
+def test_with_three_cells_the_smallest_other_cell_is_hidden_so_the_small_one_cannot_be_recovered():
+    _, cells = suppress_small_cells(D(100), {"0-17": D(2), "18-59": D(60), "60+": D(38)}, 5)
+    assert cells["0-17"] == "< 5" and cells["60+"] == "•" and cells["18-59"] == D(60)
+
+
+def test_a_small_hidden_remainder_hides_a_shown_cell_too():
+    # 98 children of 100: showing 98 would reveal that 2 adults were assisted.
+    _, cells = suppress_small_cells(D(100), {"0-17": D(98)}, 5)
+    assert cells == {"0-17": "•"}
+
+
+def test_a_small_total_hides_everything():
+    total, cells = suppress_small_cells(D(4), {"female": D(1), "male": D(3)}, 5)
+    assert total == "< 5" and set(cells.values()) == {"< 5"}
+
+
+def test_zero_is_not_a_small_cell_but_cannot_expose_its_neighbour():
+    _, cells = suppress_small_cells(D(3 + 50), {"female": D(0), "male": D(3), "unknown": D(50)}, 5)
+    assert cells["male"] == "< 5"
+    assert sum(isinstance(v, str) for v in cells.values()) >= 2
