@@ -268,7 +268,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "axes.apps": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         # Logins, failed logins, lockouts and refused accesses (never passwords or tokens).
         "iom_portal.security": {"level": "INFO"},
     },

@@ -196,9 +196,10 @@ def _ensure_demo_organisations() -> None:
 
 def ensure_groups() -> dict[str, Group]:
     """The permission groups of IOM staff: officers edit, viewers and experts read."""
+    # User accounts are managed by administrators only: staff groups do not even read them.
     view = Permission.objects.filter(
         codename__startswith="view_", content_type__app_label__in=["programmes", "partners", "regions"]
-    )
+    ).exclude(codename="view_user")
     edit = Permission.objects.filter(
         content_type__app_label="programmes",
         content_type__model__in=[

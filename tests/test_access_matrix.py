@@ -1,0 +1,131 @@
+"""Every URL of the project × every persona × every object, compared with tests/access_matrix.json.
+
+The URL list comes from the resolver, not from a hand list: a new URL without an entry in the
+matrix makes `test_every_url_has_an_entry_in_the_matrix` fail. For URLs that take a programme, the
+expected statuses are written "shared/not_shared/draft": a programme shared with partner A, one of
+partner B only, and a pipeline (draft) programme shared with A.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from programmes.models import Document, Visibility
+
+from .conftest import make_user
+
+MATRIX = json.loads((Path(__file__).parent / "access_matrix.json").read_text(encoding="utf-8"))
+PERSONAS = ["anonymous", "partner_a", "partner_b", "viewer", "staff", "admin"]
+OBJECTS = ["shared", "not_shared", "draft"]
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    """Every URL pattern of the project as `namespace:name` (or its route when it has no name)."""
+    names: set[str] = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<route {pattern.pattern}>")
+    return names
+
+
+def covered(name: str) -> bool:
+    return name in MATRIX["urls"] or any(name.startswith(prefix) for prefix in MATRIX["namespaces"])
+
+
+def test_every_url_has_an_entry_in_the_matrix():
+    missing = sorted(name for name in url_names() if not covered(name))
+    assert missing == [], f"URLs without an expected access entry in tests/access_matrix.json: {missing}"
+
+
+def test_the_matrix_has_no_stale_entries():
+    stale = sorted(set(MATRIX["urls"]) - url_names())
+    assert stale == []
+
+
+@pytest.fixture
+def world(
+    reference,
+    programme_a,
+    programme_b,
+    draft_a,
+    org_a,
+    partner_a,
+    partner_b,
+    viewer,
+    staff,
+    admin_user,
+    settings,
+    tmp_path,
+):
+    """The personas' logged-in clients and the objects they probe."""
+    settings.MEDIA_ROOT = tmp_path
+    programmes = {"shared": programme_a, "not_shared": programme_b, "draft": draft_a}
+    documents = {}
+    for key, programme in programmes.items():
+        document = Document(
+            programme=programme,
+            title=f"Doc {key}",
+            category="progress_report",
+            visibility=Visibility.PARTNERS,
+            content_type="application/pdf",
+        )
+        document.file.save("doc.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+        documents[key] = document
+    users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
+    clients = {"anonymous": Client()}
+    for persona, user in users.items():
+        clients[persona] = Client()
+        clients[persona].force_login(user)
+    return {"clients": clients, "programmes": programmes, "documents": documents, "org_a": org_a, "user": make_user}
+
+
+def expected_status(spec, obj: str | None) -> int:
+    if isinstance(spec, int):
+        return spec
+    return int(spec.split("/")[OBJECTS.index(obj)])
+
+
+def fill(template: str, world, obj: str | None) -> str:
+    values = {"org": world["org_a"].code}
+    if obj is not None:
+        values["code"] = world["programmes"][obj].code
+        values["document"] = world["documents"][obj].pk
+    return template.format(**values)
+
+
+def probe(world, name: str, entry: dict) -> list[str]:
+    mismatches = []
+    objects = OBJECTS if entry.get("object") else [None]
+    for persona in PERSONAS:
+        client = world["clients"][persona]
+        for obj in objects:
+            url = fill(entry["url"], world, obj)
+            method = entry.get("method", "get").lower()
+            response = getattr(client, method)(url, entry.get("data", {}))
+            expected = expected_status(entry["expect"][persona], obj)
+            if response.status_code != expected:
+                mismatches.append(
+                    f"{name} {method.upper()} {url} as {persona}{'/' + obj if obj else ''}: got {response.status_code}, expected {expected}"
+                )
+    return mismatches
+
+
+ENTRIES = sorted(MATRIX["urls"].items()) + [
+    (f"{namespace} {probe['url']}", probe)
+    for namespace, probes in sorted(MATRIX["namespaces"].items())
+    for probe in probes
+]
+
+
+@pytest.mark.parametrize(("name", "entry"), ENTRIES, ids=[name for name, _ in ENTRIES])
+def test_each_url_answers_each_persona_as_expected(world, name, entry):
+    assert probe(world, name, entry) == []
