@@ -34,6 +34,8 @@ from .models import (
 )
 from .reference import load_reference_data
 
+# Demo data is anchored to a fixed date so that the same seed always gives the same data.
+TODAY = date(2026, 11, 1)
 DEMO_CODE_REGEX = r"^NE-[A-Z]+-[0-9]{4}-[0-9]{5}$"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — published demo password, see CONTRACT.md
 
@@ -293,8 +295,8 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         place_units = rng.sample(units, rng.choice([1, 1, 2, 3]))
         place = place_units[0].name_fr
         title_fr, title_en = rng.choice(TITLES[sector.code])
-        status = rng.choices(statuses, weights)[0]
         duration = timedelta(days=rng.choice([365, 540, 730, 1095]))
+        status = _plausible_status(rng.choices(statuses, weights)[0], start, start + duration)
         budget = Decimal(rng.randrange(50, 3000) * 1000)
         currency = rng.choice(["USD", "USD", "EUR", "XOF"])
         if currency == "XOF":
@@ -370,6 +372,15 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     )
 
 
+def _plausible_status(drawn: str, start: date, end: date) -> str:
+    """Keep the drawn status unless the dates contradict it (nothing completed before it starts)."""
+    if start > TODAY and drawn in (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED):
+        return Status.APPROVED
+    if end < TODAY and drawn in (Status.ACTIVE, Status.SUSPENDED):
+        return Status.COMPLETED
+    return drawn
+
+
 def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
     outcomes = [
         Outcome(
@@ -429,6 +440,8 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
     values = []
     for people, share, start, target in value_plan:
         for year_offset in (0, 1):
+            if start.year + year_offset > TODAY.year:
+                continue  # nothing is achieved in the future
             period_start = date(start.year + year_offset, 1, 1)
             period_end = date(start.year + year_offset, 12, 31)
             achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
