@@ -64,7 +64,11 @@ BudgetLineFormSet = inlineformset_factory(
     fields=["category", "description", "amount"],
     extra=3,
     can_delete=True,
-    widgets={"amount": forms.NumberInput(attrs={"step": "0.01", "min": "0"})},
+    widgets={
+        "category": forms.Select(attrs={"class": "form-select"}),
+        "description": forms.TextInput(attrs={"class": "form-control"}),
+        "amount": forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0"}),
+    },
 )
 
 

@@ -44,31 +44,27 @@ def send_to(user, template: str, context: dict) -> None:
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
         context = {**context, "recipient": user, "portal_url": settings.PORTAL_URL}
         if "path" in context:
-            context["url"] = absolute_url(reverse(*context["path"]))
+            name, args = context["path"]
+            context["url"] = absolute_url(reverse(name, args=args))
         subject = " ".join(render_to_string(f"reviews/email/{template}_subject.txt", context).split())
         body = render_to_string(f"reviews/email/{template}_body.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
-def send_event_notifications(event_id: int) -> int:
-    event = TimelineEvent.objects.select_related(
+def load_event(event_id: int) -> TimelineEvent:
+    return TimelineEvent.objects.select_related(
         "actor", "assignment__reviewer", "proposal__programme__iom_focal_point", "proposal__review_manager"
     ).get(pk=event_id)
-    template = TEMPLATE_OF_EVENT.get(EventKind(event.kind))
-    if template is None:
-        return 0
-    recipients = recipients_of(event)
-    for user in recipients:
-        if event.kind == EventKind.REVIEWER_ASSIGNED:
-            path = ("reviews:declare", [event.assignment.pk])
-        else:
-            path = ("reviews:proposal", [event.proposal.programme.code])
-        send_to(
-            user,
-            template,
-            {"event": event, "proposal": event.proposal, "programme": event.proposal.programme, "path": path},
-        )
-    return len(recipients)
+
+
+def send_event_mail(event: TimelineEvent, user) -> None:
+    """The e-mail about one timeline event to one recipient."""
+    if event.kind == EventKind.REVIEWER_ASSIGNED:
+        path = ("reviews:declare", [event.assignment.pk])
+    else:
+        path = ("reviews:proposal", [event.proposal.programme.code])
+    context = {"event": event, "proposal": event.proposal, "programme": event.proposal.programme, "path": path}
+    send_to(user, TEMPLATE_OF_EVENT[EventKind(event.kind)], context)
 
 
 def send_overdue_reminders(*, days: int, now=None) -> int:

@@ -58,7 +58,8 @@ def _record(proposal: Proposal, kind: str, actor, *, assignment=None, message: s
         from .tasks import send_event_notifications
 
         event_id = event.pk
-        transaction.on_commit(lambda: send_event_notifications.delay(event_id))
+        # robust: a mail or broker failure is logged and never undoes or breaks the committed step.
+        transaction.on_commit(lambda: send_event_notifications.delay(event_id), robust=True)
     return event
 
 
