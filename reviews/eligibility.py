@@ -94,7 +94,7 @@ def check_budget_range(
             "budget_range",
             label,
             False,
-            _("The IOM Development Fund has no rule for %(scope)s projects (administrators configure fund rules).")
+            _("The IOM Development Fund has no rule for the scope “%(scope)s” (administrators configure fund rules).")
             % {"scope": scope_label},
         )
     budget_usd = convert_to_usd(budget, currency, rate)
@@ -122,10 +122,10 @@ def check_budget_range(
     }
     if rule.min_usd <= budget_usd <= rule.max_usd:
         return CheckItem(
-            "budget_range", label, True, _("%(budget)s is within %(min)s–%(max)s for %(scope)s projects.") % params
+            "budget_range", label, True, _("%(budget)s is within the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params
         )
     return CheckItem(
-        "budget_range", label, False, _("%(budget)s is outside %(min)s–%(max)s for %(scope)s projects.") % params
+        "budget_range", label, False, _("%(budget)s is outside the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params
     )
 
 
