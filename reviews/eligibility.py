@@ -122,10 +122,16 @@ def check_budget_range(
     }
     if rule.min_usd <= budget_usd <= rule.max_usd:
         return CheckItem(
-            "budget_range", label, True, _("%(budget)s is within the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params
+            "budget_range",
+            label,
+            True,
+            _("%(budget)s is within the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params,
         )
     return CheckItem(
-        "budget_range", label, False, _("%(budget)s is outside the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params
+        "budget_range",
+        label,
+        False,
+        _("%(budget)s is outside the range of the scope “%(scope)s”: %(min)s–%(max)s.") % params,
     )
 
 

@@ -91,7 +91,7 @@ class ExpertChoiceField(PersonChoiceField):
         profile = getattr(obj, "reviewer_profile", None)
         sectors = ", ".join(s.code for s in profile.sectors.all()) if profile else ""
         label = f"{name} ({sectors})" if sectors else name
-        return f"★ {label} — {_('suggested')}" if getattr(obj, "suggested", False) else label
+        return _("★ %(expert)s — suggested") % {"expert": label} if getattr(obj, "suggested", False) else label
 
 
 class AssignForm(forms.Form):

@@ -9,23 +9,9 @@ from programmes.models import Status
 from reviews import services
 from reviews.models import Proposal, Recommendation, ReviewCriterion
 
-from .reviews_support import (  # noqa: F401
-    approver,
-    assign,
-    declare_and_review,
-    eligible,
-    expert1,
-    expert2,
-    expert3,
-    focal,
-    make_eligible_programme,
-    manager,
-    review_reference,
-    reviewed,
-    submit,
-    submitted,
-    under_review,
-)
+from .reviews_support import assign, declare_and_review, make_eligible_programme, submit
+
+pytest_plugins = ["tests.reviews_support"]
 
 ROLES = ["manager", "approver", "focal", "expert1"]
 OUTSIDERS = ["viewer", "expert3", "admin_user", "partner_a", "partner_b"]
@@ -91,7 +77,9 @@ def test_a_reviewer_declares_no_conflict_before_seeing_the_proposal(client, unde
     code = proposal.programme.code
     for url in (f"/fr/reviews/{code}/", f"/fr/reviews/assignments/{first.pk}/review/"):
         response = client.get(url)
-        assert response.status_code == 302 and response["Location"] == f"/fr/reviews/assignments/{first.pk}/declaration/"
+        assert (
+            response.status_code == 302 and response["Location"] == f"/fr/reviews/assignments/{first.pk}/declaration/"
+        )
     html = client.get(f"/fr/reviews/assignments/{first.pk}/declaration/").content.decode()
     assert proposal.programme.code in html and "Résumé du projet." not in html
 
@@ -218,7 +206,8 @@ def test_an_incomplete_review_is_a_400_and_keeps_the_comments(client, under_revi
     services.review_declare_no_conflict(assignment=first, user=expert1, statement="x")
     client.force_login(expert1)
     response = client.post(
-        f"/fr/reviews/assignments/{first.pk}/review/", {"comments": "Mes remarques détaillées", "recommendation": "revise"}
+        f"/fr/reviews/assignments/{first.pk}/review/",
+        {"comments": "Mes remarques détaillées", "recommendation": "revise"},
     )
     assert response.status_code == 400 and "Mes remarques détaillées" in response.content.decode()
     assert not hasattr(first, "review")

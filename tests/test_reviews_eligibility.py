@@ -17,7 +17,8 @@ from reviews.eligibility import (
 )
 from reviews.models import BudgetLine, ExchangeRate, FundRule, ProposalKind
 
-from .reviews_support import eligible, focal, review_reference  # noqa: F401
+pytest_plugins = ["tests.reviews_support"]
+
 
 NATIONAL = FundRule(scope=Scope.NATIONAL, min_usd=Decimal("50000"), max_usd=Decimal("200000"))
 
@@ -76,7 +77,9 @@ def test_budget_in_xof_is_converted_with_the_rate_and_rounded_to_the_cent():
     assert convert_to_usd(Decimal("29999997"), "XOF", rate) == Decimal("50000.00")
     ok = check_budget_range(budget=Decimal("29999997"), currency="XOF", scope=Scope.NATIONAL, rule=NATIONAL, rate=rate)
     assert ok.passed and "600" in ok.message
-    short = check_budget_range(budget=Decimal("29999990"), currency="XOF", scope=Scope.NATIONAL, rule=NATIONAL, rate=rate)
+    short = check_budget_range(
+        budget=Decimal("29999990"), currency="XOF", scope=Scope.NATIONAL, rule=NATIONAL, rate=rate
+    )
     assert not short.passed
 
 
@@ -113,7 +116,9 @@ def test_regional_rule_applies_to_regional_programmes(eligible):
 def test_fund_rules_are_read_from_the_database(eligible):
     FundRule.objects.filter(scope=Scope.NATIONAL).update(max_usd=Decimal("90000"))
     assert states(eligibility_checklist(eligible, ProposalKind.IDF))["budget_range"] is False
-    FundRule.objects.filter(scope=Scope.NATIONAL).update(max_usd=Decimal("200000"), max_staff_office_percent=Decimal("25"))
+    FundRule.objects.filter(scope=Scope.NATIONAL).update(
+        max_usd=Decimal("200000"), max_staff_office_percent=Decimal("25")
+    )
     assert states(eligibility_checklist(eligible, ProposalKind.IDF))["staff_office"] is False
 
 

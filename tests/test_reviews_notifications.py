@@ -12,23 +12,14 @@ from reviews import services
 from reviews.models import Decision, EventKind, ReviewAssignment
 from reviews.tasks import send_overdue_review_reminders
 
-from .reviews_support import (  # noqa: F401
-    approver,
-    assign,
-    declare_and_review,
-    eligible,
-    expert1,
-    expert2,
-    focal,
-    manager,
-    review_reference,
-    reviewed,
-    submitted,
-    under_review,
-)
+from .reviews_support import assign, declare_and_review
+
+pytest_plugins = ["tests.reviews_support"]
 
 
-def test_an_assignment_e_mail_is_enqueued_on_commit_only(django_capture_on_commit_callbacks, submitted, manager, expert1):
+def test_an_assignment_e_mail_is_enqueued_on_commit_only(
+    django_capture_on_commit_callbacks, submitted, manager, expert1
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assign(submitted, manager, expert1)
     assert len(callbacks) == 1 and mail.outbox == []
@@ -37,10 +28,13 @@ def test_an_assignment_e_mail_is_enqueued_on_commit_only(django_capture_on_commi
 
 
 def test_a_rolled_back_step_sends_nothing(django_capture_on_commit_callbacks, submitted, manager, expert1):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            assign(submitted, manager, expert1)
-            raise RuntimeError("the request failed after the assignment")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        assign(submitted, manager, expert1)
+        raise RuntimeError("the request failed after the assignment")
     assert callbacks == [] and mail.outbox == []
     assert not ReviewAssignment.objects.exists()
 
@@ -51,7 +45,9 @@ def test_a_refused_step_sends_nothing(django_capture_on_commit_callbacks, submit
     assert callbacks == [] and mail.outbox == []
 
 
-def test_each_reviewer_is_written_to_in_their_own_language(django_capture_on_commit_callbacks, submitted, manager, expert1, expert2):
+def test_each_reviewer_is_written_to_in_their_own_language(
+    django_capture_on_commit_callbacks, submitted, manager, expert1, expert2
+):
     with django_capture_on_commit_callbacks(execute=True):
         assign(submitted, manager, expert1)  # prefers French
         assign(submitted, manager, expert2)  # prefers English

@@ -11,22 +11,9 @@ from reviews import services
 from reviews.models import BudgetLine, Decision, EventKind, Proposal, ProposalKind, Recommendation, ReviewCriterion
 from reviews.services import ReviewError, proposal_is_locked
 
-from .reviews_support import (  # noqa: F401
-    approver,
-    assign,
-    declare_and_review,
-    eligible,
-    expert1,
-    expert2,
-    expert3,
-    focal,
-    manager,
-    review_reference,
-    reviewed,
-    submit,
-    submitted,
-    under_review,
-)
+from .reviews_support import assign, declare_and_review, submit
+
+pytest_plugins = ["tests.reviews_support"]
 
 
 def refused(code: str, call, *args, **kwargs) -> ReviewError:
@@ -328,7 +315,9 @@ def test_no_approval_without_the_required_completed_reviews(under_review, expert
     proposal, first, _ = under_review
     declare_and_review(first, expert1)
     with translation.override("en"):
-        error = refused("not_enough_reviews", services.proposal_decide, proposal=proposal, user=approver, decision="approved")
+        error = refused(
+            "not_enough_reviews", services.proposal_decide, proposal=proposal, user=approver, decision="approved"
+        )
     assert "2 completed reviews; 1 are completed" in error.messages[0]
     assert proposal.programme.status == Status.UNDER_REVIEW
 
@@ -352,7 +341,9 @@ def test_a_submitted_proposal_without_reviewers_cannot_be_decided(submitted, app
 
 
 def test_rejection_and_revision_need_a_reason(reviewed, approver):
-    refused("reason_required", services.proposal_decide, proposal=reviewed, user=approver, decision="rejected", reason=" ")
+    refused(
+        "reason_required", services.proposal_decide, proposal=reviewed, user=approver, decision="rejected", reason=" "
+    )
     refused("reason_required", services.proposal_request_revision, proposal=reviewed, user=approver, reason="")
     assert reviewed.programme.status == Status.UNDER_REVIEW
 
