@@ -100,7 +100,7 @@ class AssignForm(forms.Form):
         queryset=User.objects.none(),
         help_text=_("★ experts of the programme's sectors are suggested first."),
     )
-    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args, programme: Programme, exclude_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
