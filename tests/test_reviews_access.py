@@ -283,3 +283,27 @@ def test_the_programme_panel_shows_the_proposal_to_its_roles_only(reviewed, appr
 def test_the_programme_panel_invites_the_focal_point_to_prepare_a_submission(eligible, focal, viewer):
     assert f"/reviews/{eligible.code}/" in render_panel(eligible, focal)
     assert render_panel(eligible, viewer).strip() == ""
+
+
+@pytest.mark.parametrize("page", ["", "decision/"])
+def test_proposal_and_decision_pages_use_the_same_number_of_queries_for_2_and_5_reviews(
+    client, under_review, manager, approver, expert1, expert2, page
+):
+    from .conftest import make_user
+
+    proposal, first, second = under_review
+    declare_and_review(first, expert1)
+    declare_and_review(second, expert2)
+
+    def page_queries() -> int:
+        client.force_login(approver)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/fr/reviews/{proposal.programme.code}/{page}").status_code == 200
+        return len(queries)
+
+    small = page_queries()
+    for n in range(3):
+        extra = make_user(f"extra.expert{n}", is_staff=True, group="Technical experts")
+        declare_and_review(assign(proposal, manager, extra), extra)
+    assert proposal.completed_review_count() == 5
+    assert page_queries() == small
