@@ -107,6 +107,9 @@ class ProposalAdmin(admin.ModelAdmin):
     inlines = [AssignmentInline, TimelineInline]
     date_hierarchy = "submitted_at"
 
+    def has_add_permission(self, request) -> bool:
+        return False  # a proposal starts when its focal point submits it (timeline, status, e-mails)
+
     @admin.display(description=_("status"), ordering="programme__status")
     def programme_status(self, obj: Proposal) -> str:
         return obj.programme.get_status_display()
@@ -134,6 +137,9 @@ class ReviewAssignmentAdmin(admin.ModelAdmin):
         "decline_reason",
         "last_reminded_at",
     ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the review manager assigns on the portal, so that the reviewer is notified
 
 
 class ScoreInline(ReadOnlyInline):

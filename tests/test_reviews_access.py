@@ -307,3 +307,22 @@ def test_proposal_and_decision_pages_use_the_same_number_of_queries_for_2_and_5_
         declare_and_review(assign(proposal, manager, extra), extra)
     assert proposal.completed_review_count() == 5
     assert page_queries() == small
+
+
+def test_every_review_admin_page_loads_for_an_administrator(client, admin_user, reviewed):
+    from django.contrib import admin as django_admin
+
+    from reviews.models import ReviewAssignment
+
+    client.force_login(admin_user)
+    models = [m for m in django_admin.site._registry if m._meta.app_label == "reviews"]
+    assert len(models) == 10
+    for model in models:
+        url = f"/admin/reviews/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
+        assert client.get(url, {"q": "TEST"}).status_code == 200, url
+    assert client.get(f"/admin/reviews/proposal/{reviewed.pk}/change/").status_code == 200
+    assignment = ReviewAssignment.objects.filter(proposal=reviewed).first()
+    assert client.get(f"/admin/reviews/reviewassignment/{assignment.pk}/change/").status_code == 200
+    assert client.get("/admin/reviews/proposal/add/").status_code == 403
+    assert client.get("/admin/reviews/reviewassignment/add/").status_code == 403
