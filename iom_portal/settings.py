@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "partners",
     "regions",
     "programmes",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +199,11 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Review reminders: every morning, reviewers REVIEW_REMINDER_DAYS days late are reminded (again every N days).
+CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
+    "task": "reviews.send_overdue_review_reminders",
+    "schedule": crontab(hour=7, minute=0),
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -225,6 +232,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SMALL_CELL_THRESHOLD = env.int("SMALL_CELL_THRESHOLD", default=5)
 IATI_ORGANISATION_PREFIX = env.str("IATI_ORGANISATION_PREFIX", default="XM-DAC-47066")
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+# Review and approval: reviews this many days past due get a reminder e-mail (and again every N days).
+REVIEW_REMINDER_DAYS = env.int("REVIEW_REMINDER_DAYS", default=3)
+if REVIEW_REMINDER_DAYS < 1:
+    raise ImproperlyConfigured("REVIEW_REMINDER_DAYS must be a whole number of days, at least 1.")
+# Absolute address of the portal, for links in e-mails sent by background tasks.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

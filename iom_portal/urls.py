@@ -23,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("programmes/", include("programmes.urls")),
     path("partners/", include("partners.urls")),
     path("regions/", include("regions.urls")),
+    path("reviews/", include("reviews.urls")),
     prefix_default_language=True,
 )
 

@@ -1,5 +1,6 @@
 """Every URL of the project × every persona × every object, compared with tests/access_matrix.json.
 
+Set ACCESS_MATRIX_DUMP=1 (with -s) to print the actual statuses when writing a new entry.
 The URL list comes from the resolver, not from a hand list: a new URL without an entry in the
 matrix makes `test_every_url_has_an_entry_in_the_matrix` fail. For URLs that take a programme, the
 expected statuses are written "shared/not_shared/draft": a programme shared with partner A, one of
@@ -9,6 +10,7 @@ partner B only, and a pipeline (draft) programme shared with A.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,10 @@ def world(
     """The personas' logged-in clients and the objects they probe."""
     settings.MEDIA_ROOT = tmp_path
     programmes = {"shared": programme_a, "not_shared": programme_b, "draft": draft_a}
+    # `staff` is the IOM focal point of the programme shared with A and of the draft.
+    for programme in (programme_a, draft_a):
+        programme.iom_focal_point = staff
+        programme.save()
     documents = {}
     for key, programme in programmes.items():
         document = Document(
@@ -112,6 +118,8 @@ def probe(world, name: str, entry: dict) -> list[str]:
             method = entry.get("method", "get").lower()
             response = getattr(client, method)(url, entry.get("data", {}))
             expected = expected_status(entry["expect"][persona], obj)
+            if os.environ.get("ACCESS_MATRIX_DUMP"):
+                print(f"ACTUAL {name} {persona} {obj or '-'} {response.status_code}")
             if response.status_code != expected:
                 mismatches.append(
                     f"{name} {method.upper()} {url} as {persona}{'/' + obj if obj else ''}: got {response.status_code}, expected {expected}"

@@ -1,0 +1,61 @@
+"""Starting configuration of the review workflow: the IDF's published rules, criteria, rates and groups.
+
+Loaded by migration 0002 on a fresh installation and by the demo seed; idempotent (never overwrites what
+an administrator changed in the admin).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+FUND_RULES = [
+    # scope, min USD, max USD, max staff + office share (%) — IOM Development Fund, published ranges
+    ("national", Decimal("50000"), Decimal("200000"), Decimal("30")),
+    ("regional", Decimal("100000"), Decimal("300000"), Decimal("30")),
+]
+
+CRITERIA = [
+    # code, French, English, weight
+    ("relevance", "Pertinence", "Relevance", 2),
+    ("feasibility", "Faisabilité", "Feasibility", 1),
+    ("partnerships", "Partenariats et appropriation par le gouvernement", "Partnerships and government ownership", 2),
+    ("sustainability", "Durabilité", "Sustainability", 1),
+    ("budget", "Budget", "Budget", 1),
+    ("monitoring", "Suivi et évaluation", "Monitoring and evaluation", 1),
+]
+
+# Starting points only, in units per US dollar like the UN operational rates of exchange: administrators
+# add each new rate in the admin; the newest rate not after the day of the check applies.
+RATES = [
+    ("EUR", Decimal("0.966000"), date(2025, 1, 1)),
+    ("XOF", Decimal("633.650000"), date(2025, 1, 1)),
+]
+
+GROUPS = ["Review managers", "Approvers", "Technical experts"]
+
+
+def load_review_reference(fund_rule=None, criterion=None, rate=None, group=None) -> None:
+    """Create what is missing. The migration passes its historical models; other callers pass nothing."""
+    if fund_rule is None:
+        from django.contrib.auth.models import Group
+
+        from .models import ExchangeRate, FundRule, ReviewCriterion
+
+        fund_rule, criterion, rate, group = FundRule, ReviewCriterion, ExchangeRate, Group
+    for scope, low, high, share in FUND_RULES:
+        fund_rule.objects.get_or_create(
+            scope=scope, defaults={"min_usd": low, "max_usd": high, "max_staff_office_percent": share}
+        )
+    for order, (code, name_fr, name_en, weight) in enumerate(CRITERIA, start=1):
+        criterion.objects.get_or_create(
+            code=code, defaults={"name_fr": name_fr, "name_en": name_en, "weight": weight, "order": order}
+        )
+    for currency, units, as_of in RATES:
+        rate.objects.get_or_create(
+            currency=currency,
+            as_of=as_of,
+            defaults={"units_per_usd": units, "source": "Starting value — replace with the UN operational rate"},
+        )
+    for name in GROUPS:
+        group.objects.get_or_create(name=name)

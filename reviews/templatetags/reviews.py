@@ -1,0 +1,24 @@
+"""Template tags of the review app: the review panel of a programme page."""
+
+from django import template
+
+from programmes.models import Status
+
+from ..models import Proposal, roles_of
+from ..services import proposal_is_locked
+
+register = template.Library()
+
+
+@register.simple_tag
+def review_panel(programme, user) -> dict | None:
+    """What the review panel shows this user on this programme's page; None when it shows nothing."""
+    if not getattr(user, "is_authenticated", False) or not user.is_iom_staff:
+        return None
+    proposal = Proposal.objects.visible_to(user).filter(programme=programme).select_related("programme").first()
+    if proposal is not None:
+        return {"proposal": proposal, "roles": roles_of(proposal, user), "locked": proposal_is_locked(programme)}
+    exists = Proposal.objects.filter(programme=programme).exists()
+    if not exists and programme.iom_focal_point_id == user.pk and programme.status == Status.PIPELINE:
+        return {"proposal": None}
+    return None
