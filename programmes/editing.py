@@ -23,10 +23,12 @@ from .forms import (
     ParticipationFormSet,
     ProgrammeForm,
     StatusChangeForm,
-    changed_since,
+    digest,
     find_places,
+    form_values,
     posted_state,
     programme_state,
+    read_fingerprint,
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
@@ -113,23 +115,38 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
 
 
 def _render_conflict(request, current: Programme, form, formsets, message: str) -> HttpResponse:
-    """Refuse the save, say what changed and by whom, keep the editor's input with the new version."""
+    """Refuse the save, say what changed and by whom, keep the editor's input with the new version.
+
+    Three-way merge of the programme's own fields: a field only the other person changed takes their
+    value; a field the editor changed keeps the editor's value and is flagged when it differs.
+    """
     current = Programme.objects.select_related("updated_by", "primary_sector", "iom_focal_point").get(pk=current.pk)
     theirs = programme_state(current)
     yours = posted_state(form, formsets)
-    changed = changed_since(form.data.get("loaded_state", ""), theirs)
-    if changed is None:  # no readable record of what was loaded: compare with what the editor posted
+    loaded = read_fingerprint(form.data.get("loaded_state", ""))
+    if loaded is None:  # no record of what was loaded: all we can show is where the editor's values differ
         changed = [key for key in theirs if theirs[key] != yours.get(key, theirs[key])]
-    changes = [
-        {
-            "label": _state_label(key),
-            "theirs": theirs[key],
-            "yours": yours.get(key),
-            "clash": key in yours and yours[key] != theirs[key],
-        }
-        for key in changed
-    ]
+    else:
+        changed = [key for key in theirs if loaded.get(key) != digest(theirs[key])]
     data = form.data.copy()
+    stored = form_values(current)
+    changes = []
+    for key in changed:
+        edited_by_you = key in yours and (loaded is None or loaded.get(key) != digest(yours[key]))
+        merged = key in stored and key != "code" and not edited_by_you
+        if merged:
+            value = stored[key]
+            data.setlist(key, value if isinstance(value, list) else [value])
+        clash = edited_by_you and yours[key] != theirs[key]
+        changes.append(
+            {
+                "label": _state_label(key),
+                "theirs": theirs[key],
+                "yours": theirs[key] if merged else yours.get(key),
+                "merged": merged,
+                "clash": clash,
+            }
+        )
     data["version"] = str(current.version)
     data["loaded_state"] = state_fingerprint(theirs)
     form, formsets = _bind(data, current, request.user)

@@ -621,9 +621,39 @@ def indicators_label(rows) -> str:
     return "; ".join(sorted(f"{code} → {target.normalize():f}" if target is not None else code for code, target in rows))
 
 
+def digest(value: str) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()[:12]
+
+
 def state_fingerprint(state: dict[str, str]) -> str:
-    """A compact hidden-field value: a short hash of each value, enough to see what someone changed."""
-    return json.dumps({k: hashlib.sha256(str(v).encode()).hexdigest()[:12] for k, v in state.items()})
+    """A compact hidden-field value: a short hash of each value, enough to see who changed what."""
+    return json.dumps({key: digest(value) for key, value in state.items()}, separators=(",", ":"))
+
+
+def read_fingerprint(fingerprint: str) -> dict[str, str] | None:
+    """The hashes the editor loaded, or None if the hidden field is missing or unreadable."""
+    try:
+        loaded = json.loads(fingerprint)
+    except (TypeError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def form_values(programme: Programme) -> dict[str, str | list[str]]:
+    """The programme's stored values as the form posts them (to merge someone else's changes)."""
+    unbound = ProgrammeForm(instance=programme)
+    values: dict[str, str | list[str]] = {}
+    for name in ProgrammeForm.Meta.fields:
+        value = unbound[name].value()
+        if isinstance(value, list | tuple):
+            values[name] = [str(v) for v in value]
+        elif value is None:
+            values[name] = ""
+        elif hasattr(value, "isoformat"):
+            values[name] = value.isoformat()
+        else:
+            values[name] = str(value)
+    return values
 
 
 def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
@@ -643,18 +673,6 @@ def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
         (f.cleaned_data["code"], f.cleaned_data.get("target")) for f in live_forms(formsets["indicators"])
     )
     return state
-
-
-def changed_since(fingerprint: str, state: dict[str, str]) -> list[str] | None:
-    """Keys whose value differs from the fingerprint the editor loaded; None if the fingerprint is unreadable."""
-    try:
-        loaded = json.loads(fingerprint)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(loaded, dict):
-        return None
-    current = json.loads(state_fingerprint(state))
-    return [key for key in state if loaded.get(key) != current[key]]
 
 
 def display_value(programme: Programme, name: str) -> str:
