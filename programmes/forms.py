@@ -171,12 +171,7 @@ class ParticipationForm(SharedChoicesForm):
         fields = ["organisation", "role", "contribution", "notes"]
         widgets = {"contribution": forms.NumberInput(attrs={"min": "0", "step": "0.01"})}
         error_messages = {"contribution": {"min_value": NEGATIVE}}
-        help_texts = {
-            "contribution": _(
-                "Only for a funding partner: the amount it commits, in the programme's currency. "
-                "Leave empty for every other role."
-            )
-        }
+        help_texts = {"contribution": _("Funding partners only, in the programme's currency.")}
 
     def __init__(self, *args, organisations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -287,7 +282,9 @@ class PlaceField(forms.Field):
     default_error_messages = {
         "unknown_pcode": _("No place has the P-code %(value)s."),
         "unknown_name": _("No place is called “%(value)s”. Pick one from the list or type its P-code."),
-        "ambiguous": _("Several places are called “%(value)s” (%(places)s): pick one from the list or type its P-code."),
+        "ambiguous": _(
+            "Several places are called “%(value)s” (%(places)s): pick one from the list or type its P-code."
+        ),
     }
 
     def to_python(self, value) -> AdminUnit | None:
@@ -316,8 +313,7 @@ class PlaceField(forms.Field):
 
 class LocationForm(forms.ModelForm):
     admin_unit = PlaceField(
-        label=_("Place"),
-        help_text=_("Search a region, department or commune by name, or type its P-code (e.g. NE006012007)."),
+        label=_("Place"), widget=PlaceInput(attrs={"placeholder": _("Name or P-code, e.g. NE006012007")})
     )
 
     class Meta:
@@ -443,6 +439,8 @@ class IndicatorForm(SharedChoicesForm):
             "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
         }
         error_messages = {"baseline": {"min_value": NEGATIVE}, "target": {"min_value": NEGATIVE}}
+        # Explained once above the list rather than under every row.
+        help_texts = {"cumulative": "", "unit": ""}
 
     def __init__(self, *args, programme=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -600,10 +598,10 @@ def programme_state(programme: Programme) -> dict[str, str]:
     state["secondary_sectors"] = ", ".join(sorted(s.code for s in programme.secondary_sectors.all()))
     state["status"] = programme.get_status_display()
     participations = programme.participations.select_related("organisation")
-    state["participations"] = participations_label(
-        (p.organisation, p.role, p.contribution) for p in participations
+    state["participations"] = participations_label((p.organisation, p.role, p.contribution) for p in participations)
+    state["locations"] = ", ".join(
+        sorted(loc.admin_unit.pcode for loc in programme.locations.select_related("admin_unit"))
     )
-    state["locations"] = ", ".join(sorted(loc.admin_unit.pcode for loc in programme.locations.select_related("admin_unit")))
     state["indicators"] = indicators_label((i.code, i.target) for i in programme.indicators.all())
     return state
 
@@ -618,7 +616,9 @@ def participations_label(rows) -> str:
 
 
 def indicators_label(rows) -> str:
-    return "; ".join(sorted(f"{code} → {target.normalize():f}" if target is not None else code for code, target in rows))
+    return "; ".join(
+        sorted(f"{code} → {target.normalize():f}" if target is not None else code for code, target in rows)
+    )
 
 
 def digest(value: str) -> str:

@@ -16,7 +16,9 @@ from .edit_support import form_data
 
 @pytest.fixture
 def olga(reference):
-    return make_user("olga.officer", first_name="Olga", last_name="Moussa", is_staff=True, group="IOM programme officers")
+    return make_user(
+        "olga.officer", first_name="Olga", last_name="Moussa", is_staff=True, group="IOM programme officers"
+    )
 
 
 def url(programme: Programme) -> str:
@@ -102,7 +104,7 @@ def test_a_missing_version_is_an_error_not_a_blind_overwrite(client, staff, prog
     data = form_data(client.get(url(programme_a)).content.decode())
     data.pop("version")
     data["title_fr"] = "Sans version"
-    response = client.post("/en/programmes/%s/edit/" % programme_a.code, data)
+    response = client.post(f"/en/programmes/{programme_a.code}/edit/", data)
     assert response.status_code == 400
     assert "The form lost track of the version you loaded" in response.content.decode()
     programme_a.refresh_from_db()
