@@ -150,7 +150,9 @@ def _render_conflict(request, current: Programme, form, formsets, message: str) 
     data["version"] = str(current.version)
     data["loaded_state"] = state_fingerprint(theirs)
     form, formsets = _bind(data, current, request.user)
-    conflict = {"message": message, "changes": changes, "by": current.updated_by, "at": current.updated_at}
+    by = current.updated_by
+    who = (by.get_full_name() or by.username) if by else _("someone")
+    conflict = {"message": message, "changes": changes, "who": who, "at": current.updated_at}
     return _render_form(request, current, form, formsets, status=409, conflict=conflict)
 
 

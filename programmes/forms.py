@@ -148,7 +148,10 @@ class SharedChoicesFormSetMixin:
         kwargs = super().get_form_kwargs(index)
         if not hasattr(self, "_shared_choices"):
             template = self.form(**self.form_extra_kwargs())
-            self._shared_choices = {name: list(template.fields[name].choices) for name in self.shared_choice_fields}
+            # iter() first: list() on the choice iterator would ask for its len(), an extra COUNT query.
+            self._shared_choices = {
+                name: list(iter(template.fields[name].choices)) for name in self.shared_choice_fields
+            }
         return {**kwargs, **self.form_extra_kwargs(), "shared_choices": self._shared_choices}
 
     def form_extra_kwargs(self) -> dict:
@@ -524,10 +527,6 @@ class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
             form.values.instance = form.instance
             form.values.save()
         return indicators
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.total_error_count() or any(form.values.total_error_count() for form in self.forms))
 
 
 IndicatorFormSet = forms.inlineformset_factory(

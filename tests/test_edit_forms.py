@@ -388,3 +388,46 @@ def test_the_place_search_ignores_accents_and_case_and_shows_the_path(client, st
     assert client.get("/fr/programmes/places/", {"q": "ne006012007"}).json()["results"][0]["pcode"] == "NE006012007"
     assert client.get("/fr/programmes/places/", {"q": ""}).json() == {"results": []}
     assert AdminUnit.objects.filter(pcode="NE006008010").exists()
+
+
+def test_adding_an_organisation_already_on_the_programme_is_a_field_error_not_a_500(client, staff, programme_a, org_a):
+    client.force_login(staff)
+    data = form_data(client.get(edit_url(programme_a, "en")).content.decode())
+    data.update({"participations-1-organisation": str(org_a.pk), "participations-1-role": Role.FUNDING})
+    response = client.post(edit_url(programme_a, "en"), data)
+    assert response.status_code == 400
+    assert field_errors(response.content.decode(), "id_participations-1-organisation") == [
+        "ORGA — Organisation org-a is listed twice: an organisation has one role per programme."
+    ]
+    assert programme_a.participations.count() == 1
+
+
+def test_inactive_organisations_are_offered_only_where_already_chosen(client, staff, programme_a, org_a, org_b):
+    org_a.is_active = False
+    org_a.save()
+    org_b.is_active = False
+    org_b.save()
+    client.force_login(staff)
+    page = client.get(edit_url(programme_a)).content.decode()
+    select = re.search(r'<select name="participations-0-organisation".*?</select>', page, re.S).group(0)
+    assert f'value="{org_a.pk}"' in select and f'value="{org_b.pk}"' not in select
+
+
+def test_a_database_clash_during_the_save_is_reported_and_rolled_back(client, staff, programme_a, monkeypatch):
+    from django.db import IntegrityError
+
+    from programmes.forms import BaseLocationFormSet
+
+    def clash(self, commit=True):
+        raise IntegrityError("duplicate key")
+
+    client.force_login(staff)
+    data = form_data(client.get(edit_url(programme_a, "en")).content.decode())
+    data["title_fr"] = "Jamais enregistré"
+    monkeypatch.setattr(BaseLocationFormSet, "save", clash)
+    response = client.post(edit_url(programme_a, "en"), data)
+    assert response.status_code == 409
+    assert "Your changes clash with data saved meanwhile" in response.content.decode()
+    programme_a.refresh_from_db()
+    assert (programme_a.title_fr, programme_a.version) != ("Jamais enregistré", 2)
+    assert form_data(response.content.decode())["title_fr"] == "Jamais enregistré"

@@ -50,6 +50,19 @@ def test_staff_creates_a_programme_with_two_partners_and_a_commune_picked_by_nam
     assert page.input_value('input[name="locations-0-admin_unit"]') == "NE006008010"
     assert picker.input_value() == "Tillabéri › Kollo › Namaro"
 
+    # An indicator added with "Ajouter un indicateur", and a period value added inside it.
+    page.get_by_role("button", name="Ajouter un indicateur").click()
+    page.fill("#id_indicators-1-code", "I1")
+    page.fill("#id_indicators-1-name_fr", "Victimes assistées")
+    page.fill("#id_indicators-1-target", "200")
+    page.locator('[data-formset="indicators-1-values"]').get_by_role(
+        "button", name="Ajouter une valeur de période"
+    ).click()
+    for row in (0, 1):
+        page.fill(f"#id_indicators-1-values-{row}-period_start", f"202{6 + row}-01-01")
+        page.fill(f"#id_indicators-1-values-{row}-period_end", f"202{6 + row}-12-31")
+        page.fill(f"#id_indicators-1-values-{row}-achieved", str(40 + row))
+
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_load_state("networkidle")
 
@@ -61,6 +74,8 @@ def test_staff_creates_a_programme_with_two_partners_and_a_commune_picked_by_nam
         ("ue", Role.FUNDING),
     }
     assert list(programme.locations.values_list("admin_unit__pcode", flat=True)) == ["NE006008010"]
+    indicator = programme.indicators.get()
+    assert list(indicator.values.order_by("period_start").values_list("achieved", flat=True)) == [40, 41]
     assert page.console_errors == []
 
 
@@ -75,6 +90,10 @@ def test_an_invalid_form_keeps_the_picked_place_and_the_added_rows(page, login, 
     page.locator("#id_locations-0-admin_unit").press_sequentially("namaro", delay=30)
     page.get_by_role("option", name="Tillabéri › Kollo › Namaro").click()
 
+    page.get_by_role("button", name="Ajouter un lieu").click()  # a row added by script gets a picker too
+    page.locator("#id_locations-1-admin_unit").press_sequentially("say", delay=30)
+    page.get_by_role("option", name="Tillabéri › Say › Say").click()
+
     page.get_by_role("button", name="Enregistrer").click()  # no sector, no start date
     page.wait_for_load_state("networkidle")
 
@@ -82,6 +101,7 @@ def test_an_invalid_form_keeps_the_picked_place_and_the_added_rows(page, login, 
     assert page.input_value("#id_title_fr") == "Programme incomplet"
     assert page.input_value("#id_participations-0-organisation") == str(crn.pk)
     assert page.input_value('input[name="locations-0-admin_unit"]') == "NE006008010"
+    assert page.input_value('input[name="locations-1-admin_unit"]') == "NE006010002"
     page.wait_for_function("document.querySelector('#id_locations-0-admin_unit').value.includes('Namaro')")
     assert not Programme.objects.filter(code="NE-CT-2026-778").exists()
     assert page.console_errors == [REFUSED.format(status="400 (Bad Request)")]
