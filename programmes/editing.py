@@ -76,7 +76,10 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
     if data is None:
         form.initial["loaded_state"] = state_fingerprint(programme_state(programme)) if programme.pk else ""
         return _render_form(request, programme, form, formsets)
-    if not (form.is_valid() and all(fs.is_valid() for fs in formsets.values())):
+    if not all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())]):
+        if programme.pk and form.cleaned_data.get("version") not in (None, programme.version):
+            # Outdated and invalid: explain the conflict first, the field errors stay visible.
+            return _render_conflict(request, programme, form, formsets, str(StaleProgramme(programme).message))
         return _render_form(request, programme, form, formsets, status=400)
     try:
         with transaction.atomic():
@@ -133,7 +136,7 @@ def _render_conflict(request, current: Programme, form, formsets, message: str) 
     changes = []
     for key in changed:
         edited_by_you = key in yours and (loaded is None or loaded.get(key) != digest(yours[key]))
-        merged = key in stored and key != "code" and not edited_by_you
+        merged = key in stored and key != "code" and not edited_by_you and key not in form.errors
         if merged:
             value = stored[key]
             data.setlist(key, value if isinstance(value, list) else [value])

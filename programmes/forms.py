@@ -656,21 +656,22 @@ def form_values(programme: Programme) -> dict[str, str | list[str]]:
 
 
 def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
-    """The same readable values as `programme_state`, for what the editor submitted (validated forms)."""
+    """The same readable values as `programme_state`, for what the editor submitted (after validation)."""
     # form.instance already carries the posted values; many-to-many values come from cleaned_data.
     names = [name for name in ProgrammeForm.Meta.fields if name != "secondary_sectors"]
     state = {name: display_value(form.instance, name) for name in names}
     state["secondary_sectors"] = ", ".join(sorted(s.code for s in form.cleaned_data.get("secondary_sectors", [])))
+    # Rows with errors count with what could be read from them.
+    rows = [f.cleaned_data for f in live_forms(formsets["participations"])]
     state["participations"] = participations_label(
-        (f.cleaned_data["organisation"], f.cleaned_data["role"], f.cleaned_data.get("contribution"))
-        for f in live_forms(formsets["participations"])
+        (row["organisation"], row["role"], row.get("contribution"))
+        for row in rows
+        if row.get("organisation") and row.get("role")
     )
-    state["locations"] = ", ".join(
-        sorted(f.cleaned_data["admin_unit"].pcode for f in live_forms(formsets["locations"]))
-    )
-    state["indicators"] = indicators_label(
-        (f.cleaned_data["code"], f.cleaned_data.get("target")) for f in live_forms(formsets["indicators"])
-    )
+    rows = [f.cleaned_data for f in live_forms(formsets["locations"])]
+    state["locations"] = ", ".join(sorted(row["admin_unit"].pcode for row in rows if row.get("admin_unit")))
+    rows = [f.cleaned_data for f in live_forms(formsets["indicators"])]
+    state["indicators"] = indicators_label((row["code"], row.get("target")) for row in rows if row.get("code"))
     return state
 
 

@@ -109,3 +109,23 @@ def test_a_missing_version_is_an_error_not_a_blind_overwrite(client, staff, prog
     assert "The form lost track of the version you loaded" in response.content.decode()
     programme_a.refresh_from_db()
     assert programme_a.title_fr != "Sans version"
+
+
+def test_a_row_removed_meanwhile_is_flagged_and_can_be_dropped(client, staff, olga, programme_a):
+    client.force_login(staff)
+    mine = form_data(client.get(url(programme_a)).content.decode())
+    client.force_login(olga)
+    theirs = form_data(client.get(url(programme_a)).content.decode())
+    theirs["locations-0-DELETE"] = "on"
+    assert client.post(url(programme_a), theirs).status_code == 302
+
+    client.force_login(staff)
+    mine["title_fr"] = "Titre d'Alice"
+    page = client.post(url(programme_a), mine).content.decode()
+    assert "Cette ligne n’existe plus (quelqu’un l’a supprimée)" in page
+
+    again = form_data(page)
+    again["locations-0-DELETE"] = "on"
+    assert client.post(url(programme_a), again).status_code == 302
+    programme_a.refresh_from_db()
+    assert programme_a.title_fr == "Titre d'Alice" and not programme_a.locations.exists()
