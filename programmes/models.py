@@ -119,6 +119,20 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.CANCELLED: (),
 }
 
+# Steps of the lifecycle that only the review workflow takes (the reviews app: submission,
+# technical review, decision); a plain status action never does, so nothing skips the review.
+REVIEW_STEPS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (Status.PIPELINE, Status.SUBMITTED),
+        (Status.SUBMITTED, Status.UNDER_REVIEW),
+        (Status.SUBMITTED, Status.REVISION_REQUESTED),
+        (Status.UNDER_REVIEW, Status.APPROVED),
+        (Status.UNDER_REVIEW, Status.REVISION_REQUESTED),
+        (Status.UNDER_REVIEW, Status.REJECTED),
+        (Status.REVISION_REQUESTED, Status.SUBMITTED),
+    }
+)
+
 # IATI ActivityStatus code for each status (1 pipeline, 2 implementation, 3 finalisation, 4 closed,
 # 5 cancelled, 6 suspended).
 IATI_ACTIVITY_STATUS = {
@@ -341,6 +355,10 @@ class Programme(BilingualMixin, models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.allowed_transitions()
+
+    def manual_transitions(self) -> tuple[str, ...]:
+        """The status actions offered on the programme page: every allowed step but the review's."""
+        return tuple(s for s in self.allowed_transitions() if (self.status, s) not in REVIEW_STEPS)
 
     @property
     def iati_activity_status(self) -> str:

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from .models import Programme, ProgrammeStatusChange, Status
+from .models import REVIEW_STEPS, Programme, ProgrammeStatusChange, Status
 
 
 class TransitionNotAllowed(ValidationError):
@@ -29,8 +29,14 @@ class StaleProgramme(ValidationError):
         )
 
 
-def programme_change_status(*, programme: Programme, to_status: str, user, reason: str = "") -> ProgrammeStatusChange:
-    """Move a programme along one allowed transition and record the step in its history."""
+def programme_change_status(
+    *, programme: Programme, to_status: str, user, reason: str = "", via_review: bool = False
+) -> ProgrammeStatusChange:
+    """Move a programme along one allowed transition and record the step in its history.
+
+    Submission, review and decision steps (REVIEW_STEPS) are taken only by the review workflow,
+    which passes `via_review=True`.
+    """
     with transaction.atomic():
         locked = Programme.objects.select_for_update().get(pk=programme.pk)
         if not locked.can_transition_to(to_status):
@@ -41,6 +47,11 @@ def programme_change_status(*, programme: Programme, to_status: str, user, reaso
                     "to": Status(to_status).label if to_status in Status.values else to_status,
                 },
                 code="transition",
+            )
+        if (locked.status, to_status) in REVIEW_STEPS and not via_review:
+            raise TransitionNotAllowed(
+                _("This step goes through the review: use the proposal page (submission, review, decision)."),
+                code="review_step",
             )
         change = ProgrammeStatusChange.objects.create(
             programme=locked, from_status=locked.status, to_status=to_status, changed_by=user, reason=reason
@@ -62,7 +73,8 @@ def programme_save(*, programme: Programme, user, expected_version: int | None) 
         programme.version = 1
         programme.save()
         return programme
-    current = Programme.objects.select_for_update().select_related("updated_by").get(pk=programme.pk)
+    # Lock only the programme row: PostgreSQL refuses FOR UPDATE on the outer-joined (nullable) user.
+    current = Programme.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=programme.pk)
     if expected_version is not None and current.version != expected_version:
         raise StaleProgramme(current)
     programme.version = current.version + 1

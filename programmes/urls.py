@@ -2,15 +2,19 @@
 
 from django.urls import path
 
-from . import documents, views
+from . import documents, editing, views
 
 app_name = "programmes"
 
 urlpatterns = [
     path("", views.programme_list, name="list"),
+    path("new/", editing.programme_create, name="create"),
+    path("places/", editing.place_search, name="places"),
     path("sectors/", views.sector_list, name="sector_list"),
     path("sectors/<str:code>/", views.sector_detail, name="sector_detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document_download"),
     path("<str:code>/documents/new/", documents.document_upload, name="document_upload"),
+    path("<str:code>/edit/", editing.programme_edit, name="edit"),
+    path("<str:code>/status/", editing.programme_status, name="status"),
     path("<str:code>/", views.programme_detail, name="detail"),
 ]

@@ -122,7 +122,7 @@ def proposal_submit(*, programme: Programme, user, kind: str, review_manager, ap
                 "decision_reason": "",
             },
         )
-        programme_change_status(programme=programme, to_status=Status.SUBMITTED, user=user)
+        programme_change_status(programme=programme, to_status=Status.SUBMITTED, user=user, via_review=True)
         _record(proposal, EventKind.SUBMITTED, user)
     caller_programme.refresh_from_db()
     return proposal
@@ -150,7 +150,9 @@ def proposal_assign_reviewer(*, proposal: Proposal, reviewer, user, due_date: da
             proposal=locked, reviewer=reviewer, assigned_by=user, round=locked.round, due_date=due_date
         )
         if locked.programme.status == Status.SUBMITTED:
-            programme_change_status(programme=locked.programme, to_status=Status.UNDER_REVIEW, user=user)
+            programme_change_status(
+                programme=locked.programme, to_status=Status.UNDER_REVIEW, user=user, via_review=True
+            )
         _record(locked, EventKind.REVIEWER_ASSIGNED, user, assignment=assignment)
     _refresh(proposal)
     return assignment
@@ -256,7 +258,9 @@ def proposal_decide(*, proposal: Proposal, user, decision: str, reason: str = ""
         locked.decision_reason = reason
         locked.save(update_fields=["decision", "decided_at", "decision_reason"])
         to_status = Status.APPROVED if decision == Decision.APPROVED else Status.REJECTED
-        programme_change_status(programme=locked.programme, to_status=to_status, user=user, reason=reason)
+        programme_change_status(
+            programme=locked.programme, to_status=to_status, user=user, reason=reason, via_review=True
+        )
         kind = EventKind.APPROVED if decision == Decision.APPROVED else EventKind.REJECTED
         _record(locked, kind, user, message=reason)
     _refresh(proposal)
@@ -276,7 +280,7 @@ def proposal_request_revision(*, proposal: Proposal, user, reason: str) -> Propo
         if not reason:
             raise ReviewError(_("Give the reason for the revision request."), code="reason_required")
         programme_change_status(
-            programme=locked.programme, to_status=Status.REVISION_REQUESTED, user=user, reason=reason
+            programme=locked.programme, to_status=Status.REVISION_REQUESTED, user=user, reason=reason, via_review=True
         )
         _record(locked, EventKind.REVISION_REQUESTED, user, message=reason)
     _refresh(proposal)
@@ -295,10 +299,12 @@ def proposal_resubmit(*, proposal: Proposal, user, message: str = "") -> Proposa
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["round", "submitted_at"])
         programme_change_status(
-            programme=locked.programme, to_status=Status.SUBMITTED, user=user, reason=message.strip()
+            programme=locked.programme, to_status=Status.SUBMITTED, user=user, reason=message.strip(), via_review=True
         )
         _record(locked, EventKind.RESUBMITTED, user, message=message.strip())
         if locked.assignments.active().exists():
-            programme_change_status(programme=locked.programme, to_status=Status.UNDER_REVIEW, user=user)
+            programme_change_status(
+                programme=locked.programme, to_status=Status.UNDER_REVIEW, user=user, via_review=True
+            )
     _refresh(proposal)
     return proposal

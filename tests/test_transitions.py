@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from programmes.models import TRANSITIONS, Status
+from programmes.models import REVIEW_STEPS, TRANSITIONS, Status
 from programmes.services import TransitionNotAllowed, programme_change_status
 
 from .conftest import make_programme
@@ -36,7 +36,10 @@ def test_each_legal_transition_is_applied_and_recorded(reference, staff, from_st
     programme = make_programme(status=from_status)
     version = programme.version
 
-    change = programme_change_status(programme=programme, to_status=to_status, user=staff, reason="test")
+    review_step = (from_status, to_status) in REVIEW_STEPS
+    change = programme_change_status(
+        programme=programme, to_status=to_status, user=staff, reason="test", via_review=review_step
+    )
 
     programme.refresh_from_db()
     assert programme.status == to_status
@@ -60,3 +63,23 @@ def test_an_unknown_status_is_refused(reference, staff):
     programme = make_programme(status=Status.PIPELINE)
     with pytest.raises(TransitionNotAllowed):
         programme_change_status(programme=programme, to_status="teleported", user=staff)
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(REVIEW_STEPS))
+def test_review_steps_are_refused_as_plain_status_actions(reference, staff, from_status, to_status):
+    programme = make_programme(status=from_status)
+
+    with pytest.raises(TransitionNotAllowed):
+        programme_change_status(programme=programme, to_status=to_status, user=staff)
+
+    programme.refresh_from_db()
+    assert programme.status == from_status
+    assert to_status not in programme.manual_transitions()
+
+
+def test_manual_actions_keep_the_operational_steps():
+    from programmes.models import Programme
+
+    assert Programme(status=Status.ACTIVE).manual_transitions() == (Status.COMPLETED, Status.SUSPENDED)
+    assert Programme(status=Status.UNDER_REVIEW).manual_transitions() == ()
+    assert Programme(status=Status.PIPELINE).manual_transitions() == (Status.CANCELLED,)

@@ -1,0 +1,224 @@
+"""Views that change programmes: create, edit (with no lost updates), status actions, and the place picker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_safe
+
+from regions.models import AdminLevel
+from reviews.services import proposal_is_locked
+
+from .forms import (
+    IndicatorFormSet,
+    LocationFormSet,
+    ParticipationFormSet,
+    ProgrammeForm,
+    StatusChangeForm,
+    digest,
+    find_places,
+    form_values,
+    posted_state,
+    programme_state,
+    read_fingerprint,
+    state_fingerprint,
+)
+from .models import Participation, Programme, ProgrammeLocation, Status
+from .services import StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .views import get_programme_for_user
+
+STATE_LABELS = {
+    "status": gettext_lazy("Status"),
+    "participations": gettext_lazy("Partners"),
+    "locations": gettext_lazy("Locations"),
+    "indicators": gettext_lazy("Indicators"),
+}
+
+
+def edit_rights_required(view: Callable) -> Callable:
+    """IOM staff with edit rights only: partners get a 404 (no hint), read-only staff a 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_iom_staff:
+            raise Http404
+        if not request.user.can_edit_programmes:
+            raise PermissionDenied(_("You may read programmes but not change them."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@edit_rights_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def programme_create(request: HttpRequest) -> HttpResponse:
+    return _programme_form_page(request, Programme())
+
+
+@edit_rights_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def programme_edit(request: HttpRequest, code: str) -> HttpResponse:
+    programme = get_programme_for_user(request.user, code)
+    if proposal_is_locked(programme):
+        # Under review: only a request for revision reopens the programme for editing.
+        message = _("This programme is under review: it can be edited again once a revision is requested.")
+        if request.method != "POST":
+            messages.error(request, message)
+            return redirect(programme)
+        form, formsets = _bind(request.POST, programme, request.user)
+        form.is_valid()
+        form.add_error(None, message)
+        return _render_form(request, programme, form, formsets, status=409)
+    return _programme_form_page(request, programme)
+
+
+def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form, formsets = _bind(data, programme, request.user)
+    if data is None:
+        form.initial["loaded_state"] = state_fingerprint(programme_state(programme)) if programme.pk else ""
+        return _render_form(request, programme, form, formsets)
+    if not all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())]):
+        if programme.pk and form.cleaned_data.get("version") not in (None, programme.version):
+            # Outdated and invalid: explain the conflict first, the field errors stay visible.
+            return _render_conflict(request, programme, form, formsets, str(StaleProgramme(programme).message))
+        return _render_form(request, programme, form, formsets, status=400)
+    try:
+        with transaction.atomic():
+            saved = form.save(commit=False)
+            programme_save(programme=saved, user=request.user, expected_version=form.cleaned_data.get("version"))
+            form.save_m2m()
+            for formset in formsets.values():
+                formset.instance = saved
+                formset.save()
+    except StaleProgramme as stale:
+        return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except IntegrityError:
+        # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
+        current = Programme.objects.select_related("updated_by").get(pk=programme.pk) if programme.pk else None
+        problem = _("Your changes clash with data saved meanwhile. Check the form and save again.")
+        if current is None:
+            form.add_error(None, problem)
+            return _render_form(request, programme, form, formsets, status=409)
+        return _render_conflict(request, current, form, formsets, problem)
+    messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
+    return redirect(saved)
+
+
+def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
+    form = ProgrammeForm(data, instance=programme)
+    participations = Participation.objects.select_related("organisation")
+    locations = ProgrammeLocation.objects.select_related("admin_unit__parent__parent")
+    formsets = {
+        "participations": ParticipationFormSet(
+            data, instance=programme, queryset=participations, prefix="participations", user=user
+        ),
+        "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
+        "indicators": IndicatorFormSet(data, instance=programme, prefix="indicators"),
+    }
+    return form, formsets
+
+
+def _render_conflict(request, current: Programme, form, formsets, message: str) -> HttpResponse:
+    """Refuse the save, say what changed and by whom, keep the editor's input with the new version.
+
+    Three-way merge of the programme's own fields: a field only the other person changed takes their
+    value; a field the editor changed keeps the editor's value and is flagged when it differs.
+    """
+    current = Programme.objects.select_related("updated_by", "primary_sector", "iom_focal_point").get(pk=current.pk)
+    theirs = programme_state(current)
+    yours = posted_state(form, formsets)
+    loaded = read_fingerprint(form.data.get("loaded_state", ""))
+    if loaded is None:  # no record of what was loaded: all we can show is where the editor's values differ
+        changed = [key for key in theirs if theirs[key] != yours.get(key, theirs[key])]
+    else:
+        changed = [key for key in theirs if loaded.get(key) != digest(theirs[key])]
+    data = form.data.copy()
+    stored = form_values(current)
+    changes = []
+    for key in changed:
+        edited_by_you = key in yours and (loaded is None or loaded.get(key) != digest(yours[key]))
+        merged = key in stored and key != "code" and not edited_by_you and key not in form.errors
+        if merged:
+            value = stored[key]
+            data.setlist(key, value if isinstance(value, list) else [value])
+        clash = edited_by_you and yours[key] != theirs[key]
+        changes.append(
+            {
+                "label": _state_label(key),
+                "theirs": theirs[key],
+                "yours": theirs[key] if merged else yours.get(key),
+                "merged": merged,
+                "clash": clash,
+            }
+        )
+    data["version"] = str(current.version)
+    data["loaded_state"] = state_fingerprint(theirs)
+    form, formsets = _bind(data, current, request.user)
+    by = current.updated_by
+    who = (by.get_full_name() or by.username) if by else _("someone")
+    conflict = {"message": message, "changes": changes, "who": who, "at": current.updated_at}
+    return _render_form(request, current, form, formsets, status=409, conflict=conflict)
+
+
+def _state_label(key: str) -> str:
+    if key in STATE_LABELS:
+        return str(STATE_LABELS[key])
+    return str(Programme._meta.get_field(key).verbose_name).capitalize()
+
+
+def _render_form(request, programme, form, formsets, status: int = 200, conflict: dict | None = None):
+    context = {
+        "programme": programme,
+        "form": form,
+        "formsets": formsets,
+        "has_errors": status == 400,
+        "conflict": conflict,
+        "statuses": Status,
+    }
+    return render(request, "programmes/programme_form.html", context, status=status)
+
+
+@edit_rights_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def programme_status(request: HttpRequest, code: str) -> HttpResponse:
+    programme = get_programme_for_user(request.user, code)
+    form = StatusChangeForm(request.POST or None, programme=programme)
+    if request.method == "POST" and form.is_valid():
+        try:
+            programme_change_status(
+                programme=programme,
+                to_status=form.cleaned_data["to_status"],
+                user=request.user,
+                reason=form.cleaned_data["reason"].strip(),
+            )
+        except TransitionNotAllowed as refused:
+            form.add_error("to_status", refused)
+        else:
+            messages.success(request, _("Status changed to “%(status)s”.") % {"status": programme.get_status_display()})
+            return redirect(programme)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "programmes/programme_status.html", {"programme": programme, "status_form": form}, status=status
+    )
+
+
+@edit_rights_required
+@require_safe
+def place_search(request: HttpRequest) -> JsonResponse:
+    """The location picker's search: `?q=tillab` → places with their P-code and path label."""
+    query = request.GET.get("q", "")[:100]
+    results = [
+        {"pcode": p.pcode, "label": p.label, "level": str(AdminLevel(p.level).label)} for p in find_places(query)
+    ]
+    return JsonResponse({"results": results})

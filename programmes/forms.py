@@ -1,0 +1,691 @@
+"""Forms that edit programmes: the programme itself, its partners, places, indicators and status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Organisation, User
+from regions.models import PCODE_REGEX, AdminUnit
+
+from .models import (
+    Indicator,
+    IndicatorValue,
+    Measure,
+    Outcome,
+    Output,
+    Participation,
+    Programme,
+    ProgrammeLocation,
+    Role,
+    Status,
+    fold_text,
+)
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+NEGATIVE = _("This amount cannot be negative.")
+PERCENTAGE = _("A percentage must lie between 0 and 100.")
+
+# Statuses that are decisions someone must be able to explain later.
+REASON_REQUIRED = frozenset({Status.REJECTED, Status.CANCELLED, Status.SUSPENDED, Status.REVISION_REQUESTED})
+
+
+def iom_staff_users():
+    """Active IOM staff (no partner organisation): the only people who can be an IOM focal point."""
+    return User.objects.filter(is_active=True, is_staff=True, organisation__isnull=True).order_by(
+        "last_name", "first_name", "username"
+    )
+
+
+class FocalPointField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.username
+
+
+# --- The programme ----------------------------------------------------------------------------
+
+
+class ProgrammeForm(forms.ModelForm):
+    """The programme's own fields, with the version the editor loaded (optimistic concurrency)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    loaded_state = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Programme
+        fields = [
+            "code",
+            "title_fr",
+            "title_en",
+            "summary_fr",
+            "summary_en",
+            "primary_sector",
+            "secondary_sectors",
+            "scope",
+            "planned_start",
+            "planned_end",
+            "actual_start",
+            "actual_end",
+            "budget",
+            "currency",
+            "iom_focal_point",
+            "internal_notes",
+        ]
+        field_classes = {"iom_focal_point": FocalPointField}
+        widgets = {
+            "summary_fr": forms.Textarea(attrs={"rows": 4}),
+            "summary_en": forms.Textarea(attrs={"rows": 4}),
+            "internal_notes": forms.Textarea(attrs={"rows": 3}),
+            "secondary_sectors": forms.CheckboxSelectMultiple,
+            "planned_start": DATE_WIDGET,
+            "planned_end": DATE_WIDGET,
+            "actual_start": DATE_WIDGET,
+            "actual_end": DATE_WIDGET,
+            "budget": forms.NumberInput(attrs={"min": "0", "step": "0.01"}),
+        }
+        error_messages = {
+            "code": {"unique": _("Another programme already uses this code.")},
+            "budget": {"min_value": _("The budget cannot be negative.")},
+        }
+        help_texts = {
+            "code": _("Capital letters, digits, dots or hyphens, e.g. NE-CT-2026-001. It cannot change later."),
+            "iom_focal_point": _("Active IOM staff only."),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        focal_points = iom_staff_users()
+        if self.instance.iom_focal_point_id:
+            # Keep the current focal point selectable even if they have left since.
+            focal_points = User.objects.filter(
+                Q(pk__in=focal_points.values("pk")) | Q(pk=self.instance.iom_focal_point_id)
+            ).order_by("last_name", "first_name", "username")
+        self.fields["iom_focal_point"].queryset = focal_points
+        if self.instance.pk:
+            # The code names the programme in URLs, exports and IATI: it is fixed once created.
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = ""
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = _(
+                "The form lost track of the version you loaded. Reload the page before saving."
+            )
+            self.initial.setdefault("version", self.instance.version)
+
+    def clean_code(self) -> str:
+        return (self.cleaned_data.get("code") or "").strip().upper()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        planned_start, planned_end = cleaned.get("planned_start"), cleaned.get("planned_end")
+        if planned_start and planned_end and planned_end < planned_start:
+            self.add_error("planned_end", _("The planned end cannot be before the planned start."))
+        actual_start, actual_end = cleaned.get("actual_start"), cleaned.get("actual_end")
+        if actual_start and actual_end and actual_end < actual_start:
+            self.add_error("actual_end", _("The actual end cannot be before the actual start."))
+        primary, secondary = cleaned.get("primary_sector"), cleaned.get("secondary_sectors")
+        if primary and secondary and primary in secondary:
+            self.add_error("secondary_sectors", _("The primary sector cannot also be a secondary sector."))
+        return cleaned
+
+
+# --- Shared choices -----------------------------------------------------------------------------
+
+
+class SharedChoicesFormSetMixin:
+    """Evaluate each select's choices once per formset instead of once per row (constant queries)."""
+
+    shared_choice_fields: tuple[str, ...] = ()
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if not hasattr(self, "_shared_choices"):
+            template = self.form(**self.form_extra_kwargs())
+            # iter() first: list() on the choice iterator would ask for its len(), an extra COUNT query.
+            self._shared_choices = {
+                name: list(iter(template.fields[name].choices)) for name in self.shared_choice_fields
+            }
+        return {**kwargs, **self.form_extra_kwargs(), "shared_choices": self._shared_choices}
+
+    def form_extra_kwargs(self) -> dict:
+        return {}
+
+
+class SharedChoicesForm(forms.ModelForm):
+    def __init__(self, *args, shared_choices: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, choices in (shared_choices or {}).items():
+            self.fields[name].choices = choices
+
+
+# --- Partners ---------------------------------------------------------------------------------
+
+
+class ParticipationForm(SharedChoicesForm):
+    class Meta:
+        model = Participation
+        fields = ["organisation", "role", "contribution", "notes"]
+        widgets = {"contribution": forms.NumberInput(attrs={"min": "0", "step": "0.01"})}
+        error_messages = {"contribution": {"min_value": NEGATIVE}}
+        help_texts = {"contribution": _("Funding partners only, in the programme's currency.")}
+
+    def __init__(self, *args, organisations=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        contribution, role = cleaned.get("contribution"), cleaned.get("role")
+        if contribution is not None and role and role != Role.FUNDING:
+            self.add_error(
+                "contribution", _("Only a funding partner has a contribution: choose the role Funding or clear it.")
+            )
+        return cleaned
+
+
+class BaseParticipationFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
+    shared_choice_fields = ("organisation",)
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def form_extra_kwargs(self) -> dict:
+        # Active organisations the user may see, plus any inactive one already on the programme.
+        current = Participation.objects.filter(programme_id=self.instance.pk or 0).values("organisation_id")
+        organisations = Organisation.objects.visible_to(self.user).filter(Q(is_active=True) | Q(pk__in=current))
+        return {"organisations": organisations}
+
+    def clean(self) -> None:
+        seen: set[int] = set()
+        for form in live_forms(self):
+            organisation = form.cleaned_data.get("organisation")
+            if organisation is None:
+                continue
+            if organisation.pk in seen:
+                form.add_error(
+                    "organisation",
+                    _("%(organisation)s is listed twice: an organisation has one role per programme.")
+                    % {"organisation": organisation},
+                )
+            seen.add(organisation.pk)
+        super().clean()
+
+
+ParticipationFormSet = forms.inlineformset_factory(
+    Programme, Participation, form=ParticipationForm, formset=BaseParticipationFormSet, extra=1, can_delete=True
+)
+
+
+# --- Places -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    pcode: str
+    label: str
+    level: int
+
+
+def _place_index() -> list[tuple[Place, str]]:
+    """Every region, department and commune with its path label and folded names (one query)."""
+    units = list(AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id"))
+    by_pk = {unit.pk: unit for unit in units}
+    index = []
+    for unit in units:
+        chain = [unit]
+        while chain[0].parent_id is not None:
+            chain.insert(0, by_pk[chain[0].parent_id])
+        place = Place(unit.pcode, " › ".join(u.name for u in chain), unit.level)
+        index.append((place, fold_text(f"{unit.name_fr} {unit.name_en} {unit.name_alt}")))
+    return index
+
+
+def find_places(text: str, limit: int = 20) -> list[Place]:
+    """Places whose P-code or name (French, English or alternative spelling) matches, ignoring accents."""
+    query = fold_text(text).strip()
+    if not query:
+        return []
+    if re.fullmatch(r"ne[0-9]*", query):
+        places = [place for place, _names in _place_index() if place.pcode.lower().startswith(query)]
+    else:
+        words = query.split()
+        places = [place for place, names in _place_index() if all(word in names for word in words)]
+    # Exact names first, then names starting with the text, then by level and path.
+    places.sort(key=lambda p: (_rank(p, query), p.level, fold_text(p.label)))
+    return places[:limit]
+
+
+def _rank(place: Place, query: str) -> int:
+    name = fold_text(place.label.rsplit(" › ", 1)[-1])
+    if name == query or place.pcode.lower() == query:
+        return 0
+    return 1 if name.startswith(query) else 2
+
+
+class PlaceInput(forms.TextInput):
+    """A P-code text box; static/js/picker.js turns it into a search by name."""
+
+    def __init__(self, attrs=None) -> None:
+        defaults = {"data-place-picker": "", "autocomplete": "off", "spellcheck": "false"}
+        super().__init__({**defaults, **(attrs or {})})
+
+
+class PlaceField(forms.Field):
+    """A place given by its P-code, or by a name that designates exactly one place."""
+
+    widget = PlaceInput
+    default_error_messages = {
+        "unknown_pcode": _("No place has the P-code %(value)s."),
+        "unknown_name": _("No place is called “%(value)s”. Pick one from the list or type its P-code."),
+        "ambiguous": _(
+            "Several places are called “%(value)s” (%(places)s): pick one from the list or type its P-code."
+        ),
+    }
+
+    def to_python(self, value) -> AdminUnit | None:
+        text = (value or "").strip()
+        if not text:
+            return None
+        if re.fullmatch(PCODE_REGEX, text.upper()):
+            unit = AdminUnit.objects.without_boundary().filter(pcode=text.upper()).first()
+            if unit is None:
+                raise ValidationError(self.error_messages["unknown_pcode"], params={"value": text.upper()})
+            return unit
+        exact = [p for p in find_places(text, limit=50) if _rank(p, fold_text(text).strip()) == 0]
+        if not exact:
+            raise ValidationError(self.error_messages["unknown_name"], params={"value": text})
+        if len(exact) > 1:
+            places = "; ".join(f"{p.label} = {p.pcode}" for p in exact)
+            raise ValidationError(self.error_messages["ambiguous"], params={"value": text, "places": places})
+        return AdminUnit.objects.without_boundary().get(pcode=exact[0].pcode)
+
+    def prepare_value(self, value):
+        return value.pcode if isinstance(value, AdminUnit) else value
+
+    def has_changed(self, initial, data) -> bool:
+        return str(initial or "").strip().upper() != str(data or "").strip().upper()
+
+
+class LocationForm(forms.ModelForm):
+    admin_unit = PlaceField(
+        label=_("Place"), widget=PlaceInput(attrs={"placeholder": _("Name or P-code, e.g. NE006012007")})
+    )
+
+    class Meta:
+        model = ProgrammeLocation
+        fields = ["admin_unit"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            unit = self.instance.admin_unit
+            self.initial["admin_unit"] = unit.pcode
+            self.fields["admin_unit"].widget.attrs["data-label"] = unit.path_label
+
+
+class BaseLocationFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        seen: set[str] = set()
+        for form in live_forms(self):
+            unit = form.cleaned_data.get("admin_unit")
+            if unit is None:
+                continue
+            if unit.pcode in seen:
+                form.add_error("admin_unit", _("This place is already listed for the programme."))
+            seen.add(unit.pcode)
+        super().clean()
+
+
+LocationFormSet = forms.inlineformset_factory(
+    Programme, ProgrammeLocation, form=LocationForm, formset=BaseLocationFormSet, extra=1, can_delete=True
+)
+
+
+# --- Indicators and their period values ---------------------------------------------------------
+
+
+class IndicatorValueForm(forms.ModelForm):
+    class Meta:
+        model = IndicatorValue
+        fields = ["period_start", "period_end", "sex", "age_group", "target", "achieved", "comment"]
+        widgets = {
+            "period_start": DATE_WIDGET,
+            "period_end": DATE_WIDGET,
+            "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
+            "achieved": forms.NumberInput(attrs={"min": "0", "step": "any"}),
+        }
+        error_messages = {"target": {"min_value": NEGATIVE}, "achieved": {"min_value": NEGATIVE}}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The period end cannot be before its start."))
+        return cleaned
+
+
+class BaseIndicatorValueFormSet(forms.BaseInlineFormSet):
+    """Values of one indicator; the rows can come prefetched for the whole programme (no query each)."""
+
+    def __init__(self, *args, prefetched: list | None = None, **kwargs) -> None:
+        self.prefetched = prefetched
+        super().__init__(*args, **kwargs)
+
+    def get_queryset(self):
+        if self.prefetched is not None:
+            return self.prefetched
+        return super().get_queryset()
+
+    @property
+    def empty_form(self):
+        # Its own placeholder, so that the indicator template's __prefix__ can be replaced separately.
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__vprefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            **self.get_form_kwargs(None),
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self) -> None:
+        seen: set[tuple] = set()
+        for form in live_forms(self):
+            key = tuple(form.cleaned_data.get(f) for f in ("period_start", "sex", "age_group"))
+            if None in key:
+                continue
+            if key in seen:
+                form.add_error("period_start", _("There is already a value for this period, sex and age group."))
+            seen.add(key)
+        super().clean()
+
+
+IndicatorValueFormSet = forms.inlineformset_factory(
+    Indicator, IndicatorValue, form=IndicatorValueForm, formset=BaseIndicatorValueFormSet, extra=1, can_delete=True
+)
+
+
+class ResultChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.code} {obj.statement}"[:90]
+
+
+class IndicatorForm(SharedChoicesForm):
+    class Meta:
+        model = Indicator
+        fields = [
+            "code",
+            "name_fr",
+            "name_en",
+            "unit",
+            "measure",
+            "cumulative",
+            "baseline",
+            "target",
+            "key_indicator",
+            "outcome",
+            "output",
+        ]
+        field_classes = {"outcome": ResultChoiceField, "output": ResultChoiceField}
+        widgets = {
+            "baseline": forms.NumberInput(attrs={"min": "0", "step": "any"}),
+            "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
+        }
+        error_messages = {"baseline": {"min_value": NEGATIVE}, "target": {"min_value": NEGATIVE}}
+        # Explained once above the list rather than under every row.
+        help_texts = {"cumulative": "", "unit": ""}
+
+    def __init__(self, *args, programme=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        programme_id = programme.pk if programme is not None and programme.pk else 0
+        self.fields["outcome"].queryset = Outcome.objects.filter(programme_id=programme_id)
+        self.fields["output"].queryset = Output.objects.filter(outcome__programme_id=programme_id)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("measure") == Measure.PERCENTAGE:
+            for name in ("baseline", "target"):
+                value = cleaned.get(name)
+                if value is not None and value > Decimal("100"):
+                    self.add_error(name, PERCENTAGE)
+        outcome, output = cleaned.get("outcome"), cleaned.get("output")
+        if outcome and output and output.outcome_id != outcome.pk:
+            self.add_error("output", _("This output belongs to another outcome."))
+        return cleaned
+
+
+class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
+    """Indicators of a programme, each carrying the formset of its period values (`form.values`)."""
+
+    shared_choice_fields = ("outcome", "output")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        values_by_indicator: dict[int, list] = {}
+        if self.instance.pk:
+            for value in IndicatorValue.objects.filter(indicator__programme=self.instance):
+                values_by_indicator.setdefault(value.indicator_id, []).append(value)
+        for form in self.forms:
+            form.values = self._values_formset(form, values_by_indicator.get(form.instance.pk, []))
+
+    def form_extra_kwargs(self) -> dict:
+        return {"programme": self.instance}
+
+    def _values_formset(self, form, prefetched: list) -> BaseIndicatorValueFormSet:
+        return IndicatorValueFormSet(
+            self.data if self.is_bound else None,
+            instance=form.instance,
+            prefix=f"{form.prefix}-values",
+            prefetched=prefetched if form.instance.pk else [],
+        )
+
+    @property
+    def empty_form(self):
+        form = super().empty_form
+        form.values = self._values_formset(form, [])
+        return form
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        kept = [f for f in self.forms if hasattr(f, "cleaned_data") and not self._should_delete_form(f)]
+        return all([valid, *(form.values.is_valid() for form in kept)])
+
+    def clean(self) -> None:
+        for form in self.forms:
+            if not form.instance.pk and not form.has_changed() and form.values.has_changed():
+                form.add_error("code", _("Fill in the indicator before its period values."))
+        seen: set[str] = set()
+        for form in live_forms(self):
+            code = form.cleaned_data.get("code")
+            if code:
+                if code in seen:
+                    form.add_error("code", _("Another indicator of this programme already uses this code."))
+                seen.add(code)
+            if form.cleaned_data.get("measure") == Measure.PERCENTAGE and form.values.is_valid():
+                for value_form in live_forms(form.values):
+                    for name in ("target", "achieved"):
+                        value = value_form.cleaned_data.get(name)
+                        if value is not None and value > Decimal("100"):
+                            value_form.add_error(name, PERCENTAGE)
+        super().clean()
+
+    def save(self, commit: bool = True):
+        indicators = super().save(commit=commit)
+        for form in self.forms:
+            if form in self.deleted_forms or not form.instance.pk:
+                continue
+            form.values.instance = form.instance
+            form.values.save()
+        return indicators
+
+
+IndicatorFormSet = forms.inlineformset_factory(
+    Programme, Indicator, form=IndicatorForm, formset=BaseIndicatorFormSet, extra=1, can_delete=True
+)
+
+
+def live_forms(formset) -> list[forms.Form]:
+    """The validated rows that will be saved: filled in and not ticked for deletion."""
+    rows = []
+    for form in formset.forms:
+        if not hasattr(form, "cleaned_data"):
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        if not form.has_changed() and not form.instance.pk:
+            continue
+        rows.append(form)
+    return rows
+
+
+# --- Status -------------------------------------------------------------------------------------
+
+
+class StatusChangeForm(forms.Form):
+    """One step along the programme lifecycle, with the reason the decision needs."""
+
+    to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required to reject, cancel, suspend or request a revision."),
+    )
+
+    def __init__(self, *args, programme: Programme, **kwargs) -> None:
+        self.programme = programme
+        super().__init__(*args, **kwargs)
+
+    def clean_to_status(self) -> str:
+        to_status = self.cleaned_data["to_status"]
+        if not self.programme.can_transition_to(to_status):
+            raise ValidationError(
+                _("A programme cannot go from “%(from)s” to “%(to)s”."),
+                params={"from": self.programme.get_status_display(), "to": Status(to_status).label},
+                code="transition",
+            )
+        return to_status
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("to_status") in REASON_REQUIRED and not cleaned.get("reason", "").strip():
+            self.add_error(
+                "reason",
+                _("Give a reason to move the programme to “%(status)s”.")
+                % {"status": Status(cleaned["to_status"]).label},
+            )
+        return cleaned
+
+
+# --- What changed since the editor loaded the page ------------------------------------------------
+
+
+def programme_state(programme: Programme) -> dict[str, str]:
+    """A readable value per edited field and related list, as stored now (used to explain conflicts)."""
+    state = {name: display_value(programme, name) for name in ProgrammeForm.Meta.fields if name != "secondary_sectors"}
+    state["secondary_sectors"] = ", ".join(sorted(s.code for s in programme.secondary_sectors.all()))
+    state["status"] = programme.get_status_display()
+    participations = programme.participations.select_related("organisation")
+    state["participations"] = participations_label((p.organisation, p.role, p.contribution) for p in participations)
+    state["locations"] = ", ".join(
+        sorted(loc.admin_unit.pcode for loc in programme.locations.select_related("admin_unit"))
+    )
+    state["indicators"] = indicators_label((i.code, i.target) for i in programme.indicators.all())
+    return state
+
+
+def participations_label(rows) -> str:
+    labels = []
+    for organisation, role, contribution in rows:
+        label = f"{organisation.short_name} ({Role(role).label}"
+        label += f", {contribution.normalize():f})" if contribution is not None else ")"
+        labels.append(label)
+    return "; ".join(sorted(labels))
+
+
+def indicators_label(rows) -> str:
+    return "; ".join(
+        sorted(f"{code} → {target.normalize():f}" if target is not None else code for code, target in rows)
+    )
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()[:12]
+
+
+def state_fingerprint(state: dict[str, str]) -> str:
+    """A compact hidden-field value: a short hash of each value, enough to see who changed what."""
+    return json.dumps({key: digest(value) for key, value in state.items()}, separators=(",", ":"))
+
+
+def read_fingerprint(fingerprint: str) -> dict[str, str] | None:
+    """The hashes the editor loaded, or None if the hidden field is missing or unreadable."""
+    try:
+        loaded = json.loads(fingerprint)
+    except (TypeError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def form_values(programme: Programme) -> dict[str, str | list[str]]:
+    """The programme's stored values as the form posts them (to merge someone else's changes)."""
+    unbound = ProgrammeForm(instance=programme)
+    values: dict[str, str | list[str]] = {}
+    for name in ProgrammeForm.Meta.fields:
+        value = unbound[name].value()
+        if isinstance(value, list | tuple):
+            values[name] = [str(v) for v in value]
+        elif value is None:
+            values[name] = ""
+        elif hasattr(value, "isoformat"):
+            values[name] = value.isoformat()
+        else:
+            values[name] = str(value)
+    return values
+
+
+def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
+    """The same readable values as `programme_state`, for what the editor submitted (after validation)."""
+    # form.instance already carries the posted values; many-to-many values come from cleaned_data.
+    names = [name for name in ProgrammeForm.Meta.fields if name != "secondary_sectors"]
+    state = {name: display_value(form.instance, name) for name in names}
+    state["secondary_sectors"] = ", ".join(sorted(s.code for s in form.cleaned_data.get("secondary_sectors", [])))
+    # Rows with errors count with what could be read from them.
+    rows = [f.cleaned_data for f in live_forms(formsets["participations"])]
+    state["participations"] = participations_label(
+        (row["organisation"], row["role"], row.get("contribution"))
+        for row in rows
+        if row.get("organisation") and row.get("role")
+    )
+    rows = [f.cleaned_data for f in live_forms(formsets["locations"])]
+    state["locations"] = ", ".join(sorted(row["admin_unit"].pcode for row in rows if row.get("admin_unit")))
+    rows = [f.cleaned_data for f in live_forms(formsets["indicators"])]
+    state["indicators"] = indicators_label((row["code"], row.get("target")) for row in rows if row.get("code"))
+    return state
+
+
+def display_value(programme: Programme, name: str) -> str:
+    field = Programme._meta.get_field(name)
+    value = getattr(programme, name)
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(getattr(programme, f"get_{name}_display")())
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if name == "iom_focal_point":
+        return value.get_full_name() or value.username
+    return str(value)
