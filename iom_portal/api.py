@@ -104,6 +104,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
 
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()  # the translated message, never "No Programme matches the given query"
     response = drf_exception_handler(exc, context)  # also rolls back the request's transaction
     if response is None:
         return None
@@ -114,8 +116,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
         data = response.data if isinstance(response.data, Mapping) else {}
         detail = str(data.get("detail", "")) or str(exc)
         errors = {}
-    if isinstance(exc, Http404) and not detail:
-        detail = str(_("Not found."))
     response.data = {
         "status": response.status_code,
         "code": _code(exc, response.status_code),
