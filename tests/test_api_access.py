@@ -5,7 +5,10 @@ from django.test import override_settings
 
 from programmes.models import Programme, Sector
 
-from .api_support import add_results, as_persona, token_client  # noqa: F401 - fixture
+from . import api_support
+from .api_support import add_results
+
+as_persona = api_support.as_persona  # the fixture
 
 PERSONAS = ["staff", "viewer", "partner_a", "partner_b"]
 

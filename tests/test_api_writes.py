@@ -6,7 +6,9 @@ import pytest
 
 from programmes.models import Programme, ProgrammeStatusChange
 
-from .api_support import as_persona  # noqa: F401 - fixture
+from . import api_support
+
+as_persona = api_support.as_persona  # the fixture
 
 
 def patch(client, programme, data, *, if_match: str | None = None, raw: str | None = None):
