@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
@@ -235,7 +235,16 @@ def build_router():
 
 
 def api_urls() -> list:
-    return [path("", include((build_router().urls, "api"), namespace="api"))]
+    return [
+        path("", include((build_router().urls, "api"), namespace="api")),
+        # Identifiers the routes cannot match (a slash, bytes that are not UTF-8...) still get a JSON 404.
+        re_path(r"^.+/$", not_found),
+    ]
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    body = {"status": 404, "code": "not_found", "detail": str(exceptions.NotFound.default_detail), "errors": {}}
+    return JsonResponse(body, status=404)
 
 
 def docs_urls() -> list:

@@ -31,8 +31,10 @@ class OrganisationParticipationSerializer(serializers.ModelSerializer):
 class OrganisationSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:organisation-detail", lookup_field="code")
     name = serializers.CharField(read_only=True, help_text=_("In the language of Accept-Language."))
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    admin_unit = serializers.SlugRelatedField(slug_field="pcode", read_only=True, help_text=_("P-code."))
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    admin_unit = serializers.SlugRelatedField(
+        slug_field="pcode", read_only=True, allow_null=True, help_text=_("P-code.")
+    )
 
     class Meta:
         model = Organisation

@@ -57,6 +57,7 @@ for _name in ("sector", "area", "partner", "funder"):
     set_override(ProgrammeFilter.base_filters[_name], "field", OpenApiTypes.STR)
 
 PROGRAMME_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
+KEY_FIGURE_ID = re.compile(r"[0-9]{1,18}")
 SECTOR_CODE = re.compile(r"[A-Za-z0-9_\-]{1,10}")
 MAX_LOCATIONS = 300
 MAX_PARTICIPATIONS = 100
@@ -137,7 +138,7 @@ class SectorViewSet(viewsets.ReadOnlyModelViewSet):
 
 class KeyFigureSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
-    sector = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    sector = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = KeyFigure
@@ -184,7 +185,11 @@ class KeyFigureViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = KeyFigureSerializer
     queryset = KeyFigure.objects.filter(is_published=True).select_related("sector")
     filter_backends: list = []
-    lookup_value_regex = "[0-9]{1,18}"
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self) -> KeyFigure:
+        lookup_or_404(self.kwargs["pk"], KEY_FIGURE_ID)
+        return super().get_object()
 
     @action(detail=False, pagination_class=None)
     def live(self, request: Request) -> Response:
@@ -277,8 +282,8 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
 
 class IndicatorSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
-    outcome = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    output = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    outcome = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    output = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     values = IndicatorValueSerializer(many=True, read_only=True)
 
     class Meta:

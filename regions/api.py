@@ -33,7 +33,7 @@ class AdminUnitRefSerializer(serializers.ModelSerializer):
 class AdminUnitSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:adminunit-detail", lookup_field="pcode")
     name = serializers.CharField(read_only=True, help_text=_("In the language of Accept-Language."))
-    parent = serializers.SlugRelatedField(slug_field="pcode", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="pcode", read_only=True, allow_null=True)
     ancestors = AdminUnitRefSerializer(many=True, read_only=True, help_text=_("Region first, then department."))
 
     class Meta:
