@@ -11,6 +11,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.drainage import set_override
@@ -333,6 +334,28 @@ class ProgrammeListSerializer(serializers.ModelSerializer):
         model = Programme
         fields = ["url", "code", "title", "title_fr", "title_en", "primary_sector", "scope", "status"]
         fields += ["planned_start", "planned_end", "budget", "currency"]
+
+    def to_representation(self, programme: Programme) -> dict:
+        """The hot path of integrators, built directly: the same output as the declared fields (tested),
+        at a fraction of the cost of DRF's field-by-field rendering and of a reverse() per row."""
+        base = self.context.get("_programme_url_base")
+        if base is None:
+            request = self.context["request"]
+            base = self.context["_programme_url_base"] = request.build_absolute_uri(reverse("api:programme-list"))
+        return {
+            "url": f"{base}{programme.code}/",
+            "code": programme.code,
+            "title": programme.title,
+            "title_fr": programme.title_fr,
+            "title_en": programme.title_en,
+            "primary_sector": programme.primary_sector.code,
+            "scope": programme.scope,
+            "status": programme.status,
+            "planned_start": programme.planned_start.isoformat(),
+            "planned_end": programme.planned_end.isoformat() if programme.planned_end else None,
+            "budget": self.fields["budget"].to_representation(programme.budget),
+            "currency": programme.currency,
+        }
 
 
 class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):

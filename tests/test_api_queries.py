@@ -88,3 +88,21 @@ def test_programme_detail_costs_the_same_queries_however_many_results(as_persona
     programme_a.secondary_sectors.set(Sector.objects.all()[:3])
     large = query_counts(client, [url])
     assert small == large
+
+
+def test_the_fast_list_rendering_matches_the_declared_fields(rf, programme_a, programme_b, staff):
+    from rest_framework import serializers
+    from rest_framework.request import Request
+
+    from programmes.api import ProgrammeListSerializer
+
+    Programme.objects.filter(pk=programme_b.pk).update(planned_end=None, title_en="")
+    request = Request(rf.get("/api/v1/programmes/"))
+    request.user = staff
+    programmes = list(Programme.objects.for_list().filter(pk__in=[programme_a.pk, programme_b.pk]))
+    fast = ProgrammeListSerializer(programmes, many=True, context={"request": request}).data
+    generic = [
+        serializers.ModelSerializer.to_representation(ProgrammeListSerializer(context={"request": request}), p)
+        for p in programmes
+    ]
+    assert [dict(row) for row in fast] == [dict(row) for row in generic]
