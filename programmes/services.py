@@ -62,7 +62,7 @@ def programme_save(*, programme: Programme, user, expected_version: int | None) 
         programme.version = 1
         programme.save()
         return programme
-    current = Programme.objects.select_for_update().select_related("updated_by").get(pk=programme.pk)
+    current = Programme.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=programme.pk)
     if expected_version is not None and current.version != expected_version:
         raise StaleProgramme(current)
     programme.version = current.version + 1

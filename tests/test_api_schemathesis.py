@@ -5,7 +5,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -49,6 +51,17 @@ schema.config.generation.update(
     deterministic=True,
     database="none",
 )
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """The real WSGI handler closes connections after each request, as Django's test client does not:
+    on PostgreSQL that would close the test transaction's connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
