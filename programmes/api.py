@@ -325,6 +325,9 @@ class SlugListField(serializers.ListField):
 # --- Programmes -------------------------------------------------------------------------------
 
 
+BUDGET = serializers.DecimalField(max_digits=15, decimal_places=2)  # as Programme.budget
+
+
 class ProgrammeListSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:programme-detail", lookup_field="code")
     title = serializers.CharField(read_only=True, help_text=_("In the language of Accept-Language."))
@@ -353,7 +356,7 @@ class ProgrammeListSerializer(serializers.ModelSerializer):
             "status": programme.status,
             "planned_start": programme.planned_start.isoformat(),
             "planned_end": programme.planned_end.isoformat() if programme.planned_end else None,
-            "budget": self.fields["budget"].to_representation(programme.budget),
+            "budget": BUDGET.to_representation(programme.budget),
             "currency": programme.currency,
         }
 
@@ -578,7 +581,10 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
 
     def filter_queryset(self, queryset):
         # The list filters apply to the list only: stray query parameters never turn a detail into a 400.
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+        # Without any filter parameter the filter set would change nothing: skip building it (hot path).
+        if self.action != "list" or not ProgrammeFilter.base_filters.keys() & self.request.query_params.keys():
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_object(self) -> Programme:
         lookup_or_404(self.kwargs["code"], PROGRAMME_CODE)
