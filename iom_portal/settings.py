@@ -206,22 +206,60 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
 }
 
 # --- REST API ---------------------------------------------------------------------------------
+# Throttling per client: anonymous per IP address, signed-in per user. Counts live in the default
+# cache (per process unless a shared cache is configured), so with N gunicorn workers the effective
+# ceiling is up to N times the rate. Tests run with rates no test reaches (one test lowers them).
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
+if TESTING:
+    API_THROTTLE_ANON = API_THROTTLE_USER = "1000000/minute"
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Token first: its WWW-Authenticate header makes a request without credentials a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "iom_portal.api.ApiPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["iom_portal.api.ApiAnonThrottle", "iom_portal.api.ApiUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
+    "EXCEPTION_HANDLER": "iom_portal.api.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOM Niger programme portal API",
+    "DESCRIPTION": (
+        "Programmes, partners, places, sectors and key figures of the IOM Niger programme portal, scoped "
+        "like the web: a partner user sees only the programmes its organisation takes part in. "
+        "Authenticate with a personal token (`Authorization: Token <secret>`, created at /fr/accounts/tokens/) "
+        "or a browser session. Errors share one body: {status, code, detail, errors}. Messages follow "
+        "Accept-Language (fr by default, en)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "iom_portal.api.complete_schema",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ProgrammeScopeEnum": "programmes.models.Scope",
+        "FigureScopeEnum": "programmes.models.FigureScope",
+        "ProgrammeStatusEnum": "programmes.models.Status",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Only for bench/: a minimal JSON view at /bench/floor.json, the floor the API is measured against.
+BENCH_FLOOR = env.bool("BENCH_FLOOR", default=False)
 
 # --- Forms ------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -1,10 +1,11 @@
 """Root URLs: HTML pages under /fr/ and /en/, the admin, the API and the health check."""
 
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import api, views
 
 admin.site.site_header = "OIM Niger — administration / IOM Niger administration"
 admin.site.site_title = "OIM Niger"
@@ -15,10 +16,15 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api.api_urls())),
+    *api.docs_urls(),
 ]
+if settings.BENCH_FLOOR:
+    urlpatterns.append(path("bench/floor.json", api.bench_floor, name="bench-floor-json"))
 
 urlpatterns += i18n_patterns(
     path("", views.dashboard, name="dashboard"),
+    path("accounts/tokens/", include("partners.tokens")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("programmes/", include("programmes.urls")),
     path("partners/", include("partners.urls")),

@@ -3,10 +3,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import PasswordResetForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import FocalPoint, Organisation, PartnershipAgreement, User
+from .models import ApiToken, FocalPoint, Organisation, PartnershipAgreement, User
 
 
 class FocalPointInline(admin.TabularInline):
@@ -95,3 +96,24 @@ class UserAdmin(BaseUserAdmin):
             ngettext("%(n)d user deactivated.", "%(n)d users deactivated.", count) % {"n": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their owner (portal page or `create_api_token`); admins only revoke them."""
+
+    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "user__organisation__category"]
+    search_fields = ["prefix", "name", "user__username", "user__organisation__acronym"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke_tokens(self, request, queryset) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": count})

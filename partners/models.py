@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -272,3 +276,76 @@ class User(AbstractUser):
     @property
     def can_edit_programmes(self) -> bool:
         return self.is_iom_staff and self.has_perm("programmes.change_programme")
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A personal key for the REST API; only its SHA-256 hash is stored, the secret is shown once."""
+
+    PREFIX_LENGTH = 8
+    # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
+    LAST_USED_PRECISION_SECONDS = 60
+
+    user = models.ForeignKey(
+        "partners.User", verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What the token is for, e.g. INS statistics import.")
+    )
+    prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, editable=False, db_index=True)
+    key_hash = models.CharField(_("key hash (SHA-256)"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def create_for(cls, user: User, name: str) -> tuple[ApiToken, str]:
+        """A new token for the user and its secret, which is never stored and cannot be shown again."""
+        secret = secrets.token_hex(20)
+        token = cls.objects.create(
+            user=user, name=name, prefix=secret[: cls.PREFIX_LENGTH], key_hash=cls.hash_secret(secret)
+        )
+        return token, secret
+
+    @classmethod
+    def authenticate(cls, secret: str) -> ApiToken | None:
+        """The active token with this secret (looked up by hash, so timing reveals nothing), or None."""
+        token = (
+            cls.objects.active().select_related("user__organisation").filter(key_hash=cls.hash_secret(secret)).first()
+        )
+        if token is not None:
+            token.touch()
+        return token
+
+    def touch(self) -> None:
+        now = timezone.now()
+        if self.last_used_at is None or (now - self.last_used_at).total_seconds() >= self.LAST_USED_PRECISION_SECONDS:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from programmes.models import Document, Visibility
+from programmes.models import Document, KeyFigure, Visibility
 
 from .conftest import make_user
 
@@ -35,7 +35,7 @@ def url_names(patterns=None, namespace: str = "") -> set[str]:
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             names |= url_names(pattern.url_patterns, inner)
         elif isinstance(pattern, URLPattern):
-            names.add(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<route {pattern.pattern}>")
+            names.add(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<route:{pattern.pattern}>")
     return names
 
 
@@ -101,7 +101,7 @@ def expected_status(spec, obj: str | None) -> int:
 
 
 def fill(template: str, world, obj: str | None) -> str:
-    values = {"org": world["org_a"].code}
+    values = {"org": world["org_a"].code, "keyfigure": KeyFigure.objects.order_by("pk").first().pk}
     if obj is not None:
         values["code"] = world["programmes"][obj].code
         values["document"] = world["documents"][obj].pk
@@ -116,7 +116,12 @@ def probe(world, name: str, entry: dict) -> list[str]:
         for obj in objects:
             url = fill(entry["url"], world, obj)
             method = entry.get("method", "get").lower()
-            response = getattr(client, method)(url, entry.get("data", {}))
+            if entry.get("json"):
+                response = getattr(client, method)(
+                    url, json.dumps(entry.get("data", {})), content_type="application/json"
+                )
+            else:
+                response = getattr(client, method)(url, entry.get("data", {}))
             expected = expected_status(entry["expect"][persona], obj)
             if os.environ.get("ACCESS_MATRIX_DUMP"):
                 print(f"ACTUAL {name} {persona} {obj or '-'} {response.status_code}")

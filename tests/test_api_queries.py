@@ -1,0 +1,108 @@
+"""The API's list endpoints cost the same number of queries with 10 and with 1,000 programmes."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector
+from regions.models import AdminUnit
+
+from . import api_support
+from .api_support import add_results
+
+as_persona = api_support.as_persona  # the fixture
+
+ENDPOINTS = [
+    "/api/v1/programmes/",
+    "/api/v1/programmes/?q=programme&status=active&area=NE006&ordering=-budget",
+    "/api/v1/programmes/?partner=org-a&role=implementing_partner",
+    "/api/v1/partners/",
+    "/api/v1/regions/?level=3",
+    "/api/v1/regions/geojson/?level=1",
+    "/api/v1/sectors/",
+    "/api/v1/key-figures/",
+    "/api/v1/key-figures/live/",
+]
+
+
+def add_programmes(count: int, *organisations) -> None:
+    """Programmes shared with each organisation, in a commune, with results."""
+    sector = Sector.objects.order_by("order").first()
+    start = Programme.objects.count()
+    programmes = Programme.objects.bulk_create(
+        Programme(
+            code=f"LOAD-{start + n:05d}",
+            title_fr=f"Programme de charge {n}",
+            search_text=f"load-{n} programme de charge",
+            primary_sector=sector,
+            planned_start="2025-01-01",
+            status="active",
+        )
+        for n in range(count)
+    )
+    commune = AdminUnit.objects.get(pcode="NE006012007")
+    Participation.objects.bulk_create(
+        Participation(programme=p, organisation=o, role=Role.IMPLEMENTING_PARTNER)
+        for p in programmes
+        for o in organisations
+    )
+    ProgrammeLocation.objects.bulk_create(ProgrammeLocation(programme=p, admin_unit=commune) for p in programmes)
+
+
+def query_counts(client, urls) -> dict[str, int]:
+    client.get("/api/v1/sectors/")  # the token's first use writes last_used_at once
+    counts = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.content[:200])
+        counts[url] = len(queries)
+    return counts
+
+
+@pytest.mark.parametrize("persona", ["staff", "partner_a"])
+def test_list_endpoints_cost_the_same_queries_with_10_and_1000_programmes(as_persona, persona, org_a, org_b):
+    client = as_persona(persona)
+    add_programmes(10, org_a, org_b)
+    small = query_counts(client, ENDPOINTS)
+    add_programmes(990, org_a, org_b)
+    assert Programme.objects.count() == 1000
+    large = query_counts(client, ENDPOINTS)
+    assert small == large
+    assert max(large.values()) <= 8
+
+
+@pytest.mark.parametrize("persona", ["staff", "partner_a"])
+def test_programme_detail_costs_the_same_queries_however_many_results(as_persona, persona, programme_a, org_b):
+    client = as_persona(persona)
+    url = f"/api/v1/programmes/{programme_a.code}/"
+    add_results(programme_a)
+    small = query_counts(client, [url])
+    second = Programme.objects.create(
+        code="OTHER-1", title_fr="Autre", primary_sector=programme_a.primary_sector, planned_start="2025-01-01"
+    )
+    add_results(second).__class__.objects.filter(programme=second).update(programme=programme_a, code="IND2")
+    second.outcomes.update(programme=programme_a, code="OC2")
+    Participation.objects.create(programme=programme_a, organisation=org_b, role=Role.FUNDING)
+    ProgrammeLocation.objects.create(programme=programme_a, admin_unit=AdminUnit.objects.get(pcode="NE001"))
+    programme_a.secondary_sectors.set(Sector.objects.all()[:3])
+    large = query_counts(client, [url])
+    assert small == large
+
+
+def test_the_fast_list_rendering_matches_the_declared_fields(rf, programme_a, programme_b, staff):
+    from rest_framework import serializers
+    from rest_framework.request import Request
+
+    from programmes.api import ProgrammeListSerializer
+
+    Programme.objects.filter(pk=programme_b.pk).update(planned_end=None, title_en="")
+    request = Request(rf.get("/api/v1/programmes/"))
+    request.user = staff
+    programmes = list(Programme.objects.for_list().filter(pk__in=[programme_a.pk, programme_b.pk]))
+    fast = ProgrammeListSerializer(programmes, many=True, context={"request": request}).data
+    generic = [
+        serializers.ModelSerializer.to_representation(ProgrammeListSerializer(context={"request": request}), p)
+        for p in programmes
+    ]
+    assert [dict(row) for row in fast] == [dict(row) for row in generic]
