@@ -41,7 +41,11 @@ def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
     programmes = visible.in_admin_unit(unit).for_list()
     children = list(unit.children.without_boundary())
     counts = active_counts_by_unit(visible, [child.pcode for child in children])
-    offices = Office.objects.filter(commune__pcode__startswith=unit.pcode, is_active=True).select_related("commune")
+    offices = (
+        Office.objects.filter(commune__pcode__startswith=unit.pcode, is_active=True)
+        .select_related("commune")
+        .defer("commune__boundary")
+    )
     context = {
         "unit": unit,
         "children": [{"unit": child, "active": counts.get(child.pcode, 0)} for child in children],
