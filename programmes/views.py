@@ -36,6 +36,7 @@ from .models import (
 from .stats import key_indicator_totals, results_framework
 
 PAGE_SIZE = 25
+CSV_CHUNK = 500
 HISTORY_LIMIT = 40
 SECTOR_PROGRAMMES_SHOWN = 25
 # Fields whose history only IOM staff may read.
@@ -138,7 +139,7 @@ def _csv_rows(programmes) -> Iterator[list]:
         ),
     )
     # iterator() with a chunk size keeps memory flat and prefetches once per chunk: no N+1.
-    for p in queryset.iterator(chunk_size=500):
+    for p in queryset.iterator(chunk_size=CSV_CHUNK):
         by_role: dict[str, list[str]] = {}
         for participation in p.participations.all():
             by_role.setdefault(participation.role, []).append(participation.organisation.short_name)
