@@ -216,6 +216,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SMALL_CELL_THRESHOLD = env.int("SMALL_CELL_THRESHOLD", default=5)
 IATI_ORGANISATION_PREFIX = env.str("IATI_ORGANISATION_PREFIX", default="XM-DAC-47066")
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+# Serve /bench/floor, the minimal view the benchmark harness (bench/) measures pages against.
+BENCH_FLOOR = env.bool("BENCH_FLOOR", default=False)
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

@@ -55,6 +55,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard.html", context)
 
 
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """The framework floor of the benchmarks: the full middleware stack and nothing else (BENCH_FLOOR only)."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
 def _database_ok() -> bool:
     try:
         with connection.cursor() as cursor:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet, Sum
-from django.db.models.functions import ExtractYear
+from django.db import connection
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
+from django.db.models.functions import ExtractYear, Substr
 
 from regions.models import AdminUnit
 
@@ -17,6 +18,7 @@ from .models import (
     IndicatorValue,
     KeyIndicator,
     Outcome,
+    Programme,
     ProgrammeLocation,
     Sector,
     Sex,
@@ -78,15 +80,25 @@ def live_figures(programmes: QuerySet) -> dict:
 def active_counts_by_unit(programmes: QuerySet, pcodes: list[str]) -> dict[str, int]:
     """Active programmes working in each unit or below it, keyed by P-code, in one query.
 
-    A programme counts once per unit even when it works in several communes of that unit.
+    The units must be of one level (same P-code length). A programme counts once per unit even
+    when it works in several communes of that unit.
     """
     if not pcodes:
         return {}
-    located = ProgrammeLocation.objects.filter(programme=OuterRef("pk"))
-    aggregates = {
-        pcode: Count("pk", filter=Exists(located.filter(admin_unit__pcode__startswith=pcode))) for pcode in pcodes
-    }
-    return programmes.filter(status=Status.ACTIVE).order_by().aggregate(**aggregates)
+    length = len(pcodes[0])
+    prefix = pcodes[0][: length - 3]  # the parent's P-code ("" for regions): narrows the scan
+    rows = (
+        ProgrammeLocation.objects.filter(
+            programme__in=programmes.filter(status=Status.ACTIVE).order_by().values("pk"),
+            admin_unit__pcode__startswith=prefix,
+        )
+        .annotate(unit=Substr("admin_unit__pcode", 1, length))
+        .values("unit")
+        .annotate(n=Count("programme", distinct=True))
+        .order_by()
+    )
+    wanted = set(pcodes)
+    return {row["unit"]: row["n"] for row in rows if row["unit"] in wanted}
 
 
 def budget_by_region(programmes: QuerySet) -> dict:
@@ -96,21 +108,29 @@ def budget_by_region(programmes: QuerySet) -> dict:
     the regional totals may add up to more than the national total. Currencies are never mixed.
     """
     regions = list(AdminUnit.objects.regions().without_boundary())
-    located = ProgrammeLocation.objects.filter(programme=OuterRef("pk"))
-    aggregates = {
-        region.pcode: Sum("budget", filter=Exists(located.filter(admin_unit__pcode__startswith=region.pcode)))
-        for region in regions
-    }
-    rows = programmes.filter(status=Status.ACTIVE).order_by().values("currency").annotate(**aggregates)
-    by_currency = {row["currency"]: row for row in rows}
-    currencies = [c for c in Currency.values if c in by_currency]
+    active_sql, params = programmes.filter(status=Status.ACTIVE).order_by().values("pk").query.sql_with_params()
+    # Distinct (programme, region) pairs first, so a programme in two communes of a region counts once.
+    sql = f"""
+        SELECT pairs.region, p.currency, SUM(p.budget)
+        FROM (
+            SELECT DISTINCT pl.programme_id AS programme_id, SUBSTR(u.pcode, 1, 5) AS region
+            FROM {ProgrammeLocation._meta.db_table} pl
+            JOIN {AdminUnit._meta.db_table} u ON u.id = pl.admin_unit_id
+            WHERE pl.programme_id IN ({active_sql})
+        ) pairs
+        JOIN {Programme._meta.db_table} p ON p.id = pairs.programme_id
+        GROUP BY pairs.region, p.currency
+    """  # noqa: S608 — table names from model meta, values as parameters
+    totals: dict[tuple[str, str], Decimal] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for region, currency, total in cursor.fetchall():
+            totals[(region, currency)] = Decimal(total or 0)
+    currencies = [c for c in Currency.values if any(key[1] == c for key in totals)]
     return {
         "currencies": currencies,
         "rows": [
-            {
-                "region": region,
-                "totals": [by_currency[c][region.pcode] or Decimal("0") for c in currencies],
-            }
+            {"region": region, "totals": [totals.get((region.pcode, c), Decimal("0")) for c in currencies]}
             for region in regions
         ],
     }

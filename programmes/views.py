@@ -15,9 +15,13 @@ from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from partners.models import Organisation
 from regions.models import AdminUnit
 from regions.views import map_config
 
@@ -54,11 +58,14 @@ def _programme_filter(request: HttpRequest) -> ProgrammeFilter:
 
 
 def area_options() -> list[dict]:
-    """The area picker's options, grouped by region: "Région › Département › Commune", in one query.
+    """The area picker's options, grouped by region: "Région › Département › Commune".
 
-    Rendered by hand rather than by the form widget: 341 options through Django's widget
-    templates cost more than the rest of the page.
+    Reference data: built once per language and process (one query), then reused.
     """
+    language = get_language()
+    cached = _AREA_OPTIONS.get(language)
+    if cached is not None:
+        return cached
     units = AdminUnit.objects.without_boundary().only("pcode", "name_fr", "name_en", "level", "parent_id")
     labels: dict[int, str] = {}
     groups: list[dict] = []
@@ -67,7 +74,71 @@ def area_options() -> list[dict]:
         if unit.parent_id is None:
             groups.append({"label": unit.name, "options": []})
         groups[-1]["options"].append((unit.pcode, labels[unit.pk]))
+    _AREA_OPTIONS[language] = groups
     return groups
+
+
+_AREA_OPTIONS: dict[str, list[dict]] = {}
+
+
+def _options_html(choices, selected: set[str]) -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) in selected else "", label) for value, label in choices),
+    )
+
+
+def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dict]:
+    """The filter form's controls as Bootstrap HTML, built in Python.
+
+    Django's template-based widgets render each <option> through a template; with the 341 places
+    and the partner lists that was most of the list page's time. Same markup, errors and labels.
+    """
+    form = filterset.form
+    org_choices = [(o.code, str(o)) for o in organisations]
+    controls = []
+    for bound in form:
+        field, name = bound.field, bound.html_name
+        value = bound.value()
+        selected = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value or "")}
+        invalid = " is-invalid" if bound.errors else ""
+        described = f"{bound.auto_id}_helptext" if field.help_text else ""
+        if bound.errors:
+            described = f"{described} {bound.auto_id}_error".strip()
+        attrs = format_html(
+            'id="{}" name="{}"{}',
+            bound.auto_id,
+            name,
+            format_html(' aria-describedby="{}"', described) if described else "",
+        )
+        if name == "area":
+            groups = format_html_join(
+                "",
+                '<optgroup label="{}">{}</optgroup>',
+                ((g["label"], _options_html(g["options"], selected)) for g in area_options()),
+            )
+            blank = format_html('<option value="">{}</option>', _("All of Niger"))
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
+        elif name in ("partner", "funder"):
+            blank = mark_safe('<option value="">---------</option>')
+            options = _options_html(org_choices, selected)
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
+        elif hasattr(field, "choices"):
+            multiple = mark_safe(' multiple size="4"') if isinstance(value, list) or name == "status" else ""
+            options = _options_html(field.choices, selected)
+            html = format_html('<select class="form-select{}" {}{}>{}</select>', invalid, attrs, multiple, options)
+        else:
+            kind = "date" if name.startswith("active_") else "search"
+            html = format_html(
+                '<input class="form-control{}" type="{}" {} value="{}">', invalid, kind, attrs, value or ""
+            )
+        controls.append({"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text})
+    return controls
+
+
+def _organisations(user) -> list[Organisation]:
+    return list(Organisation.objects.visible_to(user).only("code", "acronym", "name_fr", "name_en"))
 
 
 def _querystring_without_page(request: HttpRequest) -> str:
@@ -90,8 +161,7 @@ def programme_list(request: HttpRequest) -> HttpResponse:
         "filter": filterset,
         "valid": valid,
         "querystring": querystring,
-        "area_groups": area_options(),
-        "area_value": request.GET.get("area", ""),
+        "controls": {c["bound"].name: c for c in filter_controls(filterset, _organisations(request.user))},
     }
     return render(request, "programmes/programme_list.html", context)
 
