@@ -74,10 +74,54 @@ class Session:
             conn.close()
 
 
+def measure_interleaved(
+    session: Session, endpoints: list[tuple[str, str]], requests: int = REQUESTS, rounds: int = 10
+) -> list[Result]:
+    """Measure every endpoint in turn, `rounds` times, so that each one (the floor included) sees
+    the same background load on a shared machine; `requests` per endpoint in total."""
+    for _, path in endpoints:
+        for _ in range(WARMUP):
+            session.get(path)
+    batches: dict[str, list[Result]] = {name: [] for name, _ in endpoints}
+    for _ in range(rounds):
+        for name, path in endpoints:
+            batches[name].append(_timed(session, name, path, max(1, requests // rounds), CONCURRENCY))
+    results = []
+    for name, path in endpoints:
+        latencies = sorted(lat for batch in batches[name] for lat in batch.latencies)
+        wall = sum(batch.wall for batch in batches[name])
+        results.append(_result(name, path, latencies, wall, sum(b.errors for b in batches[name])))
+    return results
+
+
+@dataclass
+class _Batch:
+    latencies: list[float]
+    wall: float
+    errors: int
+
+
+def _result(name: str, path: str, latencies: list[float], wall: float, errors: int) -> Result:
+    latencies = sorted(latencies)
+    return Result(
+        name=name,
+        url=path,
+        p50=statistics.median(latencies),
+        p95=latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
+        rps=len(latencies) / wall,
+        errors=errors,
+    )
+
+
 def measure(session: Session, name: str, path: str, requests: int = REQUESTS, concurrency: int = CONCURRENCY) -> Result:
     """Time `requests` GETs of `path` over `concurrency` keep-alive connections."""
     for _ in range(WARMUP):
         session.get(path)
+    batch = _timed(session, name, path, requests, concurrency)
+    return _result(name, path, batch.latencies, batch.wall, batch.errors)
+
+
+def _timed(session: Session, name: str, path: str, requests: int, concurrency: int) -> _Batch:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -109,13 +153,4 @@ def measure(session: Session, name: str, path: str, requests: int = REQUESTS, co
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    return Result(
-        name=name,
-        url=path,
-        p50=statistics.median(latencies),
-        p95=latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
-        rps=len(latencies) / wall,
-        errors=errors,
-    )
+    return _Batch(latencies, time.perf_counter() - started, errors)

@@ -15,6 +15,7 @@ PGHOST=${PGHOST:-127.0.0.1}
 PGUSER=${PGUSER:-postgres}
 
 static_root=$(mktemp -d /tmp/iom-bench-static.XXXXXX)
+chmod 755 "$static_root"
 server_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
