@@ -39,7 +39,9 @@
       iconRetinaUrl: element.dataset.iconRetinaUrl,
       shadowUrl: element.dataset.shadowUrl,
     });
-    L.Icon.Default.prototype.options.imagePath = "";
+    // Leaflet prefixes icon URLs with an image path it guesses from its CSS; under hashed static
+    // names that guess is wrong, so the full URLs come from {% static %} and the prefix is empty.
+    L.Icon.Default.imagePath = "";
   }
 
   function initMap(element) {

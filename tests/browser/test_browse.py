@@ -60,7 +60,14 @@ def test_dashboard_map_draws_the_regions_and_drills_down_to_departments(page, lo
         assert page.locator(chart).bounding_box()["height"] > 50
 
     # Drill down into a region: its departments replace the regions; "back" returns.
-    page.locator("#dashboard-map path.leaflet-interactive").first.click(force=True)
+    # Click inside Tillabéri (14.8° N, 1.0° E) like a user would.
+    page.locator("#dashboard-map").scroll_into_view_if_needed()
+    point = page.evaluate(
+        "() => { const p = document.querySelector('#dashboard-map').leafletMap.latLngToContainerPoint([14.8, 1.0]);"
+        " return {x: p.x, y: p.y}; }"
+    )
+    box = page.locator("#dashboard-map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.wait_for_function("document.querySelector('#dashboard-map').dataset.features !== '8'")
     departments = int(page.locator("#dashboard-map").get_attribute("data-features"))
     assert departments > 1
