@@ -23,7 +23,6 @@ from programmes.models import (
     Sex,
     Visibility,
 )
-from programmes.services import programme_save
 
 from .conftest import make_programme
 
@@ -231,7 +230,7 @@ def test_csv_neutralises_spreadsheet_formulas(client, staff, org_a):
 def rich_programme(programme_a, org_a, staff):
     """Programme A with IOM-only notes and document, a shared document and a disaggregated indicator."""
     programme_a.internal_notes = "NOTE-INTERNE-CONFIDENTIELLE"
-    programme_save(programme=programme_a, user=staff, expected_version=programme_a.version)
+    programme_a.save()  # audited by django-auditlog like any edit
     Document.objects.create(
         programme=programme_a,
         title="DOC-IOM-ONLY",
