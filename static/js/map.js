@@ -109,10 +109,12 @@
       });
     }
 
-    var loading = [];
-    if (config.layer) loading.push(showLayer(config.layer));
+    // Layers are fetched one after the other: each request also saves the session, and parallel
+    // saves of one session only contend with each other.
+    var steps = [];
+    if (config.layer) steps.push(function () { return showLayer(config.layer); });
     if (config.highlight) {
-      loading.push(fetchJson(config.highlight).then(function (data) {
+      steps.push(function () { return fetchJson(config.highlight).then(function (data) {
         var outline = L.geoJSON(data, {
           style: { color: "#d9480f", weight: 2.5, fillColor: "#ffb81c", fillOpacity: config.layer ? 0.1 : 0.45 },
           interactive: !config.layer,
@@ -122,10 +124,10 @@
         }).addTo(map);
         if (!config.layer && data.features.length) map.fitBounds(outline.getBounds(), { padding: [8, 8], maxZoom: 9 });
         element.dataset.highlighted = String(data.features.length);
-      }));
+      }); });
     }
     if (config.offices) {
-      loading.push(fetchJson(config.offices).then(function (data) {
+      steps.push(function () { return fetchJson(config.offices).then(function (data) {
         L.geoJSON(data, {
           pointToLayer: function (feature, latlng) {
             return L.marker(latlng, { title: feature.properties.name, alt: feature.properties.name });
@@ -135,9 +137,10 @@
             layer.bindPopup("<strong>" + escapeHtml(p.name) + "</strong><br>" + escapeHtml(p.kind) + " · " + escapeHtml(p.commune));
           },
         }).addTo(map);
-      }));
+      }); });
     }
-    Promise.all(loading).then(
+    var loading = steps.reduce(function (chain, step) { return chain.then(step); }, Promise.resolve());
+    loading.then(
       function () { element.dataset.ready = "true"; },
       function (error) {
         element.dataset.ready = "error";
