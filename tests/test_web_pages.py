@@ -379,3 +379,22 @@ def test_english_pages_are_in_english(client, staff, programme_a):
     assert "Reintegration of migrants in Tillabéri" in html_of(
         client, programme_a.get_absolute_url().replace("/fr/", "/en/")
     )
+
+
+def test_budget_by_region_counts_a_programme_once_per_region_and_never_mixes_currencies(org_a, reference):
+    from programmes.models import Programme, ProgrammeLocation
+    from programmes.stats import active_counts_by_unit, budget_by_region
+    from regions.models import AdminUnit
+
+    two_communes = make_programme(org_a, budget=Decimal("100"), currency="USD")
+    two_regions = make_programme(org_a, budget=Decimal("10"), currency="EUR")
+    units = {u.pcode: u for u in AdminUnit.objects.filter(pcode__in=["NE006012007", "NE006012001", "NE001", "NE006"])}
+    for programme, pcodes in ((two_communes, ["NE006012007", "NE006012001"]), (two_regions, ["NE001", "NE006"])):
+        for pcode in pcodes:
+            ProgrammeLocation.objects.create(programme=programme, admin_unit=units[pcode])
+    budget = budget_by_region(Programme.objects.all())
+    assert budget["currencies"] == ["USD", "EUR"]
+    totals = {row["region"].pcode: row["totals"] for row in budget["rows"]}
+    assert totals["NE006"] == [Decimal("100"), Decimal("10")]
+    assert totals["NE001"] == [Decimal("0"), Decimal("10")]
+    assert active_counts_by_unit(Programme.objects.all(), ["NE001", "NE006"]) == {"NE001": 1, "NE006": 2}
