@@ -258,7 +258,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-# Only for bench/: a minimal JSON view at /bench/floor.json, the floor the API is measured against.
+# Only for bench/: the minimal views /bench/floor (HTML) and /bench/floor.json that pages and API
+# endpoints are measured against.
 BENCH_FLOOR = env.bool("BENCH_FLOOR", default=False)
 
 # --- Forms ------------------------------------------------------------------------------------

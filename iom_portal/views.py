@@ -9,7 +9,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from programmes.models import KeyFigure, Programme
-from programmes.stats import live_figures, programmes_by_sector, programmes_by_status
+from programmes.stats import (
+    budget_by_region,
+    budget_by_region_chart,
+    live_figures,
+    programmes_by_sector,
+    programmes_by_sector_chart,
+    programmes_by_status,
+    programmes_by_status_chart,
+)
+from regions.views import map_config, region_counts
 
 from .celery import app as celery_app
 
@@ -24,14 +33,31 @@ def root_redirect(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Headline figures, live figures, charts and the map — all over the programmes the user may see."""
     programmes = Programme.objects.visible_to(request.user)
+    by_sector = programmes_by_sector(programmes)
+    by_status = programmes_by_status(programmes)
+    budget = budget_by_region(programmes)
     context = {
         "headline_figures": KeyFigure.objects.filter(is_published=True),
         "live": live_figures(programmes),
-        "by_sector": programmes_by_sector(programmes),
-        "by_status": programmes_by_status(programmes),
+        "by_sector": by_sector,
+        "by_status": by_status,
+        "budget_by_region": budget,
+        "charts": {
+            "sector": programmes_by_sector_chart(by_sector),
+            "status": programmes_by_status_chart(by_status),
+            "region": budget_by_region_chart(budget),
+        },
+        "region_counts": region_counts(programmes),
+        "map_config": map_config(layer="regions", drill=True, offices=True),
     }
     return render(request, "dashboard.html", context)
+
+
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """The framework floor of the benchmarks: the full middleware stack and nothing else (BENCH_FLOOR only)."""
+    return HttpResponse(b"ok", content_type="text/plain")
 
 
 def _database_ok() -> bool:

@@ -1,28 +1,61 @@
 """Partner organisation pages."""
 
+from itertools import groupby
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from programmes.models import Participation, Programme
+from programmes.models import Participation, Programme, Role
 
-from .models import Organisation
+from .models import Organisation, OrganisationCategory
+
+PAGE_SIZE = 50
 
 
 @login_required
 @require_safe
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    organisations = Organisation.objects.visible_to(request.user).select_related("parent", "admin_unit")
-    page = Paginator(organisations, 50).get_page(request.GET.get("page"))
-    return render(request, "partners/organisation_list.html", {"page": page})
+    visible = Programme.objects.visible_to(request.user)
+    organisations = (
+        Organisation.objects.visible_to(request.user)
+        .select_related("parent")
+        .annotate(programme_count=Count("participations", filter=Q(participations__programme__in=visible)))
+        .order_by("name_fr", "pk")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        organisations = organisations.filter(
+            Q(name_fr__icontains=query) | Q(name_en__icontains=query) | Q(acronym__icontains=query)
+        )
+    category = request.GET.get("category", "")
+    if category in OrganisationCategory.values:
+        organisations = organisations.filter(category=category)
+    page = Paginator(organisations, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "page": page,
+        "query": query,
+        "category": category,
+        "categories": OrganisationCategory.choices,
+        "querystring": params.urlencode(),
+    }
+    return render(request, "partners/organisation_list.html", context)
 
 
 @login_required
 @require_safe
 def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
-    organisation = get_object_or_404(Organisation.objects.visible_to(request.user), code=code)
+    organisation = get_object_or_404(
+        Organisation.objects.visible_to(request.user)
+        .select_related("parent", "admin_unit")
+        .defer("admin_unit__boundary"),
+        code=code,
+    )
     participations = (
         Participation.objects.filter(
             organisation=organisation, programme__in=Programme.objects.visible_to(request.user)
@@ -32,8 +65,13 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     context = {
         "organisation": organisation,
-        "participations": participations,
+        "is_iom": request.user.is_iom_staff,
+        "programmes_by_role": [
+            {"role": Role(role).label, "participations": list(rows)}
+            for role, rows in groupby(participations, key=lambda p: p.role)
+        ],
         "agreements": organisation.agreements.all(),
         "focal_points": organisation.focal_points.all(),
+        "children": organisation.children.all() if request.user.is_iom_staff else [],
     }
     return render(request, "partners/organisation_detail.html", context)

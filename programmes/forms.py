@@ -241,7 +241,7 @@ def _place_index() -> list[tuple[Place, str]]:
     index = []
     for unit in units:
         chain = [unit]
-        while chain[0].parent_id is not None:
+        while chain[0].parent_id in by_pk:
             chain.insert(0, by_pk[chain[0].parent_id])
         place = Place(unit.pcode, " › ".join(u.name for u in chain), unit.level)
         index.append((place, fold_text(f"{unit.name_fr} {unit.name_en} {unit.name_alt}")))

@@ -1,14 +1,29 @@
-"""Aggregates over a (visibility-scoped) programme queryset: the dashboard's live key figures."""
+"""Aggregates over a (visibility-scoped) programme queryset: live key figures, charts, map counts, results."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Max, QuerySet, Sum
-from django.db.models.functions import ExtractYear
+from django.db import connection
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
+from django.db.models.functions import ExtractYear, Substr
 
-from .models import AgeGroup, IndicatorValue, KeyIndicator, Sector, Sex, Status
+from regions.models import AdminUnit
+
+from .models import (
+    AgeGroup,
+    Currency,
+    Indicator,
+    IndicatorValue,
+    KeyIndicator,
+    Outcome,
+    Programme,
+    ProgrammeLocation,
+    Sector,
+    Sex,
+    Status,
+)
 
 
 def programmes_by_status(programmes: QuerySet) -> list[dict]:
@@ -60,3 +75,163 @@ def live_figures(programmes: QuerySet) -> dict:
         "budget_by_currency": budget_by_currency(programmes.filter(status=Status.ACTIVE)),
         "key_indicators": key_indicator_totals(programmes),
     }
+
+
+def active_counts_by_unit(programmes: QuerySet, pcodes: list[str]) -> dict[str, int]:
+    """Active programmes working in each unit or below it, keyed by P-code, in one query.
+
+    The units must be of one level (same P-code length). A programme counts once per unit even
+    when it works in several communes of that unit.
+    """
+    if not pcodes:
+        return {}
+    length = len(pcodes[0])
+    prefix = pcodes[0][: length - 3]  # the parent's P-code ("" for regions): narrows the scan
+    rows = (
+        ProgrammeLocation.objects.filter(
+            programme__in=programmes.filter(status=Status.ACTIVE).order_by().values("pk"),
+            admin_unit__pcode__startswith=prefix,
+        )
+        .annotate(unit=Substr("admin_unit__pcode", 1, length))
+        .values("unit")
+        .annotate(n=Count("programme", distinct=True))
+        .order_by()
+    )
+    wanted = set(pcodes)
+    return {row["unit"]: row["n"] for row in rows if row["unit"] in wanted}
+
+
+def budget_by_region(programmes: QuerySet) -> dict:
+    """Budget of active programmes per region and currency, in one query.
+
+    Budgets are not split between places: a programme working in two regions counts in both, so
+    the regional totals may add up to more than the national total. Currencies are never mixed.
+    """
+    regions = list(AdminUnit.objects.regions().without_boundary())
+    active_sql, params = programmes.filter(status=Status.ACTIVE).order_by().values("pk").query.sql_with_params()
+    # Distinct (programme, region) pairs first, so a programme in two communes of a region counts once.
+    sql = f"""
+        SELECT pairs.region, p.currency, SUM(p.budget)
+        FROM (
+            SELECT DISTINCT pl.programme_id AS programme_id, SUBSTR(u.pcode, 1, 5) AS region
+            FROM {ProgrammeLocation._meta.db_table} pl
+            JOIN {AdminUnit._meta.db_table} u ON u.id = pl.admin_unit_id
+            WHERE pl.programme_id IN ({active_sql})
+        ) pairs
+        JOIN {Programme._meta.db_table} p ON p.id = pairs.programme_id
+        GROUP BY pairs.region, p.currency
+    """  # noqa: S608 — table names from model meta, values as parameters
+    totals: dict[tuple[str, str], Decimal] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for region, currency, total in cursor.fetchall():
+            totals[(region, currency)] = Decimal(total or 0)
+    currencies = [c for c in Currency.values if any(key[1] == c for key in totals)]
+    return {
+        "currencies": currencies,
+        "rows": [
+            {"region": region, "totals": [totals.get((region.pcode, c), Decimal("0")) for c in currencies]}
+            for region in regions
+        ],
+    }
+
+
+def programmes_by_sector_chart(rows: list[dict]) -> dict:
+    return {"labels": [r["sector"].name for r in rows], "values": [r["count"] for r in rows]}
+
+
+def programmes_by_status_chart(rows: list[dict]) -> dict:
+    return {"labels": [str(r["label"]) for r in rows], "values": [r["count"] for r in rows]}
+
+
+def budget_by_region_chart(budget: dict) -> dict:
+    return {
+        "labels": [row["region"].name for row in budget["rows"]],
+        "datasets": [
+            {"label": currency, "values": [float(row["totals"][i]) for row in budget["rows"]]}
+            for i, currency in enumerate(budget["currencies"])
+        ],
+    }
+
+
+def _percent(achieved: Decimal | None, target: Decimal | None) -> int | None:
+    if achieved is None or not target:
+        return None
+    return int(min(Decimal(100), achieved * 100 / target))
+
+
+def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disaggregated: bool) -> dict:
+    """Per period: target, achieved and percentage from the totals row; the sex/age cells if asked."""
+    periods: dict[tuple, dict] = {}
+    for value in values:
+        key = (value.period_start, value.period_end)
+        period = periods.setdefault(
+            key, {"start": value.period_start, "end": value.period_end, "total": None, "cells": []}
+        )
+        if value.is_total:
+            period["total"] = value
+        elif disaggregated:
+            period["cells"].append(value)
+    rows = []
+    for period in sorted(periods.values(), key=lambda p: p["start"]):
+        total = period["total"]
+        if total is None and not period["cells"]:
+            continue
+        rows.append(
+            {
+                **period,
+                "target": total.target if total else None,
+                "achieved": total.achieved if total else None,
+                "percent": _percent(total.achieved, total.target) if total else None,
+            }
+        )
+    achieved = [r["achieved"] for r in rows if r["achieved"] is not None]
+    if not achieved:
+        overall = None
+    elif indicator.cumulative or indicator.measure == "percentage":
+        overall = achieved[-1]
+    else:
+        overall = sum(achieved, Decimal(0))
+    return {
+        "indicator": indicator,
+        "periods": rows,
+        "achieved": overall,
+        "percent": _percent(overall, indicator.target),
+    }
+
+
+def results_framework(programme, *, disaggregated: bool) -> list[dict]:
+    """Outcomes with their indicators and outputs (each with indicators), and progress per period.
+
+    Four queries whatever the size. Disaggregated (sex/age) cells are fetched only when asked
+    for; otherwise only totals rows leave the database.
+    """
+    values = IndicatorValue.objects.order_by("period_start", "sex", "age_group")
+    if not disaggregated:
+        values = values.filter(sex=Sex.ALL, age_group=AgeGroup.ALL)
+    indicators = list(
+        Indicator.objects.filter(programme=programme)
+        .order_by("code")
+        .prefetch_related(Prefetch("values", queryset=values))
+    )
+    progress = {i.pk: _indicator_progress(i, list(i.values.all()), disaggregated) for i in indicators}
+    outcomes = list(Outcome.objects.filter(programme=programme).order_by("code").prefetch_related("outputs"))
+    framework = []
+    for outcome in outcomes:
+        framework.append(
+            {
+                "outcome": outcome,
+                "indicators": [progress[i.pk] for i in indicators if i.outcome_id == outcome.pk],
+                "outputs": [
+                    {
+                        "output": output,
+                        "indicators": [progress[i.pk] for i in indicators if i.output_id == output.pk],
+                    }
+                    for output in outcome.outputs.all()
+                ],
+            }
+        )
+    loose = [progress[i.pk] for i in indicators if i.outcome_id is None and i.output_id is None]
+    if loose:
+        framework.append({"outcome": None, "indicators": loose, "outputs": []})
+    return framework

@@ -1,14 +1,50 @@
-"""Programme and sector pages."""
+"""Programme and sector pages: list with filters and CSV download, detail, sectors."""
 
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from itertools import groupby
+
+from auditlog.models import LogEntry
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from partners.models import Organisation
+from regions.models import AdminUnit
+from regions.views import map_config
+
 from .filters import ProgrammeFilter
-from .models import Document, Participation, Programme, ProgrammeLocation, Sector
+from .models import (
+    Document,
+    DocumentCategory,
+    Participation,
+    Programme,
+    ProgrammeLocation,
+    ProgrammeStatusChange,
+    Role,
+    Sector,
+    Status,
+)
+from .stats import key_indicator_totals, results_framework
+
+PAGE_SIZE = 25
+CSV_CHUNK = 500
+HISTORY_LIMIT = 40
+SECTOR_PROGRAMMES_SHOWN = 25
+# Fields whose history only IOM staff may read.
+IOM_ONLY_FIELDS = {"internal_notes"}
 
 
 def get_programme_for_user(user, code: str) -> Programme:
@@ -17,39 +53,360 @@ def get_programme_for_user(user, code: str) -> Programme:
     return get_object_or_404(queryset, code=code)
 
 
+def _programme_filter(request: HttpRequest) -> ProgrammeFilter:
+    return ProgrammeFilter(request.GET, queryset=Programme.objects.visible_to(request.user).for_list(), request=request)
+
+
+def area_options() -> list[dict]:
+    """The area picker's options, grouped by region: "Région › Département › Commune".
+
+    Reference data: built once per language and process (one query), then reused.
+    """
+    language = get_language()
+    cached = _AREA_OPTIONS.get(language)
+    if cached is not None:
+        return cached
+    units = AdminUnit.objects.without_boundary().only("pcode", "name_fr", "name_en", "level", "parent_id")
+    labels: dict[int, str] = {}
+    groups: list[dict] = []
+    for unit in units.order_by("pcode"):  # P-code order puts every unit right after its parent
+        labels[unit.pk] = f"{labels[unit.parent_id]} › {unit.name}" if unit.parent_id else unit.name
+        if unit.parent_id is None:
+            groups.append({"label": unit.name, "options": []})
+        groups[-1]["options"].append((unit.pcode, labels[unit.pk]))
+    _AREA_OPTIONS[language] = groups
+    return groups
+
+
+_AREA_OPTIONS: dict[str, list[dict]] = {}
+
+
+def _options_html(choices, selected: set[str]) -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) in selected else "", label) for value, label in choices),
+    )
+
+
+def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dict]:
+    """The filter form's controls as Bootstrap HTML, built in Python.
+
+    Django's template-based widgets render each <option> through a template; with the 341 places
+    and the partner lists that was most of the list page's time. Same markup, errors and labels.
+    """
+    form = filterset.form
+    org_choices = [(o.code, str(o)) for o in organisations]
+    controls = []
+    for bound in form:
+        field, name = bound.field, bound.html_name
+        value = bound.value()
+        selected = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value or "")}
+        invalid = " is-invalid" if bound.errors else ""
+        described = f"{bound.auto_id}_helptext" if field.help_text else ""
+        if bound.errors:
+            described = f"{described} {bound.auto_id}_error".strip()
+        attrs = format_html(
+            'id="{}" name="{}"{}',
+            bound.auto_id,
+            name,
+            format_html(' aria-describedby="{}"', described) if described else "",
+        )
+        if name == "area":
+            groups = format_html_join(
+                "",
+                '<optgroup label="{}">{}</optgroup>',
+                ((g["label"], _options_html(g["options"], selected)) for g in area_options()),
+            )
+            blank = format_html('<option value="">{}</option>', _("All of Niger"))
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
+        elif name in ("partner", "funder"):
+            blank = mark_safe('<option value="">---------</option>')
+            options = _options_html(org_choices, selected)
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
+        elif hasattr(field, "choices"):
+            multiple = mark_safe(' multiple size="4"') if isinstance(value, list) or name == "status" else ""
+            options = _options_html(field.choices, selected)
+            html = format_html('<select class="form-select{}" {}{}>{}</select>', invalid, attrs, multiple, options)
+        else:
+            kind = "date" if name.startswith("active_") else "search"
+            html = format_html(
+                '<input class="form-control{}" type="{}" {} value="{}">', invalid, kind, attrs, value or ""
+            )
+        controls.append({"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text})
+    return controls
+
+
+def _organisations(user) -> list[Organisation]:
+    return list(Organisation.objects.visible_to(user).only("code", "acronym", "name_fr", "name_en"))
+
+
+def _querystring_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 @login_required
 @require_safe
 def programme_list(request: HttpRequest) -> HttpResponse:
-    filterset = ProgrammeFilter(
-        request.GET, queryset=Programme.objects.visible_to(request.user).for_list(), request=request
+    filterset = _programme_filter(request)
+    valid = filterset.is_valid()
+    # Invalid filters show their errors and no rows: a list that ignored them would mislead.
+    programmes = filterset.qs if valid else Programme.objects.none()
+    page = Paginator(programmes, PAGE_SIZE).get_page(request.GET.get("page"))
+    querystring = _querystring_without_page(request)
+    context = {
+        "page": page,
+        "filter": filterset,
+        "valid": valid,
+        "querystring": querystring,
+        "controls": {c["bound"].name: c for c in filter_controls(filterset, _organisations(request.user))},
+    }
+    return render(request, "programmes/programme_list.html", context)
+
+
+# --- CSV download -----------------------------------------------------------------------------
+
+CSV_ROLES = list(Role)
+
+
+class _Echo:
+    """A write-only file whose write() returns the line, so csv.writer feeds the stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a title starting with '=' must stay text in Excel."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_rows(programmes) -> Iterator[list]:
+    yield [
+        _("code"),
+        _("title (French)"),
+        _("title (English)"),
+        _("primary sector"),
+        _("status"),
+        _("scope"),
+        _("planned start"),
+        _("planned end"),
+        _("budget"),
+        _("currency"),
+        *[str(role.label) for role in CSV_ROLES],
+        _("locations (P-codes)"),
+    ]
+    queryset = programmes.select_related("primary_sector").prefetch_related(
+        Prefetch("participations", queryset=Participation.objects.select_related("organisation").order_by("pk")),
+        Prefetch(
+            "locations",
+            queryset=ProgrammeLocation.objects.select_related("admin_unit")
+            .only("programme_id", "admin_unit__pcode")
+            .order_by("admin_unit__pcode"),
+        ),
     )
-    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
-    query = request.GET.get("q", "").strip()
-    return render(request, "programmes/programme_list.html", {"page": page, "query": query, "filter": filterset})
+    # iterator() with a chunk size keeps memory flat and prefetches once per chunk: no N+1.
+    for p in queryset.iterator(chunk_size=CSV_CHUNK):
+        by_role: dict[str, list[str]] = {}
+        for participation in p.participations.all():
+            by_role.setdefault(participation.role, []).append(participation.organisation.short_name)
+        yield [
+            _csv_cell(v)
+            for v in (
+                p.code,
+                p.title_fr,
+                p.title_en,
+                p.primary_sector.code,
+                p.status,
+                p.scope,
+                p.planned_start.isoformat(),
+                p.planned_end.isoformat() if p.planned_end else "",
+                p.budget,
+                p.currency,
+                *["; ".join(by_role.get(role.value, [])) for role in CSV_ROLES],
+                " ".join(location.admin_unit.pcode for location in p.locations.all()),
+            )
+        ]
+
+
+@login_required
+@require_safe
+def programme_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered list as CSV, streamed: same filters and same access rule as the page."""
+    filterset = _programme_filter(request)
+    if not filterset.is_valid():
+        errors = "; ".join(f"{filterset.form.fields[f].label}: {' '.join(e)}" for f, e in filterset.errors.items())
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(row) for row in _csv_rows(filterset.qs))
+    response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
+    filename = f"programmes-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _with_bom(lines: Iterator[str]) -> Iterator[str]:
+    yield "\ufeff"  # so that spreadsheet software reads the accents as UTF-8
+    yield from lines
+
+
+# --- Detail -----------------------------------------------------------------------------------
 
 
 @login_required
 @require_safe
 def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
-    participations = Participation.objects.filter(programme=programme).select_related("organisation")
-    locations = ProgrammeLocation.objects.filter(programme=programme).select_related("admin_unit__parent__parent")
-    documents = Document.objects.visible_to(request.user).filter(programme=programme)
+    is_iom = request.user.is_iom_staff
+    participations = list(
+        Participation.objects.filter(programme=programme)
+        .select_related("organisation")
+        .order_by("role", "organisation__name_fr")
+    )
+    locations = list(
+        ProgrammeLocation.objects.filter(programme=programme)
+        .select_related("admin_unit__parent__parent")
+        .defer("admin_unit__boundary", "admin_unit__parent__boundary", "admin_unit__parent__parent__boundary")
+    )
+    documents = Document.objects.visible_to(request.user).filter(programme=programme).order_by("category", "title")
     context = {
         "programme": programme,
+        "is_iom": is_iom,
         "secondary_sectors": programme.secondary_sectors.all(),
-        "participations": participations,
+        "partners_by_role": [
+            {"role": Role(role).label, "participations": list(rows)}
+            for role, rows in groupby(participations, key=lambda p: p.role)
+        ],
         "locations": locations,
         "documents": documents,
-        "outcomes": programme.outcomes.prefetch_related(Prefetch("indicators"), Prefetch("outputs__indicators")),
+        "results": results_framework(programme, disaggregated=is_iom),
+        "history": programme_history(programme, iom=is_iom),
+        "map_config": map_config(highlight=[location.admin_unit.pcode for location in locations]),
     }
     return render(request, "programmes/programme_detail.html", context)
+
+
+def programme_history(programme: Programme, *, iom: bool) -> list[dict]:
+    """Status changes and audit-log entries of the programme, its partners and places, newest first.
+
+    A constant number of queries whatever the history's length: related objects named in the
+    changes (organisations, units, users, sectors) are fetched in one query per model.
+    """
+    status_changes = ProgrammeStatusChange.objects.filter(programme=programme).select_related("changed_by")[
+        :HISTORY_LIMIT
+    ]
+    types = ContentType.objects.get_for_models(Programme, Participation, ProgrammeLocation)
+    pk = str(programme.pk)
+    children = Q(changes__programme__0=pk) | Q(changes__programme__1=pk)
+    entries = list(
+        LogEntry.objects.filter(
+            Q(content_type=types[Programme], object_pk=pk)
+            | Q(content_type__in=[types[Participation], types[ProgrammeLocation]]) & children
+        )
+        .select_related("actor", "content_type")
+        .order_by("-timestamp", "-pk")[:HISTORY_LIMIT]
+    )
+    resolver = _RelatedNames(entries)
+    rows = [
+        {
+            "when": change.changed_at,
+            "who": change.changed_by,
+            "what": _("Status changed"),
+            "changes": [(_("status"), change.get_from_status_display(), change.get_to_status_display())],
+            "reason": change.reason,
+        }
+        for change in status_changes
+    ]
+    for entry in entries:
+        model = entry.content_type.model_class()
+        changes = []
+        for name, values in (entry.changes or {}).items():
+            if name == "programme" and model is not Programme:
+                continue
+            if name in IOM_ONLY_FIELDS and not iom:
+                continue
+            changes.append(resolver.describe(model, name, values))
+        if not changes and entry.action == LogEntry.Action.UPDATE:
+            continue
+        rows.append(
+            {
+                "when": entry.timestamp,
+                "who": entry.actor,
+                "what": f"{entry.get_action_display()} · {model._meta.verbose_name}"
+                + ("" if model is Programme else f" « {entry.object_repr} »"),
+                "changes": changes,
+                "reason": "",
+            }
+        )
+    rows.sort(key=lambda row: row["when"], reverse=True)
+    return rows[:HISTORY_LIMIT]
+
+
+class _RelatedNames:
+    """Names of the objects that audit-log entries refer to by primary key, fetched in bulk."""
+
+    def __init__(self, entries: list[LogEntry]) -> None:
+        wanted: dict[type, set[int]] = {}
+        for entry in entries:
+            model = entry.content_type.model_class()
+            for name, values in (entry.changes or {}).items():
+                field = self._field(model, name)
+                if isinstance(values, list) and getattr(field, "many_to_one", False) and field.concrete:
+                    ids = {int(v) for v in values if v not in (None, "None", "") and str(v).isdigit()}
+                    wanted.setdefault(field.related_model, set()).update(ids)
+        self.names: dict[type, dict[int, str]] = {}
+        for related, ids in wanted.items():
+            queryset = related._default_manager.filter(pk__in=ids)
+            if related is AdminUnit:
+                queryset = queryset.defer("boundary")
+            self.names[related] = {obj.pk: str(obj) for obj in queryset}
+
+    @staticmethod
+    def _field(model, name: str):
+        try:
+            return model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+
+    def describe(self, model, name: str, values) -> tuple[str, str, str]:
+        field = self._field(model, name)
+        label = str(getattr(field, "verbose_name", name))
+        if isinstance(values, dict):  # a many-to-many change: {"operation": "add", "objects": [...]}
+            objects = ", ".join(str(o) for o in values.get("objects", []))
+            added = values.get("operation") == "add"
+            return label, "—" if added else objects, objects if added else "—"
+        is_fk = getattr(field, "many_to_one", False) and field.concrete
+        choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+        shown = []
+        for value in [*values, None, None][:2]:
+            if value in (None, "None", ""):
+                shown.append("—")
+            elif is_fk and str(value).isdigit():
+                shown.append(self.names.get(field.related_model, {}).get(int(value), f"#{value}"))
+            elif choices:
+                shown.append(str(choices.get(value, value)))
+            else:
+                shown.append(str(value))
+        return label, shown[0], shown[1]
+
+
+# --- Sectors ----------------------------------------------------------------------------------
 
 
 @login_required
 @require_safe
 def sector_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "programmes/sector_list.html", {"sectors": Sector.objects.all()})
+    visible = Programme.objects.visible_to(request.user)
+    counts = dict(visible.order_by().values_list("primary_sector").annotate(n=Count("pk")))
+    active = dict(visible.filter(status=Status.ACTIVE).order_by().values_list("primary_sector").annotate(n=Count("pk")))
+    rows = [
+        {"sector": sector, "count": counts.get(sector.pk, 0), "active": active.get(sector.pk, 0)}
+        for sector in Sector.objects.all()
+    ]
+    return render(request, "programmes/sector_list.html", {"rows": rows})
 
 
 @login_required
@@ -58,11 +415,18 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     sector = Sector.objects.filter(code=code).first()
     if sector is None:
         raise Http404
-    programmes = Programme.objects.visible_to(request.user).in_sector(sector).for_list()[:50]
+    programmes = Programme.objects.visible_to(request.user).in_sector(sector)
+    documents = Document.objects.visible_to(request.user).filter(sector=sector).order_by("category", "title")
     context = {
         "sector": sector,
-        "programmes": programmes,
-        "documents": Document.objects.visible_to(request.user).filter(sector=sector),
+        "programmes": programmes.for_list()[:SECTOR_PROGRAMMES_SHOWN],
+        "programme_count": programmes.count(),
+        "active_count": programmes.filter(status=Status.ACTIVE).count(),
+        "guidance": [d for d in documents if d.category in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)],
+        "other_documents": [
+            d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)
+        ],
         "key_figures": sector.key_figures.filter(is_published=True),
+        "live_indicators": key_indicator_totals(programmes),
     }
     return render(request, "programmes/sector_detail.html", context)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from partners.models import Organisation
 from programmes.models import Participation, Programme, Role
@@ -102,7 +105,7 @@ def test_an_invalid_form_keeps_the_picked_place_and_the_added_rows(page, login, 
     assert page.input_value("#id_participations-0-organisation") == str(crn.pk)
     assert page.input_value('input[name="locations-0-admin_unit"]') == "NE006008010"
     assert page.input_value('input[name="locations-1-admin_unit"]') == "NE006010002"
-    page.wait_for_function("document.querySelector('#id_locations-0-admin_unit').value.includes('Namaro')")
+    expect(page.locator("#id_locations-0-admin_unit")).to_have_value(re.compile("Namaro"))
     assert not Programme.objects.filter(code="NE-CT-2026-778").exists()
     assert page.console_errors == [REFUSED.format(status="400 (Bad Request)")]
 
