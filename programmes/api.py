@@ -6,7 +6,6 @@ import copy
 import re
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -51,6 +50,7 @@ from .models import (
     Sector,
     Status,
 )
+from .privacy import cells_hidden_from_partners
 from .services import StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
@@ -261,24 +261,8 @@ class IndicatorValueSerializer(serializers.ModelSerializer):
         model = IndicatorValue
         fields = ["period_start", "period_end", "sex", "age_group", "target", "achieved", "comment", "suppressed"]
 
-    def _is_suppressed(self, value: IndicatorValue) -> bool:
-        """Partners never see a small count of people in a sex/age cell (aggregates only)."""
-        return (
-            not value.is_total
-            and value.achieved is not None
-            and value.indicator.measure == Measure.UNIT
-            and value.achieved < settings.SMALL_CELL_THRESHOLD
-            and not _is_iom_staff(self)
-        )
-
     def get_suppressed(self, value: IndicatorValue) -> bool:
-        return self._is_suppressed(value)
-
-    def to_representation(self, value: IndicatorValue) -> dict:
-        data = super().to_representation(value)
-        if data["suppressed"]:
-            data["achieved"] = None
-        return data
+        return False  # set by IndicatorSerializer, which sees the whole period (complementary cells)
 
 
 class IndicatorSerializer(serializers.ModelSerializer):
@@ -291,6 +275,17 @@ class IndicatorSerializer(serializers.ModelSerializer):
         model = Indicator
         fields = ["code", "name", "name_fr", "name_en", "outcome", "output", "unit", "measure", "cumulative"]
         fields += ["baseline", "baseline_year", "target", "disaggregated", "key_indicator", "values"]
+
+    def to_representation(self, indicator: Indicator) -> dict:
+        """Partners never see a small count of people, nor a cell that would reveal one by subtraction."""
+        data = super().to_representation(indicator)
+        if indicator.measure == Measure.UNIT and not _is_iom_staff(self):
+            values = list(indicator.values.all())
+            hidden = cells_hidden_from_partners(values)
+            for row, value in zip(data["values"], values, strict=True):
+                if value.pk in hidden:
+                    row["achieved"], row["suppressed"] = None, True
+        return data
 
 
 class SlugListField(serializers.ListField):

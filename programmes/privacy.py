@@ -51,3 +51,30 @@ def suppress_small_cells(
         else:
             shown[name] = value
     return total, shown
+
+
+def cells_hidden_from_partners(values: list, threshold: int | None = None) -> set[int]:
+    """Primary keys of an indicator's IndicatorValue rows that partners must not see.
+
+    Per reporting period, the total row (all sexes, all ages) is the total; the sex cells and the
+    age cells are two groups adding up to it. Rows that cross sex and age are never shown to
+    partners. A small total hides its whole period.
+    """
+    from .models import AgeGroup, Sex
+
+    hidden: set[int] = set()
+    periods: dict[tuple, list] = {}
+    for value in values:
+        periods.setdefault((value.period_start, value.period_end), []).append(value)
+    for rows in periods.values():
+        total_row = next((v for v in rows if v.sex == Sex.ALL and v.age_group == AgeGroup.ALL), None)
+        total = total_row.achieved if total_row is not None else None
+        by_sex = {v.pk: v.achieved for v in rows if v.sex != Sex.ALL and v.age_group == AgeGroup.ALL}
+        by_age = {v.pk: v.achieved for v in rows if v.sex == Sex.ALL and v.age_group != AgeGroup.ALL}
+        hidden |= {v.pk for v in rows if v.sex != Sex.ALL and v.age_group != AgeGroup.ALL}
+        for group in (by_sex, by_age):
+            shown_total, shown = suppress_small_cells(total, group, threshold)
+            hidden |= {pk for pk, display in shown.items() if isinstance(display, str)}
+            if isinstance(shown_total, str) and total_row is not None:
+                hidden.add(total_row.pk)
+    return hidden

@@ -17,6 +17,7 @@ from .models import (
     Indicator,
     IndicatorValue,
     KeyIndicator,
+    Measure,
     Outcome,
     Programme,
     ProgrammeLocation,
@@ -24,6 +25,7 @@ from .models import (
     Sex,
     Status,
 )
+from .privacy import suppress_small_cells
 
 
 def programmes_by_status(programmes: QuerySet) -> list[dict]:
@@ -183,6 +185,7 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
                 "target": total.target if total else None,
                 "achieved": total.achieved if total else None,
                 "percent": _percent(total.achieved, total.target) if total else None,
+                "suppressed": "",
             }
         )
     achieved = [r["achieved"] for r in rows if r["achieved"] is not None]
@@ -192,12 +195,20 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
         overall = achieved[-1]
     else:
         overall = sum(achieved, Decimal(0))
-    return {
+    result = {
         "indicator": indicator,
         "periods": rows,
         "achieved": overall,
         "percent": _percent(overall, indicator.target),
+        "suppressed": "",
     }
+    if not disaggregated and indicator.measure == Measure.UNIT:
+        # Partners: a count of fewer than SMALL_CELL_THRESHOLD people is shown as "< N".
+        for row in [*rows, result]:
+            shown, _cells = suppress_small_cells(row["achieved"], {})
+            if isinstance(shown, str):
+                row.update(achieved=None, percent=None, suppressed=shown)
+    return result
 
 
 def results_framework(programme, *, disaggregated: bool) -> list[dict]:

@@ -81,3 +81,40 @@ def test_zero_is_not_a_small_cell_but_cannot_expose_its_neighbour():
     _, cells = suppress_small_cells(D(3 + 50), {"female": D(0), "male": D(3), "unknown": D(50)}, 5)
     assert cells["male"] == "< 5"
     assert sum(isinstance(v, str) for v in cells.values()) >= 2
+
+
+def test_partner_hidden_cells_cover_small_cells_their_complements_and_crossed_cells(programme_a):
+    from datetime import date
+
+    from programmes.models import Indicator, IndicatorValue
+    from programmes.privacy import cells_hidden_from_partners
+
+    indicator = Indicator.objects.create(programme=programme_a, code="P1", name_fr="Personnes assistées")
+    period = {"indicator": indicator, "period_start": date(2025, 1, 1), "period_end": date(2025, 12, 31)}
+    total = IndicatorValue.objects.create(**period, achieved=D(40))
+    female = IndicatorValue.objects.create(**period, sex="female", achieved=D(3))
+    male = IndicatorValue.objects.create(**period, sex="male", achieved=D(37))
+    children = IndicatorValue.objects.create(**period, age_group="0-17", achieved=D(20))
+    crossed = IndicatorValue.objects.create(**period, sex="female", age_group="0-17", achieved=D(2))
+
+    hidden = cells_hidden_from_partners(list(indicator.values.all()), threshold=5)
+
+    assert hidden == {female.pk, male.pk, crossed.pk}
+    assert total.pk not in hidden and children.pk not in hidden
+
+
+def test_partners_see_a_small_achieved_total_as_below_the_threshold_on_the_programme_page(client, partner_a, staff, programme_a):
+    from datetime import date
+
+    from programmes.models import Indicator, IndicatorValue
+
+    indicator = Indicator.objects.create(programme=programme_a, code="P1", name_fr="Victimes assistées", target=D(50))
+    IndicatorValue.objects.create(indicator=indicator, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), achieved=D(3))
+
+    client.force_login(partner_a)
+    partner_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()
+    client.force_login(staff)
+    staff_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()
+
+    assert "&lt; 5" in partner_page and ">3<" not in partner_page.replace(" ", "")
+    assert "&lt; 5" not in staff_page
