@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: demo programmes and the demo accounts (development and benchmarks only)."""
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -24,6 +25,10 @@ class Command(BaseCommand):
         if programmes < 0:
             raise CommandError("--programmes must be zero or more.")
         summary = seed_demo(programmes=programmes, seed=seed)
+        if apps.is_installed("reviews"):
+            from reviews.demo import seed_review_demo
+
+            seed_review_demo()  # review roles (admin approves, expert and expert2 review), two demo proposals
         self.stdout.write(
             f"{summary.programmes} programmes, {summary.participations} participations, {summary.locations} locations, "
             f"{summary.indicators} indicators, {summary.values} indicator values, {summary.users} demo accounts"
