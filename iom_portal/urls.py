@@ -23,5 +23,6 @@ urlpatterns += i18n_patterns(
     path("programmes/", include("programmes.urls")),
     path("partners/", include("partners.urls")),
     path("regions/", include("regions.urls")),
+    path("reports/", include("reports.urls")),
     prefix_default_language=True,
 )
