@@ -22,7 +22,10 @@ def run_report(self, job_id: int) -> str:
     except services.TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             services.report_job_fail_after_retries(job_id=job_id)
-            raise
+            return "failed"
+        if self.request.is_eager:
+            # In-process (no broker): a countdown would only block the web request, so try again at once.
+            return self.apply(args=[job_id], retries=self.request.retries + 1).result
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
