@@ -692,8 +692,11 @@ def iati_activity(record: ProgrammeRecord, lookups: Lookups, *, prefix: str, tod
     reporting.set("type", "40")
     reporting.set("secondary-reporter", "0")
     _narratives(activity, "title", record.title_fr, record.title_en)
+    # The schema requires a description: without a summary, the title stands in for it.
     if record.summary_fr or record.summary_en:
         _narratives(activity, "description", record.summary_fr, record.summary_en).set("type", "1")
+    else:
+        _narratives(activity, "description", record.title_fr, record.title_en).set("type", "1")
 
     iom = _narratives(activity, "participating-org", IOM_NAME["fr"], IOM_NAME["en"])
     iom.set("ref", prefix)

@@ -67,11 +67,14 @@ def test_a_job_is_sent_to_the_workers_only_after_its_transaction_commits(staff, 
 
 
 def test_a_rolled_back_request_enqueues_nothing(staff, django_capture_on_commit_callbacks):
-    with mock.patch.object(tasks.run_report, "delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(RuntimeError), transaction.atomic():
-                services.report_job_create(user=staff, type=ReportType.KEY_FIGURES, parameters={}, language="fr")
-                raise RuntimeError("the request failed after creating the job")
+    with (
+        mock.patch.object(tasks.run_report, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.report_job_create(user=staff, type=ReportType.KEY_FIGURES, parameters={}, language="fr")
+        raise RuntimeError("the request failed after creating the job")
     assert callbacks == []
     delay.assert_not_called()
     assert not ReportJob.objects.exists()
@@ -123,9 +126,7 @@ def test_each_persona_gets_only_its_programmes_in_the_report(
 def test_the_filters_narrow_the_report_like_the_programme_list(
     staff, programme_a, draft_a, django_capture_on_commit_callbacks
 ):
-    job = run_job(
-        django_capture_on_commit_callbacks, staff, ReportType.PORTFOLIO_XLSX, {"status": [Status.PIPELINE]}
-    )
+    job = run_job(django_capture_on_commit_callbacks, staff, ReportType.PORTFOLIO_XLSX, {"status": [Status.PIPELINE]})
     assert programme_codes_in_workbook(job) == {draft_a.code}
     job = run_job(django_capture_on_commit_callbacks, staff, ReportType.PORTFOLIO_XLSX, {"area": "NE006"})
     assert programme_codes_in_workbook(job) == {programme_a.code}
@@ -135,11 +136,8 @@ def test_scope_is_checked_when_the_job_runs_not_when_it_was_asked(
     partner_a, org_b, programme_a, django_capture_on_commit_callbacks
 ):
     shared_later = make_programme(org_b)
-    with mock.patch.object(tasks.run_report, "delay"):
-        with django_capture_on_commit_callbacks(execute=True):
-            job = services.report_job_create(
-                user=partner_a, type=ReportType.PORTFOLIO_XLSX, parameters={}, language="fr"
-            )
+    with mock.patch.object(tasks.run_report, "delay"), django_capture_on_commit_callbacks(execute=True):
+        job = services.report_job_create(user=partner_a, type=ReportType.PORTFOLIO_XLSX, parameters={}, language="fr")
     programme_a.participations.all().delete()  # organisation A leaves the programme before the job runs
     tasks.run_report.apply(args=[job.pk])
     job.refresh_from_db()
@@ -151,11 +149,8 @@ def test_scope_is_checked_when_the_job_runs_not_when_it_was_asked(
 def test_a_deactivated_requester_gets_a_failed_job_and_no_file(
     partner_a, programme_a, django_capture_on_commit_callbacks
 ):
-    with mock.patch.object(tasks.run_report, "delay"):
-        with django_capture_on_commit_callbacks(execute=True):
-            job = services.report_job_create(
-                user=partner_a, type=ReportType.MATRIX_3W_CSV, parameters={}, language="en"
-            )
+    with mock.patch.object(tasks.run_report, "delay"), django_capture_on_commit_callbacks(execute=True):
+        job = services.report_job_create(user=partner_a, type=ReportType.MATRIX_3W_CSV, parameters={}, language="en")
     partner_a.is_active = False
     partner_a.save()
     tasks.run_report.apply(args=[job.pk])
@@ -167,11 +162,8 @@ def test_a_deactivated_requester_gets_a_failed_job_and_no_file(
 
 
 def test_the_error_message_is_stored_in_the_requesters_language(partner_a, django_capture_on_commit_callbacks):
-    with mock.patch.object(tasks.run_report, "delay"):
-        with django_capture_on_commit_callbacks(execute=True):
-            job = services.report_job_create(
-                user=partner_a, type=ReportType.MATRIX_3W_CSV, parameters={}, language="fr"
-            )
+    with mock.patch.object(tasks.run_report, "delay"), django_capture_on_commit_callbacks(execute=True):
+        job = services.report_job_create(user=partner_a, type=ReportType.MATRIX_3W_CSV, parameters={}, language="fr")
     partner_a.is_active = False
     partner_a.save()
     services.report_job_run(job_id=job.pk)
@@ -244,7 +236,7 @@ def test_a_database_hiccup_is_retried_then_the_job_succeeds(staff, programme_a, 
 
 def test_a_lasting_database_outage_fails_the_job_after_bounded_retries(staff, django_capture_on_commit_callbacks):
     with mock.patch.object(services, "build_report", side_effect=OperationalError("no route to host")) as build:
-        job = run_job(django_capture_on_commit_callbacks, staff, ReportType.MATRIX_3W_CSV)
+        job = run_job(django_capture_on_commit_callbacks, staff, ReportType.MATRIX_3W_CSV, language="en")
     assert build.call_count == tasks.MAX_RETRIES + 1
     assert job.status == JobStatus.FAILED and "unavailable" in job.error_message
 
@@ -276,9 +268,8 @@ def test_stale_running_jobs_are_requeued_then_failed_when_attempts_run_out(
     alive = ReportJob.objects.create(
         **{**common, "heartbeat_at": timezone.now()}, attempts=1, claim_token=ReportJob().uuid
     )
-    with mock.patch.object(tasks.run_report, "delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert services.report_jobs_recover_stale() == {"requeued": 1, "failed": 1}
+    with mock.patch.object(tasks.run_report, "delay") as delay, django_capture_on_commit_callbacks(execute=True):
+        assert services.report_jobs_recover_stale() == {"requeued": 1, "failed": 1}
     delay.assert_called_once_with(retry.pk)
     retry.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
     assert retry.status == JobStatus.QUEUED and retry.claim_token is None
@@ -290,9 +281,8 @@ def test_queued_jobs_whose_message_was_lost_are_sent_again(staff, django_capture
     job = ReportJob.objects.create(
         type=ReportType.KEY_FIGURES, requester=staff, enqueued_at=timezone.now() - timedelta(hours=2)
     )
-    with mock.patch.object(tasks.run_report, "delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.report_jobs_recover_stale()
+    with mock.patch.object(tasks.run_report, "delay") as delay, django_capture_on_commit_callbacks(execute=True):
+        services.report_jobs_recover_stale()
     delay.assert_called_once_with(job.pk)
 
 
