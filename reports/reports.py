@@ -94,10 +94,7 @@ class Unit:
     parent_id: int | None
     lat: float | None
     lon: float | None
-
-    @property
-    def name(self) -> str:
-        return _pick(self.name_fr, self.name_en)
+    name: str  # in the report's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +105,8 @@ class Org:
     name_en: str
     iati_type: str
     iati_identifier: str
-
-    @property
-    def name(self) -> str:
-        return _pick(self.name_fr, self.name_en)
-
-    @property
-    def label(self) -> str:
-        return f"{self.acronym} — {self.name}" if self.acronym else self.name
+    name: str  # in the report's language
+    label: str  # "ACRONYM — name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,37 +115,59 @@ class SectorInfo:
     name_fr: str
     name_en: str
     dac_code: str
+    name: str  # in the report's language
 
-    @property
-    def name(self) -> str:
-        return _pick(self.name_fr, self.name_en)
+
+def _choice_labels(*enums) -> dict[str, str]:
+    return {value: str(label) for enum in enums for value, label in enum.choices}
 
 
 @dataclass
 class Lookups:
+    """Reference tables and choice labels in the active language, resolved once per report (not per row)."""
+
+    lang: str
     units: dict[int, Unit]
     orgs: dict[int, Org]
     sectors: dict[int, SectorInfo]
+    labels: dict[str, dict[str, str]]
 
     @classmethod
     def load(cls) -> Lookups:
+        lang = _lang()
+
+        def pick(fr: str, en: str) -> str:
+            return en if lang == "en" and en else fr
+
         units = {
-            pk: Unit(pcode, fr, en, level, parent, lat, lon)
+            pk: Unit(pcode, fr, en, level, parent, lat, lon, pick(fr, en))
             for pk, pcode, fr, en, level, parent, lat, lon in AdminUnit.objects.values_list(
                 "pk", "pcode", "name_fr", "name_en", "level", "parent_id", "centroid_lat", "centroid_lon"
             )
         }
-        orgs = {
-            pk: Org(*rest)
-            for pk, *rest in Organisation.objects.values_list(
-                "pk", "code", "acronym", "name_fr", "name_en", "iati_type", "iati_identifier"
-            )
-        }
+        orgs = {}
+        for pk, code, acronym, fr, en, iati_type, iati_identifier in Organisation.objects.values_list(
+            "pk", "code", "acronym", "name_fr", "name_en", "iati_type", "iati_identifier"
+        ):
+            name = pick(fr, en)
+            label = f"{acronym} — {name}" if acronym else name
+            orgs[pk] = Org(code, acronym, fr, en, iati_type, iati_identifier, name, label)
         sectors = {
-            pk: SectorInfo(*rest)
-            for pk, *rest in Sector.objects.values_list("pk", "code", "name_fr", "name_en", "dac_code")
+            pk: SectorInfo(code, fr, en, dac, pick(fr, en))
+            for pk, code, fr, en, dac in Sector.objects.values_list("pk", "code", "name_fr", "name_en", "dac_code")
         }
-        return cls(units, orgs, sectors)
+        labels = {
+            "sex": _choice_labels(Sex),
+            "age": _choice_labels(AgeGroup),
+            "measure": _choice_labels(Measure),
+            "status": _choice_labels(Status),
+            "scope": _choice_labels(Scope),
+            "role": _choice_labels(Role),
+        }
+        return cls(lang, units, orgs, sectors, labels)
+
+    def pick(self, fr: str, en: str) -> str:
+        return en if self.lang == "en" and en else fr
 
     def chain(self, unit_id: int) -> list[Unit]:
         """Region, department, commune (as deep as the unit goes)."""
@@ -380,11 +393,11 @@ def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
     units = [lookups.units[u] for u in record.unit_ids]
     return [
         record.code,
-        record.title,
+        lookups.pick(record.title_fr, record.title_en),
         lookups.sectors[record.primary_sector_id].name,
         "; ".join(lookups.sectors[s].name for s in record.secondary_sector_ids),
-        str(Scope(record.scope).label),
-        _status_label(record.status),
+        lookups.labels["scope"][record.scope],
+        lookups.labels["status"][record.status],
         record.planned_start,
         record.planned_end,
         record.actual_start,
@@ -416,9 +429,11 @@ def indicator_headers() -> list[str]:
     ]
 
 
-def indicator_rows(record: ProgrammeRecord, *, suppress_below: int = 0) -> Iterator[list]:
+def indicator_rows(record: ProgrammeRecord, lookups: Lookups, *, suppress_below: int = 0) -> Iterator[list]:
+    sexes, ages = lookups.labels["sex"], lookups.labels["age"]
     for ind in record.indicators:
-        base = [record.code, ind.code, ind.name, ind.unit, str(Measure(ind.measure).label)]
+        base = [record.code, ind.code, lookups.pick(ind.name_fr, ind.name_en), ind.unit]
+        base += [lookups.labels["measure"][ind.measure]]
         base += [ind.baseline, ind.baseline_year, ind.target]
         if not ind.values:
             yield [*base, None, None, None, None, None, None]
@@ -428,8 +443,8 @@ def indicator_rows(record: ProgrammeRecord, *, suppress_below: int = 0) -> Itera
                 *base,
                 start,
                 end,
-                str(Sex(sex).label),
-                str(AgeGroup(age).label),
+                sexes[sex],
+                ages[age],
                 _cell(target, total=total, suppress_below=suppress_below),
                 _cell(achieved, total=total, suppress_below=suppress_below),
             ]
@@ -492,7 +507,7 @@ def write_portfolio_workbook(
     count = 0
     for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
         programmes.append(portfolio_row(record, lookups))
-        for row in indicator_rows(record, suppress_below=suppress_below):
+        for row in indicator_rows(record, lookups, suppress_below=suppress_below):
             indicators.append(row)
         count += 1
     figures = workbook.create_sheet(_("Key figures"))
@@ -544,17 +559,10 @@ def matrix_rows(
         ]
         funders = "; ".join(lookups.orgs[o].label for o in record.partners_in(Role.FUNDING))
         sector = lookups.sectors[record.primary_sector_id]
-        common = [
-            funders,
-            sector.name,
-            sector.code,
-            record.code,
-            record.title,
-            country,
-            "NER",
-        ]
+        common = [funders, sector.name, sector.code, record.code, lookups.pick(record.title_fr, record.title_en)]
+        common += [country, "NER"]
         tail = [
-            _status_label(record.status),
+            lookups.labels["status"][record.status],
             _d(record.actual_start or record.planned_start),
             _d(record.actual_end or record.planned_end),
             record.budget,

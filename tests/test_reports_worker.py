@@ -16,7 +16,7 @@ from django.db import connection
 
 from iom_portal.celery import app
 from reports import services
-from reports.models import JobStatus, ReportJob, ReportType
+from reports.models import JobStatus, ReportType
 
 from .conftest import make_programme
 
@@ -66,7 +66,9 @@ def start_worker(name: str, media_root: Path, log: Path, **extra_env) -> subproc
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h"]
     with open(log, "ab") as out:
         # A session of its own, so SIGKILL reaches the worker and nothing else.
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def wait_for(predicate, timeout: float, what: str, log: Path):
