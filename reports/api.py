@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -47,6 +47,7 @@ class ReportJobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [f for f in fields if f not in ("type", "parameters", "language")]
 
+    @extend_schema_field(OpenApiTypes.URI)
     def get_download_url(self, job: ReportJob) -> str | None:
         if not job.is_ready:
             return None

@@ -264,21 +264,24 @@ def iter_programmes(
     *,
     chunk_size: int | None = None,
     results: bool = False,
+    statements: bool = False,
     all_cells: bool = False,
     progress: Progress = _no_progress,
 ) -> Iterator[ProgrammeRecord]:
-    """Programmes of the queryset in its order, each with partners, locations and (optionally) results."""
+    """Programmes of the queryset in its order, each with partners, locations and optionally its results:
+    indicators with their values (totals only unless `all_cells`), and outcome/output statements."""
     chunk_size = chunk_size or settings.REPORTS_CHUNK_SIZE
     rows = queryset.values_list(*PROGRAMME_FIELDS).iterator(chunk_size=chunk_size)
     for chunk in _batched(rows, chunk_size):
         records = {row[0]: ProgrammeRecord(*row) for row in chunk}
         ids = list(records)
-        for pid, org, role, amount in (
-            Participation.objects.filter(programme_id__in=ids)
-            .order_by("programme_id", "role", "organisation__name_fr")
-            .values_list("programme_id", "organisation_id", "role", "contribution")
+        for pid, org, role, amount in Participation.objects.filter(programme_id__in=ids).values_list(
+            "programme_id", "organisation_id", "role", "contribution"
         ):
             records[pid].partners.append((org, role, amount))
+        for record in records.values():
+            # Sorted here rather than by a join in SQL: the organisation names are already in memory.
+            record.partners.sort(key=lambda p: (p[1], lookups.orgs[p[0]].name_fr))
         for pid, unit in (
             ProgrammeLocation.objects.filter(programme_id__in=ids)
             .order_by("programme_id", "admin_unit__pcode")
@@ -291,20 +294,21 @@ def iter_programmes(
         ):
             records[pid].secondary_sector_ids.append(sector)
         if results:
-            _attach_results(records, ids, all_cells=all_cells)
+            _attach_results(records, ids, all_cells=all_cells, statements=statements)
         yield from records.values()
         progress(len(chunk))
 
 
-def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_cells: bool) -> None:
-    for pk, pid, code, fr, en in Outcome.objects.filter(programme_id__in=ids).values_list(
-        "pk", "programme_id", "code", "statement_fr", "statement_en"
-    ):
-        records[pid].results.append(("outcome", pk, code, fr, en))
-    for pk, pid, code, fr, en in Output.objects.filter(outcome__programme_id__in=ids).values_list(
-        "pk", "outcome__programme_id", "code", "statement_fr", "statement_en"
-    ):
-        records[pid].results.append(("output", pk, code, fr, en))
+def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_cells: bool, statements: bool) -> None:
+    if statements:
+        for pk, pid, code, fr, en in Outcome.objects.filter(programme_id__in=ids).values_list(
+            "pk", "programme_id", "code", "statement_fr", "statement_en"
+        ):
+            records[pid].results.append(("outcome", pk, code, fr, en))
+        for pk, pid, code, fr, en in Output.objects.filter(outcome__programme_id__in=ids).values_list(
+            "pk", "outcome__programme_id", "code", "statement_fr", "statement_en"
+        ):
+            records[pid].results.append(("output", pk, code, fr, en))
     indicators: dict[int, IndicatorRecord] = {}
     for pid, *row in (
         Indicator.objects.filter(programme_id__in=ids)
@@ -327,7 +331,9 @@ def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_
         indicator = IndicatorRecord(*row)
         indicators[indicator.pk] = indicator
         records[pid].indicators.append(indicator)
-    values = IndicatorValue.objects.filter(indicator__programme_id__in=ids)
+    if not indicators:
+        return
+    values = IndicatorValue.objects.filter(indicator_id__in=list(indicators))
     if not all_cells:
         values = values.filter(sex=Sex.ALL, age_group=AgeGroup.ALL)
     for indicator_id, *row in values.order_by("indicator_id", "period_start", "sex", "age_group").values_list(
@@ -882,7 +888,7 @@ def write_iati_xml(
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
         with xf.element("iati-activities", _envelope(generated)):
-            for record in iter_programmes(queryset, lookups, results=True, progress=progress):
+            for record in iter_programmes(queryset, lookups, results=True, statements=True, progress=progress):
                 activity = iati_activity(record, lookups, prefix=prefix, today=today)
                 errors = validate_activity(activity, generated)
                 if errors and len(problems) < 500:
@@ -944,7 +950,7 @@ def svg_map(background: list[dict], highlighted: list[dict], points: list[tuple[
 def factsheet_context(programme: Programme) -> dict:
     """Everything the factsheet template shows, read for one (already access-checked) programme."""
     lookups = Lookups.load()
-    record = next(iter_programmes(Programme.objects.filter(pk=programme.pk), lookups, results=True))
+    record = next(iter_programmes(Programme.objects.filter(pk=programme.pk), lookups, results=True, statements=True))
     regions = list(AdminUnit.objects.regions().values_list("boundary", flat=True))
     units = AdminUnit.objects.filter(pk__in=record.unit_ids)
     highlighted = [u.boundary for u in units if u.boundary]
