@@ -230,7 +230,9 @@ def build_router():
     router.register("regions", AdminUnitViewSet, basename="adminunit")
     router.register("sectors", SectorViewSet, basename="sector")
     router.register("key-figures", KeyFigureViewSet, basename="keyfigure")
-    # Reports: router.register("reports", ReportJobViewSet, basename="reportjob") once reports/api.py exists.
+    from reports.api import ReportJobViewSet
+
+    router.register("reports", ReportJobViewSet, basename="reportjob")
     return router
 
 

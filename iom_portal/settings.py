@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "regions",
     "programmes",
     "reviews",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,24 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
     "task": "reviews.send_overdue_review_reminders",
     "schedule": crontab(hour=7, minute=0),
 }
+
+# --- Reports (background jobs, see reports/) ---------------------------------------------------
+CELERY_BEAT_SCHEDULE |= {
+    "reports-recover-stale-jobs": {"task": "reports.recover_stale_jobs", "schedule": 5 * 60},
+    "reports-delete-expired-files": {"task": "reports.delete_expired_files", "schedule": 60 * 60},
+    "reports-monthly-portfolio": {
+        "task": "reports.monthly_portfolio",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+}
+# A running job writes a heartbeat at least this often; older than REPORTS_STALE_AFTER means its worker died.
+REPORTS_HEARTBEAT_SECONDS = env.int("REPORTS_HEARTBEAT_SECONDS", default=10)
+REPORTS_STALE_AFTER = env.int("REPORTS_STALE_AFTER", default=10 * 60)
+REPORTS_MAX_ATTEMPTS = env.int("REPORTS_MAX_ATTEMPTS", default=3)
+REPORTS_RETENTION_DAYS = env.int("REPORTS_RETENTION_DAYS", default=7)
+REPORTS_CHUNK_SIZE = env.int("REPORTS_CHUNK_SIZE", default=1000)
+# Test hook only: seconds to sleep after each chunk, so a test can kill a worker in the middle of a job.
+REPORTS_SLOW_DOWN_SECONDS = env.float("REPORTS_SLOW_DOWN_SECONDS", default=0.0)
 
 # --- REST API ---------------------------------------------------------------------------------
 # Throttling per client: anonymous per IP address, signed-in per user. Counts live in the default

@@ -31,6 +31,7 @@ urlpatterns += i18n_patterns(
     path("partners/", include("partners.urls")),
     path("regions/", include("regions.urls")),
     path("reviews/", include("reviews.urls")),
+    path("reports/", include("reports.urls")),
     prefix_default_language=True,
 )
 

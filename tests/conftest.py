@@ -125,3 +125,18 @@ def programme_b(org_b) -> Programme:
 @pytest.fixture
 def draft_a(org_a) -> Programme:
     return make_programme(org_a, status=Status.PIPELINE)
+
+
+@pytest.fixture(autouse=True)
+def celery_in_process(request):
+    """Unit tests run tasks in-process even when CI points CELERY_BROKER_URL at Redis; only the
+    tests marked `redis` (real worker round-trips) talk to the broker."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from iom_portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -19,8 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from programmes.models import Document, KeyFigure, Visibility
-
-from .conftest import make_user
+from reports.models import ReportJob
 
 MATRIX = json.loads((Path(__file__).parent / "access_matrix.json").read_text(encoding="utf-8"))
 PERSONAS = ["anonymous", "partner_a", "partner_b", "viewer", "staff", "admin"]
@@ -86,12 +85,14 @@ def world(
         )
         document.file.save("doc.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
         documents[key] = document
+    # A report job of partner A (queued: its file does not exist yet).
+    report = ReportJob.objects.create(type="key_figures", parameters={}, requester=partner_a, language="fr")
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
     clients = {"anonymous": Client()}
     for persona, user in users.items():
         clients[persona] = Client()
         clients[persona].force_login(user)
-    return {"clients": clients, "programmes": programmes, "documents": documents, "org_a": org_a, "user": make_user}
+    return {"clients": clients, "programmes": programmes, "documents": documents, "org_a": org_a, "report": report}
 
 
 def expected_status(spec, obj: str | None) -> int:
@@ -101,7 +102,11 @@ def expected_status(spec, obj: str | None) -> int:
 
 
 def fill(template: str, world, obj: str | None) -> str:
-    values = {"org": world["org_a"].code, "keyfigure": KeyFigure.objects.order_by("pk").first().pk}
+    values = {
+        "org": world["org_a"].code,
+        "keyfigure": KeyFigure.objects.order_by("pk").first().pk,
+        "report": world["report"].uuid,
+    }
     if obj is not None:
         values["code"] = world["programmes"][obj].code
         values["document"] = world["documents"][obj].pk

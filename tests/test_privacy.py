@@ -103,13 +103,17 @@ def test_partner_hidden_cells_cover_small_cells_their_complements_and_crossed_ce
     assert total.pk not in hidden and children.pk not in hidden
 
 
-def test_partners_see_a_small_achieved_total_as_below_the_threshold_on_the_programme_page(client, partner_a, staff, programme_a):
+def test_partners_see_a_small_achieved_total_as_below_the_threshold_on_the_programme_page(
+    client, partner_a, staff, programme_a
+):
     from datetime import date
 
     from programmes.models import Indicator, IndicatorValue
 
     indicator = Indicator.objects.create(programme=programme_a, code="P1", name_fr="Victimes assistées", target=D(50))
-    IndicatorValue.objects.create(indicator=indicator, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), achieved=D(3))
+    IndicatorValue.objects.create(
+        indicator=indicator, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), achieved=D(3)
+    )
 
     client.force_login(partner_a)
     partner_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()

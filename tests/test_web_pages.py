@@ -140,7 +140,7 @@ def test_active_date_range_filter(client, staff, org_a, reference):
     ("params", "field", "message"),
     [
         ({"area": "NE999999"}, "area", "Sélectionnez un choix valide"),
-        ({"active_from": "2026-01-01", "active_to": "2025-01-01"}, "active_to", "ne peut pas être antérieure"),
+        ({"active_from": "2026-01-01", "active_to": "2025-01-01"}, "active_to", "ne peut pas précéder"),
         ({"active_from": "not-a-date"}, "active_from", "Saisissez une date valide"),
         ({"sector": "NOPE"}, "sector", "Sélectionnez un choix valide"),
     ],

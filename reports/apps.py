@@ -1,0 +1,10 @@
+"""The reports application: background report jobs built by Celery workers."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Reports")
+    default_auto_field = "django.db.models.BigAutoField"

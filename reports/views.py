@@ -1,0 +1,125 @@
+"""Reports pages: ask for a report, watch it progress, download it, retry it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from programmes.filters import ProgrammeFilter
+from programmes.models import Programme
+
+from .forms import ReportRequestForm
+from .models import ReportJob
+from .services import FILTER_FIELDS, report_job_create, report_job_retry
+
+
+def get_job_for_user(user, uuid) -> ReportJob:
+    """The job if the user may see it (their own; IOM staff: any); otherwise a 404, never a hint."""
+    return get_object_or_404(ReportJob.objects.visible_to(user).select_related("requester"), uuid=uuid)
+
+
+def _styled(form):
+    """Bootstrap classes on the widgets of a form we do not own (the programme filters)."""
+    for field in form.fields.values():
+        widget = field.widget
+        css = (
+            "form-select"
+            if getattr(widget, "input_type", "") == "select" or hasattr(widget, "choices")
+            else "form-control"
+        )
+        widget.attrs.setdefault("class", css)
+    return form
+
+
+def _filter_form(request: HttpRequest, data=None):
+    return _styled(ProgrammeFilter(data, queryset=Programme.objects.none(), request=request).form)
+
+
+def _status_context(request: HttpRequest, job: ReportJob) -> dict:
+    return {"job": job, "can_retry": job.can_retry(request.user)}
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_list(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form, filter_form = _styled(ReportRequestForm(request.POST)), _filter_form(request, request.POST)
+        if form.is_valid():
+            parameters = {name: request.POST.getlist(name) for name in FILTER_FIELDS}
+            parameters["programme"] = form.cleaned_data["programme"]
+            try:
+                job = report_job_create(
+                    user=request.user,
+                    type=form.cleaned_data["type"],
+                    parameters=parameters,
+                    language=form.cleaned_data["language"],
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    target = form if field in form.fields else filter_form
+                    for message in errors:
+                        target.add_error(field if field in target.fields else None, message)
+            else:
+                messages.success(request, _("Your report is being prepared. You can keep working meanwhile."))
+                return redirect(job)
+        status = 400
+    else:
+        initial = {"language": get_language(), **request.GET.dict()}
+        form, filter_form = _styled(ReportRequestForm(initial=initial)), _filter_form(request)
+    jobs = ReportJob.objects.visible_to(request.user).select_related("requester")
+    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    context = {"form": form, "filter_form": filter_form, "page": page}
+    return render(request, "reports/report_list.html", context, status=status)
+
+
+@login_required
+@require_safe
+def report_detail(request: HttpRequest, uuid) -> HttpResponse:
+    job = get_job_for_user(request.user, uuid)
+    return render(request, "reports/report_detail.html", _status_context(request, job))
+
+
+@login_required
+@require_safe
+def report_status(request: HttpRequest, uuid) -> HttpResponse:
+    """The status card alone, polled by htmx every two seconds until the job is finished."""
+    job = get_job_for_user(request.user, uuid)
+    return render(request, "reports/_status.html", _status_context(request, job))
+
+
+@login_required
+@require_safe
+def report_download(request: HttpRequest, uuid) -> FileResponse:
+    job = get_job_for_user(request.user, uuid)
+    if not job.is_ready or not job.path.is_file():
+        raise Http404
+    return FileResponse(
+        open(job.path, "rb"),  # FileResponse closes it
+        as_attachment=True,
+        filename=job.download_name,
+        content_type=job.content_type,
+    )
+
+
+@login_required
+@require_POST
+def report_retry(request: HttpRequest, uuid) -> HttpResponse:
+    job = get_job_for_user(request.user, uuid)
+    if not job.can_retry(request.user):
+        raise Http404
+    try:
+        new_job = report_job_retry(job=job, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(job)
+    messages.success(request, _("The report was asked for again."))
+    return redirect(new_job)
