@@ -283,6 +283,8 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     for n in range(1, programmes + 1):
         sector = sectors[(n - 1) % len(sectors)] if n <= len(sectors) else rng.choice(sectors)
         start = date(2021, 1, 1) + timedelta(days=rng.randrange(0, 6 * 365))
+        if n % 7 == 0 or n % 5 == 0:
+            start = TODAY - timedelta(days=rng.randrange(120, 330))  # demo partners' programmes are under way
         code = f"NE-{sector.code}-{start.year}-{n:05d}"
         plan.append((n, sector, start, code))
 
@@ -296,7 +298,11 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         place = place_units[0].name_fr
         title_fr, title_en = rng.choice(TITLES[sector.code])
         duration = timedelta(days=rng.choice([365, 540, 730, 1095]))
-        status = _plausible_status(rng.choices(statuses, weights)[0], start, start + duration)
+        drawn = rng.choices(statuses, weights)[0]
+        if n % 7 == 0 or n % 5 == 0:
+            # The demo partners' joint programmes are mostly under way, so their dashboards show something.
+            drawn = rng.choice([Status.ACTIVE, Status.ACTIVE, Status.ACTIVE, drawn])
+        status = _plausible_status(drawn, start, start + duration)
         budget = Decimal(rng.randrange(50, 3000) * 1000)
         currency = rng.choice(["USD", "USD", "EUR", "XOF"])
         if currency == "XOF":
