@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 
 from .models import ReportJob, ReportType
-from .services import report_job_create
+from .services import report_job_create, report_job_file_response
 
 
 class ReportJobSerializer(serializers.ModelSerializer):
@@ -96,11 +96,4 @@ class ReportJobViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, uuid=None) -> FileResponse:
         job = self.get_object()
-        if not job.is_ready or not job.path.is_file():
-            raise Http404
-        return FileResponse(
-            open(job.path, "rb"),  # FileResponse closes it
-            as_attachment=True,
-            filename=job.download_name,
-            content_type=job.content_type,
-        )
+        return report_job_file_response(job)

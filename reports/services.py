@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, QuerySet
-from django.http import QueryDict
+from django.http import FileResponse, Http404, QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -352,3 +352,15 @@ def report_jobs_expire() -> int:
         if leftover.stat().st_mtime < cutoff:
             leftover.unlink(missing_ok=True)
     return count
+
+
+def report_job_file_response(job: ReportJob) -> FileResponse:
+    """The finished file as an attachment (web page and API alike); a 404 while there is none."""
+    if not job.is_ready or not job.path.is_file():
+        raise Http404
+    return FileResponse(
+        open(job.path, "rb"),
+        as_attachment=True,
+        filename=job.download_name,
+        content_type=job.content_type,
+    )

@@ -17,7 +17,7 @@ from programmes.models import Programme
 
 from .forms import ReportRequestForm
 from .models import ReportJob
-from .services import FILTER_FIELDS, report_job_create, report_job_retry
+from .services import FILTER_FIELDS, report_job_create, report_job_file_response, report_job_retry
 
 
 def get_job_for_user(user, uuid) -> ReportJob:
@@ -99,14 +99,7 @@ def report_status(request: HttpRequest, uuid) -> HttpResponse:
 @require_safe
 def report_download(request: HttpRequest, uuid) -> FileResponse:
     job = get_job_for_user(request.user, uuid)
-    if not job.is_ready or not job.path.is_file():
-        raise Http404
-    return FileResponse(
-        open(job.path, "rb"),  # FileResponse closes it
-        as_attachment=True,
-        filename=job.download_name,
-        content_type=job.content_type,
-    )
+    return report_job_file_response(job)
 
 
 @login_required
