@@ -142,6 +142,7 @@ ERROR_DESCRIPTIONS = {
     401: _("No credentials, or an invalid or revoked token."),
     403: _("Signed in, but not allowed to do this (e.g. a partner or a read-only user writing)."),
     404: _("No such object among those you may see."),
+    415: _("Send JSON: Content-Type must be application/json."),
     412: _("If-Match does not match the current ETag: someone saved in between; nothing was changed."),
     428: _("If-Match is missing: send the ETag you received."),
     429: _("Too many requests: wait for the number of seconds in Retry-After."),

@@ -40,7 +40,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     budget = budget_by_region(programmes)
     context = {
         "headline_figures": KeyFigure.objects.filter(is_published=True),
-        "live": live_figures(programmes),
+        "live": live_figures(programmes, suppress_small=not request.user.is_iom_staff),
         "by_sector": by_sector,
         "by_status": by_status,
         "budget_by_region": budget,

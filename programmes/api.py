@@ -157,7 +157,18 @@ class KeyIndicatorTotalSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     year = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=20, decimal_places=2)
+    total = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        allow_null=True,
+        help_text=_("Null when a small count is hidden from partners."),
+    )
+    suppressed = serializers.SerializerMethodField(
+        help_text=_("True when the total is hidden (fewer than the threshold).")
+    )
+
+    def get_suppressed(self, row: dict) -> bool:
+        return bool(row.get("suppressed"))
 
 
 class LiveFiguresSerializer(serializers.Serializer):
@@ -194,7 +205,9 @@ class KeyFigureViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=False, pagination_class=None)
     def live(self, request: Request) -> Response:
-        figures = stats.live_figures(Programme.objects.visible_to(request.user))
+        figures = stats.live_figures(
+            Programme.objects.visible_to(request.user), suppress_small=not request.user.is_iom_staff
+        )
         return Response(LiveFiguresSerializer(figures).data)
 
 
@@ -284,7 +297,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             hidden = cells_hidden_from_partners(values)
             for row, value in zip(data["values"], values, strict=True):
                 if value.pk in hidden:
-                    row["achieved"], row["suppressed"] = None, True
+                    row["achieved"], row["suppressed"], row["comment"] = None, True, ""
         return data
 
 

@@ -176,7 +176,9 @@ class ProgrammeQuerySet(models.QuerySet):
         return self.filter(status__in=statuses)
 
     def in_sector(self, sector: Sector) -> ProgrammeQuerySet:
-        return self.filter(Q(primary_sector=sector) | Q(secondary_sectors=sector)).distinct()
+        """Primary or secondary sector; an EXISTS subquery, so no DISTINCT over the whole row."""
+        secondary = Programme.secondary_sectors.through.objects.filter(programme=OuterRef("pk"), sector=sector)
+        return self.filter(Q(primary_sector=sector) | Exists(secondary))
 
     def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
         """Programmes working in the unit or anywhere below it (a commune counts for its region)."""

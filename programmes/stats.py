@@ -43,11 +43,13 @@ def budget_by_currency(programmes: QuerySet) -> list[dict]:
     return list(rows)
 
 
-def key_indicator_totals(programmes: QuerySet) -> list[dict]:
+def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) -> list[dict]:
     """Achieved values of the key indicators per year, from totals rows only (never a disaggregated cell).
 
     Incremental indicators add up their periods; a cumulative indicator counts its highest running
-    total of the year, so that reporting the same people twice does not inflate the figure.
+    total of the year, so that reporting the same people twice does not inflate the figure. With
+    `suppress_small` (partners), a total below SMALL_CELL_THRESHOLD has `total` None and `suppressed`
+    set to the "< N" label.
     """
     base = (
         IndicatorValue.objects.filter(
@@ -64,18 +66,28 @@ def key_indicator_totals(programmes: QuerySet) -> list[dict]:
     for row in per_indicator.annotate(value=Max("achieved")).order_by():
         totals[(row["indicator__key_indicator"], row["year"])] += row["value"]
     labels = dict(KeyIndicator.choices)
-    return [
-        {"key": key, "label": labels[key], "year": year, "total": total}
-        for (key, year), total in sorted(totals.items())
-    ]
+    rows = []
+    for (key, year), total in sorted(totals.items()):
+        shown = suppress_small_cells(total, {})[0] if suppress_small else total
+        hidden = isinstance(shown, str)
+        rows.append(
+            {
+                "key": key,
+                "label": labels[key],
+                "year": year,
+                "total": None if hidden else total,
+                "suppressed": shown if hidden else "",
+            }
+        )
+    return rows
 
 
-def live_figures(programmes: QuerySet) -> dict:
+def live_figures(programmes: QuerySet, *, suppress_small: bool = False) -> dict:
     return {
         "active_programmes": programmes.filter(status=Status.ACTIVE).count(),
         "total_programmes": programmes.count(),
         "budget_by_currency": budget_by_currency(programmes.filter(status=Status.ACTIVE)),
-        "key_indicators": key_indicator_totals(programmes),
+        "key_indicators": key_indicator_totals(programmes, suppress_small=suppress_small),
     }
 
 
@@ -208,6 +220,9 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
             shown, _cells = suppress_small_cells(row["achieved"], {})
             if isinstance(shown, str):
                 row.update(achieved=None, percent=None, suppressed=shown)
+        if not result["suppressed"] and any(row["suppressed"] for row in rows):
+            # The overall minus the shown periods would give the hidden one back.
+            result.update(achieved=None, percent=None, suppressed="•")
     return result
 
 

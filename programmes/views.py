@@ -44,7 +44,8 @@ CSV_CHUNK = 500
 HISTORY_LIMIT = 40
 SECTOR_PROGRAMMES_SHOWN = 25
 # Fields whose history only IOM staff may read.
-IOM_ONLY_FIELDS = {"internal_notes"}
+# Fields whose changes partners never see in the history (IOM-internal, or naming IOM staff).
+IOM_ONLY_FIELDS = {"internal_notes", "created_by", "updated_by", "iom_focal_point", "version"}
 
 
 def get_programme_for_user(user, code: str) -> Programme:
@@ -292,6 +293,9 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
 def programme_history(programme: Programme, *, iom: bool) -> list[dict]:
     """Status changes and audit-log entries of the programme, its partners and places, newest first.
 
+    Partners (iom=False) see what changed but not who at IOM changed it, nor the reasons given in
+    the review (decisions, revision requests), nor changes to IOM-only fields.
+
     A constant number of queries whatever the history's length: related objects named in the
     changes (organisations, units, users, sectors) are fetched in one query per model.
     """
@@ -313,10 +317,10 @@ def programme_history(programme: Programme, *, iom: bool) -> list[dict]:
     rows = [
         {
             "when": change.changed_at,
-            "who": change.changed_by,
+            "who": change.changed_by if iom else None,
             "what": _("Status changed"),
             "changes": [(_("status"), change.get_from_status_display(), change.get_to_status_display())],
-            "reason": change.reason,
+            "reason": change.reason if iom else "",
         }
         for change in status_changes
     ]
@@ -334,7 +338,7 @@ def programme_history(programme: Programme, *, iom: bool) -> list[dict]:
         rows.append(
             {
                 "when": entry.timestamp,
-                "who": entry.actor,
+                "who": entry.actor if iom else None,
                 "what": f"{entry.get_action_display()} · {model._meta.verbose_name}"
                 + ("" if model is Programme else f" « {entry.object_repr} »"),
                 "changes": changes,
@@ -427,6 +431,6 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
             d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)
         ],
         "key_figures": sector.key_figures.filter(is_published=True),
-        "live_indicators": key_indicator_totals(programmes),
+        "live_indicators": key_indicator_totals(programmes, suppress_small=not request.user.is_iom_staff),
     }
     return render(request, "programmes/sector_detail.html", context)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
+
+from iom_portal.api import LIST_ERRORS, READ_ERRORS, error_responses
 
 from .models import ReportJob, ReportType
 from .services import report_job_create, report_job_file_response
@@ -19,8 +22,10 @@ class ReportJobSerializer(serializers.ModelSerializer):
     parameters = serializers.DictField(
         required=False,
         default=dict,
-        help_text="The programme list filters (q, sector, status, scope, currency, area, partner, role, funder, "
-        "active_from, active_to, ordering), or {'programme': code} for a factsheet.",
+        help_text=_(
+            "The programme list filters (q, sector, status, scope, currency, area, partner, role, funder, "
+            "active_from, active_to, ordering), or {'programme': code} for a factsheet."
+        ),
     )
     download_url = serializers.SerializerMethodField()
 
@@ -47,7 +52,7 @@ class ReportJobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [f for f in fields if f not in ("type", "parameters", "language")]
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download_url(self, job: ReportJob) -> str | None:
         if not job.is_ready:
             return None
@@ -69,9 +74,18 @@ class ReportJobSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Report jobs you can see (yours; IOM staff: everyone's)"),
-    retrieve=extend_schema(summary="One report job (poll it until status is succeeded or failed)"),
-    create=extend_schema(summary="Ask for a report", responses={201: ReportJobSerializer, 400: OpenApiResponse()}),
+    list=extend_schema(
+        summary=_("Report jobs you can see (yours; IOM staff: everyone's)"),
+        responses={200: ReportJobSerializer(many=True), **error_responses(*LIST_ERRORS)},
+    ),
+    retrieve=extend_schema(
+        summary=_("One report job (poll it until status is succeeded or failed)"),
+        responses={200: ReportJobSerializer, **error_responses(*READ_ERRORS)},
+    ),
+    create=extend_schema(
+        summary=_("Ask for a report"),
+        responses={201: ReportJobSerializer, **error_responses(400, 401, 415, 429)},
+    ),
 )
 class ReportJobViewSet(
     mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
@@ -87,11 +101,8 @@ class ReportJobViewSet(
         return ReportJob.objects.visible_to(self.request.user).select_related("requester")
 
     @extend_schema(
-        summary="Download the report file",
-        responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY),
-            404: OpenApiResponse(description="Not found or not ready"),
-        },
+        summary=_("Download the report file (404 until it is ready)"),
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY), **error_responses(*READ_ERRORS)},
     )
     @action(detail=True, methods=["get"])
     def download(self, request, uuid=None) -> FileResponse:
