@@ -53,28 +53,35 @@ def suppress_small_cells(
     return total, shown
 
 
-def cells_hidden_from_partners(values: list, threshold: int | None = None) -> set[int]:
-    """Primary keys of an indicator's IndicatorValue rows that partners must not see.
+def hidden_cells(cells, threshold: int | None = None) -> set:
+    """Keys of the cells that partners must not see, from (key, period, sex, age_group, achieved) tuples.
 
     Per reporting period, the total row (all sexes, all ages) is the total; the sex cells and the
-    age cells are two groups adding up to it. Rows that cross sex and age are never shown to
-    partners. A small total hides its whole period.
+    age cells are two groups adding up to it. Cells that cross sex and age are never shown to
+    partners. A small total hides itself and its cells.
     """
     from .models import AgeGroup, Sex
 
-    hidden: set[int] = set()
-    periods: dict[tuple, list] = {}
-    for value in values:
-        periods.setdefault((value.period_start, value.period_end), []).append(value)
+    hidden: set = set()
+    periods: dict[object, list] = {}
+    for cell in cells:
+        periods.setdefault(cell[1], []).append(cell)
     for rows in periods.values():
-        total_row = next((v for v in rows if v.sex == Sex.ALL and v.age_group == AgeGroup.ALL), None)
-        total = total_row.achieved if total_row is not None else None
-        by_sex = {v.pk: v.achieved for v in rows if v.sex != Sex.ALL and v.age_group == AgeGroup.ALL}
-        by_age = {v.pk: v.achieved for v in rows if v.sex == Sex.ALL and v.age_group != AgeGroup.ALL}
-        hidden |= {v.pk for v in rows if v.sex != Sex.ALL and v.age_group != AgeGroup.ALL}
+        total_row = next((c for c in rows if c[2] == Sex.ALL and c[3] == AgeGroup.ALL), None)
+        total = total_row[4] if total_row is not None else None
+        by_sex = {c[0]: c[4] for c in rows if c[2] != Sex.ALL and c[3] == AgeGroup.ALL}
+        by_age = {c[0]: c[4] for c in rows if c[2] == Sex.ALL and c[3] != AgeGroup.ALL}
+        hidden |= {c[0] for c in rows if c[2] != Sex.ALL and c[3] != AgeGroup.ALL}
         for group in (by_sex, by_age):
             shown_total, shown = suppress_small_cells(total, group, threshold)
-            hidden |= {pk for pk, display in shown.items() if isinstance(display, str)}
+            hidden |= {key for key, display in shown.items() if isinstance(display, str)}
             if isinstance(shown_total, str) and total_row is not None:
-                hidden.add(total_row.pk)
+                hidden.add(total_row[0])
     return hidden
+
+
+def cells_hidden_from_partners(values: list, threshold: int | None = None) -> set[int]:
+    """Primary keys of an indicator's IndicatorValue rows that partners must not see (see hidden_cells)."""
+    return hidden_cells(
+        ((v.pk, (v.period_start, v.period_end), v.sex, v.age_group, v.achieved) for v in values), threshold
+    )

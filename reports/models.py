@@ -49,7 +49,8 @@ class ReportJobQuerySet(models.QuerySet):
             return self.none()
         if user.is_iom_staff:
             return self.all()
-        return self.filter(requester=user)
+        # Never a file built with IOM scope, even for its requester (e.g. staff who later joined a partner).
+        return self.filter(requester=user, requested_as_staff=False)
 
     def unfinished(self) -> ReportJobQuerySet:
         return self.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
@@ -75,6 +76,12 @@ class ReportJob(models.Model):
     type = models.CharField(_("report"), max_length=20, choices=ReportType.choices)
     parameters = models.JSONField(
         _("parameters"), default=dict, blank=True, help_text=_("The programme list filters, or a programme code.")
+    )
+    requested_as_staff = models.BooleanField(
+        _("requested as IOM staff"),
+        default=False,
+        editable=False,
+        help_text=_("Built with IOM staff scope: only IOM staff may ever see it."),
     )
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,

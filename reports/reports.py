@@ -49,6 +49,7 @@ from programmes.models import (
     Sex,
     Status,
 )
+from programmes.privacy import hidden_cells
 from regions.models import AdminUnit
 
 Progress = Callable[[int], None]
@@ -357,15 +358,6 @@ def _role_names(record: ProgrammeRecord, lookups: Lookups, role: str) -> str:
     return "; ".join(lookups.orgs[o].label for o in record.partners_in(role))
 
 
-def _cell(value: Decimal | None, *, total: bool, suppress_below: int) -> Any:
-    """A value as written for the reader; partner-visible disaggregated counts below the threshold hide."""
-    if value is None:
-        return None
-    if suppress_below and not total and value < suppress_below:
-        return f"< {suppress_below}"
-    return value
-
-
 PORTFOLIO_ROLES = (
     Role.GOVERNMENT_COUNTERPART,
     Role.ENDORSING_AUTHORITY,
@@ -436,6 +428,7 @@ def indicator_headers() -> list[str]:
 
 
 def indicator_rows(record: ProgrammeRecord, lookups: Lookups, *, suppress_below: int = 0) -> Iterator[list]:
+    """One row per indicator value; for partners, small counts and the cells that would reveal them hide."""
     sexes, ages = lookups.labels["sex"], lookups.labels["age"]
     for ind in record.indicators:
         base = [record.code, ind.code, lookups.pick(ind.name_fr, ind.name_en), ind.unit]
@@ -443,20 +436,22 @@ def indicator_rows(record: ProgrammeRecord, lookups: Lookups, *, suppress_below:
         base += [ind.baseline, ind.baseline_year, ind.target]
         if not ind.values:
             yield [*base, None, None, None, None, None, None]
-        for start, end, sex, age, target, achieved in ind.values:
-            total = sex == Sex.ALL and age == AgeGroup.ALL
-            yield [
-                *base,
-                start,
-                end,
-                sexes[sex],
-                ages[age],
-                _cell(target, total=total, suppress_below=suppress_below),
-                _cell(achieved, total=total, suppress_below=suppress_below),
-            ]
+        hidden = set()
+        if suppress_below and ind.measure == Measure.UNIT:
+            cells = ((i, (v[0], v[1]), v[2], v[3], v[5]) for i, v in enumerate(ind.values))
+            hidden = hidden_cells(cells, suppress_below)
+        for i, (start, end, sex, age, target, achieved) in enumerate(ind.values):
+            yield [*base, start, end, sexes[sex], ages[age], target, _hidden(achieved, i in hidden, suppress_below)]
 
 
-def key_figure_rows(queryset: QuerySet) -> Iterator[list]:
+def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:
+    """A value as a partner may read it: "< N" for a small count, "•" for one hidden to protect another."""
+    if not hidden or value is None:
+        return value
+    return f"< {threshold}" if 0 < value < threshold else "•"
+
+
+def key_figure_rows(queryset: QuerySet, *, suppress_small: bool = False) -> Iterator[list]:
     """Published headline figures, then the figures computed live from the scoped programmes."""
     yield [_("Published key figures")]
     yield [_("Figure"), _("Value"), _("Unit"), _("As of"), _("Source"), _("Scope")]
@@ -469,7 +464,7 @@ def key_figure_rows(queryset: QuerySet) -> Iterator[list]:
             figure.source,
             str(figure.get_scope_display()),
         ]
-    live = stats.live_figures(queryset)
+    live = stats.live_figures(queryset, suppress_small=suppress_small)
     yield []
     yield [_("Live figures from the programmes in this report")]
     yield [_("Programmes"), live["total_programmes"]]
@@ -479,7 +474,7 @@ def key_figure_rows(queryset: QuerySet) -> Iterator[list]:
     yield []
     yield [_("Key indicator"), _("Year"), _("Achieved")]
     for row in live["key_indicators"]:
-        yield [str(row["label"]), row["year"], row["total"]]
+        yield [str(row["label"]), row["year"], row["suppressed"] or row["total"]]
 
 
 # --- 1. Portfolio workbook ----------------------------------------------------------------------
@@ -517,7 +512,7 @@ def write_portfolio_workbook(
             indicators.append(row)
         count += 1
     figures = workbook.create_sheet(_("Key figures"))
-    for row in key_figure_rows(queryset):
+    for row in key_figure_rows(queryset, suppress_small=bool(suppress_below)):
         figures.append(row)
     workbook.save(out)
     return count
@@ -625,12 +620,14 @@ def write_matrix_xlsx(
 # --- 5. Key figures summary ---------------------------------------------------------------------
 
 
-def write_key_figures(queryset: QuerySet, out: IO[bytes] | str | Path, *, created: datetime | None = None) -> int:
+def write_key_figures(
+    queryset: QuerySet, out: IO[bytes] | str | Path, *, created: datetime | None = None, suppress_small: bool = False
+) -> int:
     workbook = Workbook(write_only=True)
     _fixed_properties(workbook, created)
     sheet = workbook.create_sheet(_("Key figures"))
     count = 0
-    for row in key_figure_rows(queryset):
+    for row in key_figure_rows(queryset, suppress_small=suppress_small):
         sheet.append(row)
         count += 1
     workbook.save(out)
@@ -694,7 +691,9 @@ def _sector_percentages(codes: list[str]) -> list[tuple[str, int]]:
     return list(merged.items())
 
 
-def iati_activity(record: ProgrammeRecord, lookups: Lookups, *, prefix: str, today: date) -> etree._Element:
+def iati_activity(
+    record: ProgrammeRecord, lookups: Lookups, *, prefix: str, today: date, suppress_below: int = 0
+) -> etree._Element:
     """One <iati-activity> in the element order of the 2.03 schema."""
     activity = etree.Element("iati-activity")
     activity.set("last-updated-datetime", record.updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -769,7 +768,7 @@ def iati_activity(record: ProgrammeRecord, lookups: Lookups, *, prefix: str, tod
             value.set("value-date", start.isoformat())
             value.text = _amount(amount)
 
-    _iati_results(activity, record)
+    _iati_results(activity, record, suppress_below)
     return activity
 
 
@@ -807,7 +806,7 @@ class AdminLevelLabel:
     en = {1: "region", 2: "department", 3: "commune"}
 
 
-def _iati_results(activity: etree._Element, record: ProgrammeRecord) -> None:
+def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_below: int = 0) -> None:
     """One result per outcome (type 2) and output (type 1) that has indicators; loose indicators last."""
     groups: dict[tuple[str, int | None], list[IndicatorRecord]] = defaultdict(list)
     for ind in record.indicators:
@@ -827,10 +826,12 @@ def _iati_results(activity: etree._Element, record: ProgrammeRecord) -> None:
         code, fr, en = statements.get(key, ("", record.title_fr, record.title_en))
         _narratives(result, "title", f"{code} {fr}".strip(), f"{code} {en}".strip() if en else "")
         for ind in indicators:
-            _iati_indicator(result, ind, record)
+            _iati_indicator(result, ind, record, suppress_below)
 
 
-def _iati_indicator(result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord) -> None:
+def _iati_indicator(
+    result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int = 0
+) -> None:
     indicator = etree.SubElement(result, "indicator")
     indicator.set("measure", "2" if ind.measure == Measure.PERCENTAGE else "1")
     indicator.set("ascending", "1")
@@ -844,7 +845,10 @@ def _iati_indicator(result: etree._Element, ind: IndicatorRecord, record: Progra
         etree.SubElement(period, "period-end").set("iso-date", end.isoformat())
         if target is not None:
             etree.SubElement(period, "target").set("value", _number(target))
-        if achieved is not None:
+        small = (
+            suppress_below and ind.measure == Measure.UNIT and achieved is not None and 0 < achieved < suppress_below
+        )
+        if achieved is not None and not small:  # a partner's file leaves out counts of fewer than N people
             etree.SubElement(period, "actual").set("value", _number(achieved))
 
 
@@ -874,6 +878,7 @@ def write_iati_xml(
     prefix: str | None = None,
     generated: datetime | None = None,
     progress: Progress = _no_progress,
+    suppress_below: int = 0,
 ) -> tuple[int, list[dict]]:
     """IATI 2.03 activities, each validated against the official XSD as it is written.
 
@@ -889,7 +894,7 @@ def write_iati_xml(
         xf.write_declaration()
         with xf.element("iati-activities", _envelope(generated)):
             for record in iter_programmes(queryset, lookups, results=True, statements=True, progress=progress):
-                activity = iati_activity(record, lookups, prefix=prefix, today=today)
+                activity = iati_activity(record, lookups, prefix=prefix, today=today, suppress_below=suppress_below)
                 errors = validate_activity(activity, generated)
                 if errors and len(problems) < 500:
                     problems.append({"activity": f"{prefix}-{record.code}", "errors": errors})
@@ -947,7 +952,7 @@ def svg_map(background: list[dict], highlighted: list[dict], points: list[tuple[
     }
 
 
-def factsheet_context(programme: Programme) -> dict:
+def factsheet_context(programme: Programme, *, suppress_below: int = 0) -> dict:
     """Everything the factsheet template shows, read for one (already access-checked) programme."""
     lookups = Lookups.load()
     record = next(iter_programmes(Programme.objects.filter(pk=programme.pk), lookups, results=True, statements=True))
@@ -976,7 +981,16 @@ def factsheet_context(programme: Programme) -> dict:
                 "baseline": ind.baseline,
                 "target": ind.target,
                 "period": f"{latest[0]:%Y-%m} – {latest[1]:%Y-%m}" if latest else "",
-                "achieved": latest[5] if latest else None,
+                "achieved": _hidden(
+                    latest[5],
+                    bool(suppress_below)
+                    and ind.measure == Measure.UNIT
+                    and latest[5] is not None
+                    and 0 < latest[5] < suppress_below,
+                    suppress_below,
+                )
+                if latest
+                else None,
             }
         )
     return {
@@ -993,10 +1007,10 @@ def factsheet_context(programme: Programme) -> dict:
     }
 
 
-def write_factsheet_pdf(programme: Programme, out: IO[bytes] | str | Path) -> int:
+def write_factsheet_pdf(programme: Programme, out: IO[bytes] | str | Path, *, suppress_below: int = 0) -> int:
     """The programme factsheet: overview, partners, map of its places, results — rendered by WeasyPrint."""
     from weasyprint import HTML  # imported here: loading Pango is slow and only factsheets need it
 
-    html = render_to_string("reports/factsheet.html", factsheet_context(programme))
+    html = render_to_string("reports/factsheet.html", factsheet_context(programme, suppress_below=suppress_below))
     HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(out)
     return 1

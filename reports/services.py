@@ -98,7 +98,9 @@ def report_job_create(*, user, type: str, parameters: dict, language: str) -> Re
     cleaned = clean_parameters(user=user, type=type, parameters=parameters)
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    job = ReportJob.objects.create(type=type, parameters=cleaned, requester=user, language=language)
+    job = ReportJob.objects.create(
+        type=type, parameters=cleaned, requester=user, language=language, requested_as_staff=user.is_iom_staff
+    )
     _enqueue(job)
     return job
 
@@ -113,7 +115,11 @@ def report_job_retry(*, job: ReportJob, user) -> ReportJob:
 def report_job_schedule_monthly_portfolio() -> ReportJob:
     """The monthly portfolio workbook of every programme, for IOM staff."""
     job = ReportJob.objects.create(
-        type=ReportType.PORTFOLIO_XLSX, parameters={}, scheduled=True, language=settings.LANGUAGE_CODE
+        type=ReportType.PORTFOLIO_XLSX,
+        parameters={},
+        scheduled=True,
+        requested_as_staff=True,
+        language=settings.LANGUAGE_CODE,
     )
     _enqueue(job)
     return job
@@ -200,7 +206,7 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         programme = programmes.first()
         if programme is None:
             raise ReportError(_("This programme does not exist or is no longer shared with you."))
-        return {"row_count": reports.write_factsheet_pdf(programme, path)}
+        return {"row_count": reports.write_factsheet_pdf(programme, path, suppress_below=suppress)}
     progress.total = programmes.count()
     if kind == ReportType.PORTFOLIO_XLSX:
         count = reports.write_portfolio_workbook(
@@ -214,10 +220,12 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         reports.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
         count = progress.done
     elif kind == ReportType.IATI_XML:
-        count, problems = reports.write_iati_xml(programmes, str(path), generated=job.created_at, progress=progress)
+        count, problems = reports.write_iati_xml(
+            programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
+        )
         return {"row_count": count, "validation_messages": problems}
     else:
-        reports.write_key_figures(programmes, path, created=job.created_at)
+        reports.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
         count = progress.total
     return {"row_count": count}
 

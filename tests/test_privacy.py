@@ -127,7 +127,9 @@ def test_partners_see_a_small_achieved_total_as_below_the_threshold_on_the_progr
 def test_partners_do_not_see_who_at_iom_changed_a_programme_nor_the_reasons(client, partner_a, staff, programme_a):
     from programmes.services import programme_change_status
 
-    programme_change_status(programme=programme_a, to_status="suspended", user=staff, reason="Audit interne confidentiel")
+    programme_change_status(
+        programme=programme_a, to_status="suspended", user=staff, reason="Audit interne confidentiel"
+    )
 
     client.force_login(partner_a)
     partner_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()
@@ -149,7 +151,9 @@ def _key_indicator_values(programme, *achieved):
         programme=programme, code="K1", name_fr="Victimes assistées", key_indicator="trafficked_assisted", target=D(50)
     )
     for year, value in zip((2024, 2025), achieved, strict=False):
-        IndicatorValue.objects.create(indicator=indicator, period_start=date(year, 1, 1), period_end=date(year, 12, 31), achieved=D(value))
+        IndicatorValue.objects.create(
+            indicator=indicator, period_start=date(year, 1, 1), period_end=date(year, 12, 31), achieved=D(value)
+        )
 
 
 def test_a_hidden_period_also_hides_the_overall_sum_for_partners(client, partner_a, programme_a):
@@ -160,11 +164,15 @@ def test_a_hidden_period_also_hides_the_overall_sum_for_partners(client, partner
     assert ">13<" not in page.replace(" ", "")
 
 
-def test_live_key_figures_hide_small_totals_from_partners_in_the_api_and_dashboard(client, partner_a, staff, programme_a):
+def test_live_key_figures_hide_small_totals_from_partners_in_the_api_and_dashboard(
+    client, partner_a, staff, programme_a
+):
     _key_indicator_values(programme_a, 3)
     client.force_login(partner_a)
     rows = client.get("/api/v1/key-figures/live/").json()["key_indicators"]
-    assert rows == [{"key": "trafficked_assisted", "label": rows[0]["label"], "year": 2024, "total": None, "suppressed": True}]
+    assert rows == [
+        {"key": "trafficked_assisted", "label": rows[0]["label"], "year": 2024, "total": None, "suppressed": True}
+    ]
     assert "&lt; 5" in client.get("/fr/").content.decode()
     client.force_login(staff)
     staff_rows = client.get("/api/v1/key-figures/live/").json()["key_indicators"]

@@ -321,3 +321,35 @@ def test_key_figures_summary_lists_headline_and_live_figures(
     assert "1.7 M" in [r[1] for r in rows]  # IOM's published headline figure
     assert ("Programmes", 1) in [tuple(r[:2]) for r in rows]  # partner A sees one programme, not two
     assert "Migrants assisted to return voluntarily" in labels
+
+
+def test_a_partner_workbook_also_hides_the_cell_that_would_reveal_a_small_one(
+    partner_a, results_a, django_capture_on_commit_callbacks
+):
+    people = results_a.indicators.get(code="IND1")
+    IndicatorValue.objects.create(
+        indicator=people,
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 12, 31),
+        sex=Sex.MALE,
+        achieved=Decimal("184"),
+    )
+    job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.PORTFOLIO_XLSX, language="fr")
+    cells = {(r[1], r[10], r[11]): r[13] for r in sheet_rows(job.path, "Indicateurs et valeurs")[1:]}
+    assert cells[("IND1", "Femmes", "Tous âges")] == f"< {settings.SMALL_CELL_THRESHOLD}"
+    assert cells[("IND1", "Hommes", "Tous âges")] == "•"  # 187 − 184 would give the 3 back
+
+
+def test_a_partner_key_figures_report_hides_a_small_live_total(
+    partner_a, programme_a, django_capture_on_commit_callbacks
+):
+    indicator = Indicator.objects.create(
+        programme=programme_a, code="K1", name_fr="Victimes assistées", key_indicator=KeyIndicator.TRAFFICKED_ASSISTED
+    )
+    IndicatorValue.objects.create(
+        indicator=indicator, period_start=date(2025, 1, 1), period_end=date(2025, 12, 31), achieved=Decimal("3")
+    )
+    job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.KEY_FIGURES, language="fr")
+    workbook = load_workbook(job.path, read_only=True)
+    values = [cell for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for cell in row]
+    assert f"< {settings.SMALL_CELL_THRESHOLD}" in values and Decimal("3") not in values and 3 not in values

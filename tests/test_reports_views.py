@@ -223,3 +223,21 @@ def test_factsheet_link_prefills_the_form(client, staff, programme_a):
 @pytest.fixture(autouse=True)
 def api_urls(settings):
     settings.ROOT_URLCONF = __name__
+
+
+def test_a_staff_report_stays_out_of_reach_after_its_requester_joins_a_partner(
+    client, staff, org_a, settings, tmp_path
+):
+    from reports.models import ReportJob
+    from reports.services import report_job_create
+
+    settings.MEDIA_ROOT = tmp_path
+    job = report_job_create(user=staff, type="key_figures", parameters={}, language="fr")
+    assert ReportJob.objects.get(pk=job.pk).requested_as_staff
+
+    staff.is_staff = False
+    staff.organisation = org_a
+    staff.save()
+    client.force_login(staff)
+    assert client.get(f"/fr/reports/{job.uuid}/").status_code == 404
+    assert client.get(f"/fr/reports/{job.uuid}/download/").status_code == 404
