@@ -66,6 +66,12 @@ class PreconditionRequired(exceptions.APIException):
     default_code = "precondition_required"
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The programme is under review: it can be edited again once a revision is requested.")
+    default_code = "locked"
+
+
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = _(
@@ -142,6 +148,7 @@ ERROR_DESCRIPTIONS = {
     401: _("No credentials, or an invalid or revoked token."),
     403: _("Signed in, but not allowed to do this (e.g. a partner or a read-only user writing)."),
     404: _("No such object among those you may see."),
+    409: _("The programme is under review: edits wait for a request for revision."),
     415: _("Send JSON: Content-Type must be application/json."),
     412: _("If-Match does not match the current ETag: someone saved in between; nothing was changed."),
     428: _("If-Match is missing: send the ETag you received."),

@@ -9,6 +9,7 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
@@ -66,4 +67,21 @@ class SessionLifetimeMiddleware:
             if started is None or time.time() - started > settings.SESSION_ABSOLUTE_AGE:
                 logger.info("session-expired user=%s ip=%s", user.get_username(), client_ip(request))
                 logout(request)
+        return self.get_response(request)
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte in a page's path or query string is a 400: PostgreSQL cannot store or compare it.
+
+    The API answers such requests itself, with its JSON error body (see iom_portal/api.py)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            raise SuspiciousOperation("NUL byte in the request URL")
         return self.get_response(request)

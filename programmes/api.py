@@ -26,6 +26,7 @@ from iom_portal.api import (
     LIST_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    Conflict,
     PreconditionFailed,
     PreconditionRequired,
     ReadOrEditProgrammes,
@@ -51,7 +52,7 @@ from .models import (
     Status,
 )
 from .privacy import cells_hidden_from_partners
-from .services import StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
 for _name in ("sector", "area", "partner", "funder"):
@@ -485,14 +486,25 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         """A list that is sent replaces the stored one; a list that is left out stays as it is."""
         if "secondary_sectors" in nested:
             programme.secondary_sectors.set(nested["secondary_sectors"])
+        # Row by row (not bulk_create) so that the change history records each added partner and place.
         if "locations" in nested:
-            programme.locations.all().delete()
-            ProgrammeLocation.objects.bulk_create(
-                ProgrammeLocation(programme=programme, admin_unit=unit) for unit in nested["locations"]
-            )
+            wanted = {unit.pk: unit for unit in nested["locations"]}
+            programme.locations.exclude(admin_unit_id__in=wanted).delete()
+            kept = set(programme.locations.values_list("admin_unit_id", flat=True))
+            for unit_id, unit in wanted.items():
+                if unit_id not in kept:
+                    ProgrammeLocation.objects.create(programme=programme, admin_unit=unit)
         if "participations" in nested:
-            programme.participations.all().delete()
-            Participation.objects.bulk_create(Participation(programme=programme, **p) for p in nested["participations"])
+            wanted = {p["organisation"].pk: p for p in nested["participations"]}
+            programme.participations.exclude(organisation_id__in=wanted).delete()
+            current = {p.organisation_id: p for p in programme.participations.all()}
+            for org_id, fields in wanted.items():
+                participation = current.get(org_id) or Participation(programme=programme)
+                changed = [name for name, value in fields.items() if getattr(participation, name, None) != value]
+                if participation.pk is None or changed:
+                    for name, value in fields.items():
+                        setattr(participation, name, value)
+                    participation.save()
 
 
 class TransitionSerializer(StrictInputMixin, serializers.Serializer):
@@ -551,12 +563,12 @@ def etag(programme: Programme) -> str:
     update=extend_schema(
         summary=_("Replace a programme's fields (If-Match required)"),
         parameters=[IF_MATCH],
-        responses={200: ProgrammeSerializer, **error_responses(*WRITE_ERRORS, 412, 428)},
+        responses={200: ProgrammeSerializer, **error_responses(*WRITE_ERRORS, 409, 412, 428)},
     ),
     partial_update=extend_schema(
         summary=_("Change some fields of a programme (If-Match required)"),
         parameters=[IF_MATCH],
-        responses={200: ProgrammeSerializer, **error_responses(*WRITE_ERRORS, 412, 428)},
+        responses={200: ProgrammeSerializer, **error_responses(*WRITE_ERRORS, 409, 412, 428)},
     ),
     transition=extend_schema(
         summary=_("Move a programme to another status of its lifecycle"),
@@ -640,6 +652,8 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
                 serializer.save(user=request.user, expected_version=expected_version)
         except StaleProgramme:
             raise PreconditionFailed() from None
+        except ProgrammeLocked as locked:
+            raise Conflict(locked.message) from None
         return self._detail(programme.code)
 
     @action(detail=True, methods=["post"])

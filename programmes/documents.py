@@ -116,6 +116,11 @@ def document_upload(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_object_or_404(Programme.objects.visible_to(request.user), code=code)
     if not request.user.can_edit_programmes:
         raise PermissionDenied
+    if programme.is_locked_for_review:
+        messages.error(
+            request, _("This programme is under review: it can be edited again once a revision is requested.")
+        )
+        return redirect(programme)
     form = DocumentForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         document = form.save(commit=False)

@@ -133,6 +133,9 @@ REVIEW_STEPS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# While a proposal is with reviewers or the approver, the programme cannot be edited.
+REVIEW_LOCKED_STATUSES = (Status.SUBMITTED, Status.UNDER_REVIEW)
+
 # IATI ActivityStatus code for each status (1 pipeline, 2 implementation, 3 finalisation, 4 closed,
 # 5 cancelled, 6 suspended).
 IATI_ACTIVITY_STATUS = {
@@ -369,6 +372,11 @@ class Programme(BilingualMixin, models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == Status.PIPELINE
+
+    @property
+    def is_locked_for_review(self) -> bool:
+        """Submitted or under review: nobody edits it until a revision is requested."""
+        return self.status in REVIEW_LOCKED_STATUSES
 
 
 class ProgrammeStatusChange(models.Model):

@@ -8,6 +8,13 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 REST = "_rest"
+# Shown instead of a count hidden only to protect a small one (it could be recovered by subtraction).
+HIDDEN_MARK = "•"
+
+
+def small_label(threshold: int | None = None) -> str:
+    """How a small count is shown to partners: "< 5"."""
+    return _("< %(n)s") % {"n": settings.SMALL_CELL_THRESHOLD if threshold is None else threshold}
 
 
 def suppress_small_cells(
@@ -20,13 +27,13 @@ def suppress_small_cells(
     not adding up to the total leave an implicit remainder, which counts as a hidden cell.
     """
     threshold = settings.SMALL_CELL_THRESHOLD if threshold is None else threshold
-    small_label = _("< %(n)s") % {"n": threshold}
+    label = small_label(threshold)
 
     def is_small(value: Decimal | None) -> bool:
         return value is not None and 0 < value < threshold
 
     if total is not None and is_small(total):
-        return small_label, {name: (small_label if value is not None else None) for name, value in cells.items()}
+        return label, {name: (label if value is not None else None) for name, value in cells.items()}
 
     known = {name: value for name, value in cells.items() if value is not None}
     values = dict(known)
@@ -45,9 +52,9 @@ def suppress_small_cells(
         if value is None:
             shown[name] = None
         elif name in small:
-            shown[name] = small_label
+            shown[name] = label
         elif name in hidden:
-            shown[name] = "•"
+            shown[name] = HIDDEN_MARK
         else:
             shown[name] = value
     return total, shown

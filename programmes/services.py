@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import REVIEW_STEPS, Programme, ProgrammeStatusChange, Status
@@ -12,6 +13,15 @@ from .models import REVIEW_STEPS, Programme, ProgrammeStatusChange, Status
 
 class TransitionNotAllowed(ValidationError):
     """The requested status change is not one of the programme lifecycle's allowed transitions."""
+
+
+class ProgrammeLocked(ValidationError):
+    """The programme is submitted or under review: edits wait for a request for revision."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("This programme is under review: it can be edited again once a revision is requested."), code="locked"
+        )
 
 
 class StaleProgramme(ValidationError):
@@ -56,7 +66,9 @@ def programme_change_status(
         change = ProgrammeStatusChange.objects.create(
             programme=locked, from_status=locked.status, to_status=to_status, changed_by=user, reason=reason
         )
-        Programme.objects.filter(pk=locked.pk).update(status=to_status, version=F("version") + 1, updated_by=user)
+        Programme.objects.filter(pk=locked.pk).update(
+            status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+        )
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
     return change
 
@@ -75,6 +87,8 @@ def programme_save(*, programme: Programme, user, expected_version: int | None) 
         return programme
     # Lock only the programme row: PostgreSQL refuses FOR UPDATE on the outer-joined (nullable) user.
     current = Programme.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=programme.pk)
+    if current.is_locked_for_review:
+        raise ProgrammeLocked
     if expected_version is not None and current.version != expected_version:
         raise StaleProgramme(current)
     programme.version = current.version + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.db.models.functions import ExtractYear, Substr
@@ -25,7 +26,7 @@ from .models import (
     Sex,
     Status,
 )
-from .privacy import suppress_small_cells
+from .privacy import HIDDEN_MARK, suppress_small_cells
 
 
 def programmes_by_status(programmes: QuerySet) -> list[dict]:
@@ -122,7 +123,11 @@ def budget_by_region(programmes: QuerySet) -> dict:
     the regional totals may add up to more than the national total. Currencies are never mixed.
     """
     regions = list(AdminUnit.objects.regions().without_boundary())
-    active_sql, params = programmes.filter(status=Status.ACTIVE).order_by().values("pk").query.sql_with_params()
+    totals: dict[tuple[str, str], Decimal] = {}
+    try:
+        active_sql, params = programmes.filter(status=Status.ACTIVE).order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a user who may see no programme at all
+        active_sql = None
     # Distinct (programme, region) pairs first, so a programme in two communes of a region counts once.
     sql = f"""
         SELECT pairs.region, p.currency, SUM(p.budget)
@@ -135,11 +140,11 @@ def budget_by_region(programmes: QuerySet) -> dict:
         JOIN {Programme._meta.db_table} p ON p.id = pairs.programme_id
         GROUP BY pairs.region, p.currency
     """  # noqa: S608 — table names from model meta, values as parameters
-    totals: dict[tuple[str, str], Decimal] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for region, currency, total in cursor.fetchall():
-            totals[(region, currency)] = Decimal(total or 0)
+    if active_sql is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for region, currency, total in cursor.fetchall():
+                totals[(region, currency)] = Decimal(total or 0)
     currencies = [c for c in Currency.values if any(key[1] == c for key in totals)]
     return {
         "currencies": currencies,
@@ -222,7 +227,7 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
                 row.update(achieved=None, percent=None, suppressed=shown)
         if not result["suppressed"] and any(row["suppressed"] for row in rows):
             # The overall minus the shown periods would give the hidden one back.
-            result.update(achieved=None, percent=None, suppressed="•")
+            result.update(achieved=None, percent=None, suppressed=HIDDEN_MARK)
     return result
 
 

@@ -25,6 +25,7 @@ from partners.models import Organisation
 from regions.models import AdminUnit
 from regions.views import map_config
 
+from .exports import safe_cell
 from .filters import ProgrammeFilter
 from .models import (
     Document,
@@ -179,12 +180,6 @@ class _Echo:
         return value
 
 
-def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas: a title starting with '=' must stay text in Excel."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_rows(programmes) -> Iterator[list]:
     yield [
         _("code"),
@@ -215,7 +210,7 @@ def _csv_rows(programmes) -> Iterator[list]:
         for participation in p.participations.all():
             by_role.setdefault(participation.role, []).append(participation.organisation.short_name)
         yield [
-            _csv_cell(v)
+            safe_cell(v)
             for v in (
                 p.code,
                 p.title_fr,

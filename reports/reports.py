@@ -30,6 +30,7 @@ from openpyxl import Workbook
 
 from partners.models import Organisation
 from programmes import stats
+from programmes.exports import safe_row
 from programmes.models import (
     IATI_ACTIVITY_STATUS,
     IATI_ORGANISATION_ROLE,
@@ -49,7 +50,7 @@ from programmes.models import (
     Sex,
     Status,
 )
-from programmes.privacy import hidden_cells
+from programmes.privacy import HIDDEN_MARK, hidden_cells, small_label
 from regions.models import AdminUnit
 
 Progress = Callable[[int], None]
@@ -448,7 +449,7 @@ def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:
     """A value as a partner may read it: "< N" for a small count, "•" for one hidden to protect another."""
     if not hidden or value is None:
         return value
-    return f"< {threshold}" if 0 < value < threshold else "•"
+    return small_label(threshold) if 0 < value < threshold else HIDDEN_MARK
 
 
 def key_figure_rows(queryset: QuerySet, *, suppress_small: bool = False) -> Iterator[list]:
@@ -507,13 +508,13 @@ def write_portfolio_workbook(
     indicators.append(indicator_headers())
     count = 0
     for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
-        programmes.append(portfolio_row(record, lookups))
+        programmes.append(safe_row(portfolio_row(record, lookups)))
         for row in indicator_rows(record, lookups, suppress_below=suppress_below):
-            indicators.append(row)
+            indicators.append(safe_row(row))
         count += 1
     figures = workbook.create_sheet(_("Key figures"))
     for row in key_figure_rows(queryset, suppress_small=bool(suppress_below)):
-        figures.append(row)
+        figures.append(safe_row(row))
     workbook.save(out)
     return count
 
@@ -591,7 +592,7 @@ def write_matrix_csv(queryset: QuerySet, out: IO[str], *, progress: Progress = _
     writer.writerow([tag for _label, tag in columns])
     count = 0
     for row in matrix_rows(queryset, progress=progress):
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
         count += 1
     return count
 
@@ -611,7 +612,7 @@ def write_matrix_xlsx(
     sheet.append([tag for _label, tag in columns])
     count = 0
     for row in matrix_rows(queryset, progress=progress):
-        sheet.append(row)
+        sheet.append(safe_row(row))
         count += 1
     workbook.save(out)
     return count
@@ -628,7 +629,7 @@ def write_key_figures(
     sheet = workbook.create_sheet(_("Key figures"))
     count = 0
     for row in key_figure_rows(queryset, suppress_small=suppress_small):
-        sheet.append(row)
+        sheet.append(safe_row(row))
         count += 1
     workbook.save(out)
     return count

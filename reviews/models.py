@@ -15,14 +15,23 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from programmes.models import NON_NEGATIVE, BilingualMixin, Currency, Programme, Scope, Sector, Status
+from programmes.models import (
+    NON_NEGATIVE,
+    REVIEW_LOCKED_STATUSES,
+    BilingualMixin,
+    Currency,
+    Programme,
+    Scope,
+    Sector,
+    Status,
+)
 
 EXPERTS_GROUP = "Technical experts"
 REVIEW_MANAGERS_GROUP = "Review managers"
 APPROVERS_GROUP = "Approvers"
 
 # Programme statuses in which a proposal is in the reviewers' hands: nobody edits it then.
-LOCKED_STATUSES = (Status.SUBMITTED, Status.UNDER_REVIEW)
+LOCKED_STATUSES = REVIEW_LOCKED_STATUSES  # the rule lives on Programme.is_locked_for_review
 # Programme statuses in which the focal point prepares the proposal (budget lines, documents).
 PREPARATION_STATUSES = (Status.PIPELINE, Status.REVISION_REQUESTED)
 

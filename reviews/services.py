@@ -43,7 +43,7 @@ class ReviewError(ValidationError):
 
 def proposal_is_locked(programme: Programme) -> bool:
     """True while a proposal is with reviewers or the approver: nobody edits it until a revision is requested."""
-    return programme.status in LOCKED_STATUSES
+    return programme.is_locked_for_review
 
 
 def in_group(user, group: str) -> bool:

@@ -156,6 +156,10 @@ def budget_lines(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
     if not (programme.iom_focal_point_id == request.user.pk or request.user.can_edit_programmes):
         raise Http404
+    if request.method == "POST":
+        # Lock the programme row (the request is one transaction) so that a submission running at the
+        # same time sees either the old budget or the new one, never a budget changed after its checks.
+        programme = Programme.objects.select_for_update(of=("self",)).get(pk=programme.pk)
     editable = programme.status in PREPARATION_STATUSES
     formset = BudgetLineFormSet(request.POST or None, instance=programme, prefix="lines")
     if request.method == "POST":

@@ -259,3 +259,35 @@ def test_throttling_answers_429_with_retry_after_once_the_rate_is_spent(as_perso
     assert statuses == [200, 200, 200, 429]
     assert anonymous == [200, 200, 429]
     assert last.status_code == 429 and int(last["Retry-After"]) > 0 and last.json()["code"] == "throttled"
+
+
+def test_the_api_refuses_to_edit_a_programme_under_review(as_persona, programme_a):
+    Programme.objects.filter(pk=programme_a.pk).update(status="under_review")
+    client = as_persona("staff")
+    etag = client.get(f"/api/v1/programmes/{programme_a.code}/")["ETag"]
+    response = client.patch(
+        f"/api/v1/programmes/{programme_a.code}/",
+        {"title_en": "Changed during review"},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
+    assert response.status_code == 409
+    programme_a.refresh_from_db()
+    assert programme_a.title_en != "Changed during review"
+
+
+def test_partners_added_through_the_api_appear_in_the_change_history(as_persona, programme_a, org_b):
+    from auditlog.models import LogEntry
+
+    client = as_persona("staff")
+    etag = client.get(f"/api/v1/programmes/{programme_a.code}/")["ETag"]
+    participations = [
+        {"organisation": "org-a", "role": "implementing_partner"},
+        {"organisation": org_b.code, "role": "funding", "contribution": "1000.00"},
+    ]
+    response = client.patch(
+        f"/api/v1/programmes/{programme_a.code}/", {"participations": participations}, format="json", HTTP_IF_MATCH=etag
+    )
+    assert response.status_code == 200, response.content
+    created = LogEntry.objects.filter(content_type__model="participation", action=LogEntry.Action.CREATE)
+    assert [e.object_repr for e in created if "ORGB" in e.object_repr or "org-b" in e.object_repr.lower()]

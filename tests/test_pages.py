@@ -138,3 +138,12 @@ def test_an_inverted_date_range_is_a_form_error(rf, staff):
         {"active_from": "2026-01-01", "active_to": "2025-01-01"}, queryset=Programme.objects.all(), request=request
     ).form
     assert not form.is_valid() and "active_to" in form.errors
+
+
+def test_a_user_with_neither_organisation_nor_staff_status_gets_an_empty_dashboard(client, reference, programme_a):
+    from partners.models import User
+
+    client.force_login(User.objects.create_user(username="nobody", password="x"))
+    response = client.get("/fr/")
+    assert response.status_code == 200
+    assert programme_a.code not in response.content.decode()

@@ -286,3 +286,12 @@ def test_a_partner_user_cannot_be_made_staff_through_the_admin(client, admin_use
     partner_a.refresh_from_db()
     assert not partner_a.is_staff
     assert response.status_code == 200 and "ne peut jamais être membre du personnel" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/fr/programmes/%00/", "/fr/regions/%00/", "/fr/partners/?q=a%00b", "/fr/regions/map/units.geojson?pcode=NE%00"],
+)
+def test_a_nul_byte_in_the_url_is_a_400_not_a_500(client, staff, url):
+    client.force_login(staff)
+    assert client.get(url).status_code == 400

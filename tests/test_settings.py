@@ -45,3 +45,13 @@ def test_celery_time_limits_stay_below_the_broker_visibility_timeout():
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT < visibility
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+
+
+def test_every_environment_variable_is_in_env_example_and_the_readme():
+    import re
+
+    read = set(re.findall(r'env(?:\.[a-z_]+)?\("([A-Z_]+)"', (ROOT / "iom_portal" / "settings.py").read_text()))
+    example = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), flags=re.M))
+    readme = (ROOT / "README.md").read_text()
+    assert read - example == set()
+    assert {name for name in read if f"`{name}`" not in readme} == set()
