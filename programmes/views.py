@@ -81,6 +81,23 @@ def area_options() -> list[dict]:
 
 
 _AREA_OPTIONS: dict[str, list[dict]] = {}
+_AREA_HTML: dict[str, str] = {}
+
+
+def _area_optgroups_html(selected: set[str]) -> str:
+    """The 341 place options as HTML, built once per language; the chosen one is marked by substitution."""
+    language = get_language()
+    html = _AREA_HTML.get(language)
+    if html is None:
+        html = _AREA_HTML[language] = format_html_join(
+            "",
+            '<optgroup label="{}">{}</optgroup>',
+            ((g["label"], _options_html(g["options"], set())) for g in area_options()),
+        )
+    for value in selected - {""}:
+        option = format_html('<option value="{}">', value)
+        html = html.replace(option, format_html('<option value="{}" selected>', value), 1)
+    return mark_safe(html)  # noqa: S308 — built by format_html from escaped values
 
 
 def _options_html(choices, selected: set[str]) -> str:
@@ -115,11 +132,7 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             format_html(' aria-describedby="{}"', described) if described else "",
         )
         if name == "area":
-            groups = format_html_join(
-                "",
-                '<optgroup label="{}">{}</optgroup>',
-                ((g["label"], _options_html(g["options"], selected)) for g in area_options()),
-            )
+            groups = _area_optgroups_html(selected)
             blank = format_html('<option value="">{}</option>', _("All of Niger"))
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
         elif name in ("partner", "funder"):

@@ -398,3 +398,10 @@ def test_budget_by_region_counts_a_programme_once_per_region_and_never_mixes_cur
     assert totals["NE006"] == [Decimal("100"), Decimal("10")]
     assert totals["NE001"] == [Decimal("0"), Decimal("10")]
     assert active_counts_by_unit(Programme.objects.all(), ["NE001", "NE006"]) == {"NE001": 1, "NE006": 2}
+
+
+def test_the_chosen_area_stays_selected_in_the_filter_form(client, staff, programme_a):
+    client.force_login(staff)
+    html = client.get("/fr/programmes/", {"area": "NE006012"}).content.decode()
+    assert '<option value="NE006012" selected>' in html
+    assert html.count(" selected>") >= 1 and '<option value="NE006" selected>' not in html
