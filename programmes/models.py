@@ -179,9 +179,10 @@ class ProgrammeQuerySet(models.QuerySet):
         return self.filter(status__in=statuses)
 
     def in_sector(self, sector: Sector) -> ProgrammeQuerySet:
-        """Primary or secondary sector; an EXISTS subquery, so no DISTINCT over the whole row."""
-        secondary = Programme.secondary_sectors.through.objects.filter(programme=OuterRef("pk"), sector=sector)
-        return self.filter(Q(primary_sector=sector) | Exists(secondary))
+        """Primary or secondary sector. An uncorrelated IN subquery (PostgreSQL hashes it once), and no
+        DISTINCT over the whole row as a join through the secondary sectors would need."""
+        secondary = Programme.secondary_sectors.through.objects.filter(sector=sector).values("programme_id")
+        return self.filter(Q(primary_sector=sector) | Q(pk__in=secondary))
 
     def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
         """Programmes working in the unit or anywhere below it (a commune counts for its region)."""

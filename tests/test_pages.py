@@ -147,3 +147,14 @@ def test_a_user_with_neither_organisation_nor_staff_status_gets_an_empty_dashboa
     response = client.get("/fr/")
     assert response.status_code == 200
     assert programme_a.code not in response.content.decode()
+
+
+def test_the_sector_filter_finds_programmes_by_their_secondary_sector_once(client, staff, programme_a, programme_b):
+    from programmes.models import Sector
+
+    counter_trafficking = Sector.objects.get(code="CT")
+    programme_a.secondary_sectors.add(counter_trafficking, Sector.objects.get(code="MH"))
+    client.force_login(staff)
+    html = client.get("/fr/programmes/", {"sector": "CT"}).content.decode()
+    assert programme_a.code in html and html.count(f">{programme_a.code}<") == 1
+    assert (programme_b.code in html) == (programme_b.primary_sector == counter_trafficking)
