@@ -7,15 +7,20 @@ export DJANGO_SETTINGS_MODULE := iom_portal.settings
 
 .PHONY: run test lint format migrations-check deploy-check messages bench ci clean install
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Runtime packages for `make run`; the development tools (pytest, ruff, Playwright...) on top for the rest.
+$(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
 
-run: install
+run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py load_reference_data
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
