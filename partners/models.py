@@ -55,6 +55,16 @@ DEFAULT_IATI_TYPE = {
 }
 
 
+def is_iom_staff(user) -> bool:
+    """An active IOM staff member; False for partners, anonymous visitors and anyone else."""
+    return bool(getattr(user, "is_iom_staff", False))
+
+
+def partner_organisation_id(user) -> int | None:
+    """The organisation an active partner user acts for; None for everyone else."""
+    return user.organisation_id if getattr(user, "is_partner", False) else None
+
+
 class OrganisationQuerySet(models.QuerySet):
     def government(self) -> OrganisationQuerySet:
         return self.filter(category=OrganisationCategory.NATIONAL_GOVERNMENT)
@@ -64,13 +74,10 @@ class OrganisationQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> OrganisationQuerySet:
         """IOM staff see every organisation; a partner user sees its own organisation only."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_iom_staff:
+        if is_iom_staff(user):
             return self.all()
-        if user.organisation_id is None:
-            return self.none()
-        return self.filter(pk=user.organisation_id)
+        organisation_id = partner_organisation_id(user)
+        return self.none() if organisation_id is None else self.filter(pk=organisation_id)
 
 
 class Organisation(models.Model):

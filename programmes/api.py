@@ -33,7 +33,7 @@ from iom_portal.api import (
     error_responses,
     lookup_or_404,
 )
-from partners.models import Organisation, User
+from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
 from . import stats
@@ -67,7 +67,7 @@ MAX_PARTICIPATIONS = 100
 
 def _is_iom_staff(serializer: serializers.BaseSerializer) -> bool:
     request = serializer.context.get("request")
-    return bool(request and request.user.is_authenticated and request.user.is_iom_staff)
+    return bool(request and is_iom_staff(request.user))
 
 
 class StrictInputMixin:

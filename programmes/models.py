@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import is_iom_staff, partner_organisation_id
 from regions.models import AdminUnit
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -162,14 +163,13 @@ class Currency(models.TextChoices):
 class ProgrammeQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgrammeQuerySet:
         """The single access rule: IOM staff see all; a partner sees its joint programmes; others none."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_iom_staff:
+        if is_iom_staff(user):
             return self.all()
-        if user.organisation_id is None:
+        organisation_id = partner_organisation_id(user)
+        if organisation_id is None:
             return self.none()
         return self.filter(
-            Exists(Participation.objects.filter(programme=OuterRef("pk"), organisation_id=user.organisation_id))
+            Exists(Participation.objects.filter(programme=OuterRef("pk"), organisation_id=organisation_id))
         )
 
     def active(self) -> ProgrammeQuerySet:
@@ -524,10 +524,10 @@ def document_upload_to(instance: Document, filename: str) -> str:
 class DocumentQuerySet(models.QuerySet):
     def visible_to(self, user) -> DocumentQuerySet:
         """IOM staff see all; a partner sees shared documents of its joint programmes and sectors."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_iom_staff:
+        if is_iom_staff(user):
             return self.all()
+        if partner_organisation_id(user) is None:
+            return self.none()
         return self.filter(visibility=Visibility.PARTNERS).filter(
             Q(programme__isnull=True) | Q(programme__in=Programme.objects.visible_to(user))
         )

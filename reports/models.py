@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import is_iom_staff, partner_organisation_id
+
 
 class ReportType(models.TextChoices):
     PORTFOLIO_XLSX = "portfolio_xlsx", _("Portfolio workbook (XLSX)")
@@ -45,10 +47,10 @@ class JobStatus(models.TextChoices):
 class ReportJobQuerySet(models.QuerySet):
     def visible_to(self, user) -> ReportJobQuerySet:
         """A user sees the jobs they asked for; IOM staff also see everyone's (and the scheduled ones)."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_iom_staff:
+        if is_iom_staff(user):
             return self.all()
+        if partner_organisation_id(user) is None:
+            return self.none()
         # Never a file built with IOM scope, even for its requester (e.g. staff who later joined a partner).
         return self.filter(requester=user, requested_as_staff=False)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import is_iom_staff
 from programmes.models import (
     NON_NEGATIVE,
     REVIEW_LOCKED_STATUSES,
@@ -246,7 +247,7 @@ class ReviewerProfile(models.Model):
 class ProposalQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProposalQuerySet:
         """Only the review manager, the approver, the focal point and non-declined reviewers; never partners."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active or not user.is_iom_staff:
+        if not is_iom_staff(user):
             return self.none()
         reviewing = ReviewAssignment.objects.filter(proposal=OuterRef("pk"), reviewer=user, declined_at__isnull=True)
         return self.filter(

@@ -2,6 +2,7 @@
 
 from django import template
 
+from partners.models import is_iom_staff
 from programmes.models import Status
 
 from ..models import Proposal, roles_of
@@ -13,7 +14,7 @@ register = template.Library()
 @register.simple_tag
 def review_panel(programme, user) -> dict | None:
     """What the review panel shows this user on this programme's page; None when it shows nothing."""
-    if not getattr(user, "is_authenticated", False) or not user.is_iom_staff:
+    if not is_iom_staff(user):
         return None
     proposal = Proposal.objects.visible_to(user).filter(programme=programme).select_related("programme").first()
     if proposal is not None:
