@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -20,7 +20,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from partners.models import Organisation
 
-from .models import Document, Programme
+from .editing import edit_rights_required
+from .models import Document
+from .services import ProgrammeLocked
+from .views import get_programme_for_user
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -110,16 +113,12 @@ class DocumentForm(forms.ModelForm):
         return upload
 
 
-@login_required
+@edit_rights_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def document_upload(request: HttpRequest, code: str) -> HttpResponse:
-    programme = get_object_or_404(Programme.objects.visible_to(request.user), code=code)
-    if not request.user.can_edit_programmes:
-        raise PermissionDenied
+    programme = get_programme_for_user(request.user, code)
     if programme.is_locked_for_review:
-        messages.error(
-            request, _("This programme is under review: it can be edited again once a revision is requested.")
-        )
+        messages.error(request, ProgrammeLocked().message)
         return redirect(programme)
     form = DocumentForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():

@@ -33,7 +33,7 @@ from .forms import (
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
-from .services import StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
 from .views import get_programme_for_user
 
 STATE_LABELS = {
@@ -71,7 +71,7 @@ def programme_edit(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
     if proposal_is_locked(programme):
         # Under review: only a request for revision reopens the programme for editing.
-        message = _("This programme is under review: it can be edited again once a revision is requested.")
+        message = ProgrammeLocked().message
         if request.method != "POST":
             messages.error(request, message)
             return redirect(programme)
