@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
@@ -14,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Organisation, User
-from regions.models import PCODE_REGEX, AdminUnit
+from regions.models import PCODE_REGEX, AdminUnit, Place, places
 
 from .models import (
     Indicator,
@@ -227,40 +226,19 @@ ParticipationFormSet = forms.inlineformset_factory(
 # --- Places -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Place:
-    pcode: str
-    label: str
-    level: int
-
-
-def _place_index() -> list[tuple[Place, str]]:
-    """Every region, department and commune with its path label and folded names (one query)."""
-    units = list(AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id"))
-    by_pk = {unit.pk: unit for unit in units}
-    index = []
-    for unit in units:
-        chain = [unit]
-        while chain[0].parent_id in by_pk:
-            chain.insert(0, by_pk[chain[0].parent_id])
-        place = Place(unit.pcode, " › ".join(u.name for u in chain), unit.level)
-        index.append((place, fold_text(f"{unit.name_fr} {unit.name_en} {unit.name_alt}")))
-    return index
-
-
 def find_places(text: str, limit: int = 20) -> list[Place]:
     """Places whose P-code or name (French, English or alternative spelling) matches, ignoring accents."""
     query = fold_text(text).strip()
     if not query:
         return []
     if re.fullmatch(r"ne[0-9]*", query):
-        places = [place for place, _names in _place_index() if place.pcode.lower().startswith(query)]
+        found = [place for place in places() if place.pcode.lower().startswith(query)]
     else:
         words = query.split()
-        places = [place for place, names in _place_index() if all(word in names for word in words)]
+        found = [place for place in places() if all(word in fold_text(place.names) for word in words)]
     # Exact names first, then names starting with the text, then by level and path.
-    places.sort(key=lambda p: (_rank(p, query), p.level, fold_text(p.label)))
-    return places[:limit]
+    found.sort(key=lambda p: (_rank(p, query), p.level, fold_text(p.label)))
+    return found[:limit]
 
 
 def _rank(place: Place, query: str) -> int:

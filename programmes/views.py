@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
-from regions.models import AdminUnit
+from regions.models import AdminLevel, AdminUnit, places
 from regions.views import map_config
 
 from .exports import safe_cell
@@ -60,27 +60,15 @@ def _programme_filter(request: HttpRequest) -> ProgrammeFilter:
 
 
 def area_options() -> list[dict]:
-    """The area picker's options, grouped by region: "Région › Département › Commune".
-
-    Reference data: built once per language and process (one query), then reused.
-    """
-    language = get_language()
-    cached = _AREA_OPTIONS.get(language)
-    if cached is not None:
-        return cached
-    units = AdminUnit.objects.without_boundary().only("pcode", "name_fr", "name_en", "level", "parent_id")
-    labels: dict[int, str] = {}
+    """The area picker's options, grouped by region: "Région › Département › Commune"."""
     groups: list[dict] = []
-    for unit in units.order_by("pcode"):  # P-code order puts every unit right after its parent
-        labels[unit.pk] = f"{labels[unit.parent_id]} › {unit.name}" if unit.parent_id else unit.name
-        if unit.parent_id is None:
-            groups.append({"label": unit.name, "options": []})
-        groups[-1]["options"].append((unit.pcode, labels[unit.pk]))
-    _AREA_OPTIONS[language] = groups
+    for place in places():  # P-code order: every unit right after its parent
+        if place.level == AdminLevel.REGION:
+            groups.append({"label": place.label, "options": []})
+        groups[-1]["options"].append((place.pcode, place.label))
     return groups
 
 
-_AREA_OPTIONS: dict[str, list[dict]] = {}
 _AREA_HTML: dict[str, str] = {}
 
 

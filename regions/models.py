@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -113,6 +115,37 @@ class AdminUnit(models.Model):
     def path_label(self) -> str:
         """'Tillabéri › Kollo › Namaro' — the label shown in pickers."""
         return " › ".join(u.name for u in [*self.ancestors(), self])
+
+
+@dataclass(frozen=True)
+class Place:
+    """A unit as pickers show it: "Tillabéri › Kollo › Namaro", with every spelling of its name."""
+
+    pcode: str
+    label: str
+    level: int
+    names: str
+
+
+_PLACES: dict[str, list[Place]] = {}
+
+
+def places() -> list[Place]:
+    """Every region, department and commune in P-code order (each right after its parent), labelled in
+    the active language. Reference data: one query per language and process, then reused (restart the
+    processes after load_reference_data changes names)."""
+    language = get_language()
+    if language not in _PLACES:
+        labels: dict[int, str] = {}
+        result = []
+        units = AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id")
+        for unit in units.order_by("pcode"):
+            labels[unit.pk] = f"{labels[unit.parent_id]} › {unit.name}" if unit.parent_id in labels else unit.name
+            result.append(
+                Place(unit.pcode, labels[unit.pk], unit.level, f"{unit.name_fr} {unit.name_en} {unit.name_alt}")
+            )
+        _PLACES[language] = result
+    return _PLACES[language]
 
 
 class OfficeKind(models.TextChoices):
