@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import is_iom_staff
 from programmes.models import (
     NON_NEGATIVE,
-    REVIEW_LOCKED_STATUSES,
     BilingualMixin,
     Currency,
     Programme,
@@ -32,7 +31,6 @@ REVIEW_MANAGERS_GROUP = "Review managers"
 APPROVERS_GROUP = "Approvers"
 
 # Programme statuses in which a proposal is in the reviewers' hands: nobody edits it then.
-LOCKED_STATUSES = REVIEW_LOCKED_STATUSES  # the rule lives on Programme.is_locked_for_review
 # Programme statuses in which the focal point prepares the proposal (budget lines, documents).
 PREPARATION_STATUSES = (Status.PIPELINE, Status.REVISION_REQUESTED)
 

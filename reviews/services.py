@@ -20,7 +20,6 @@ from .eligibility import all_pass, eligibility_checklist
 from .models import (
     APPROVERS_GROUP,
     EXPERTS_GROUP,
-    LOCKED_STATUSES,
     REVIEW_MANAGERS_GROUP,
     Decision,
     EventKind,
@@ -134,7 +133,7 @@ def proposal_assign_reviewer(*, proposal: Proposal, reviewer, user, due_date: da
         locked = _lock(proposal)
         if user.pk != locked.review_manager_id:
             raise ReviewError(_("Only the proposal's review manager assigns reviewers."), code="not_review_manager")
-        if locked.programme.status not in LOCKED_STATUSES:
+        if not locked.programme.is_locked_for_review:
             raise ReviewError(
                 _("Reviewers can only be assigned while the proposal is submitted or under review."), code="state"
             )
@@ -273,7 +272,7 @@ def proposal_request_revision(*, proposal: Proposal, user, reason: str) -> Propo
     with transaction.atomic():
         locked = _lock(proposal)
         _require_approver(locked, user)
-        if locked.programme.status not in LOCKED_STATUSES:
+        if not locked.programme.is_locked_for_review:
             raise ReviewError(
                 _("A revision can only be requested while the proposal is submitted or under review."), code="state"
             )
