@@ -157,7 +157,7 @@ ERROR_DESCRIPTIONS = {
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ApiErrorSerializer, description=str(ERROR_DESCRIPTIONS[code])) for code in codes}
+    return {code: OpenApiResponse(ApiErrorSerializer, description=ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
 READ_ERRORS = (401, 404, 429)
