@@ -105,6 +105,21 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite is the embedded default (`make run`, `make test`). The dev server and the browser tests'
+    # live server answer requests in several threads, each with its own connection: write-ahead logging
+    # lets readers work beside one writer, IMMEDIATE transactions take the write lock up front (no
+    # "database is locked" when two requests upgrade at once) and the timeout waits for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"}
+    )
+    if TESTING:
+        # A file, not Django's in-memory default: in memory, the live server's threads share the test's
+        # one connection, and two concurrent requests interleave savepoints ("no such savepoint").
+        # pytest-xdist workers append their own suffix (_gw0, _gw1).
+        # A throwaway database: no fsync on commit.
+        DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+        DATABASES["default"]["OPTIONS"]["init_command"] += "; PRAGMA synchronous=OFF"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and authentication -----------------------------------------------------------------
