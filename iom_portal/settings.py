@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "csp",
+    "outbox",
     "partners",
     "regions",
     "programmes",
@@ -188,7 +189,13 @@ DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=10 * 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail -----------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "smtp://localhost:25"))
+# Every message goes to the outbox table first (outbox/): EMAIL_URL names the backend that delivers
+# from there, after commit, retried by the worker/beat (or `send_outbox`) until it goes through.
+_email = env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "smtp://localhost:25")
+vars().update(_email)
+EMAIL_DELIVERY_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_BACKEND = "outbox.backends.OutboxBackend"
+OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OIM Niger <no-reply@iom-niger.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -221,6 +228,9 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
     "task": "reviews.send_overdue_review_reminders",
     "schedule": crontab(hour=7, minute=0),
 }
+
+# Undelivered e-mails of the outbox: every minute.
+CELERY_BEAT_SCHEDULE["outbox-deliver-due"] = {"task": "outbox.deliver_due", "schedule": 60}
 
 # --- Reports (background jobs, see reports/) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE |= {
@@ -310,8 +320,10 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 REVIEW_REMINDER_DAYS = env.int("REVIEW_REMINDER_DAYS", default=3)
 if REVIEW_REMINDER_DAYS < 1:
     raise ImproperlyConfigured("REVIEW_REMINDER_DAYS must be a whole number of days, at least 1.")
-# Absolute address of the portal, for links in e-mails sent by background tasks.
-PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+# Public address of the portal: every link in an e-mail starts with it (`make run` sets it from PORT).
+# PORTAL_URL is its former name, still read when SITE_URL is not set.
+SITE_URL = env.str("SITE_URL", default="") or env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+PORTAL_URL = SITE_URL
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 
