@@ -48,7 +48,7 @@ def test_dashboard_live_figures_count_only_the_programmes_the_persona_may_see(cl
     client.force_login(request.getfixturevalue(persona))
     html = html_of(client, "/fr/")
     assert f'id="figure-active">{active}<' in html
-    assert 'id="chart-data"' in html and 'id="map-config"' in html
+    assert 'id="chart-sector"' in html and 'id="map-config"' in html
     assert "1.7 M" in html  # headline figure, with its source
     assert "Source" in html
 
