@@ -10,7 +10,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -183,6 +183,23 @@ class ProgrammeQuerySet(models.QuerySet):
         DISTINCT over the whole row as a join through the secondary sectors would need."""
         secondary = Programme.secondary_sectors.through.objects.filter(sector=sector).values("programme_id")
         return self.filter(Q(primary_sector=sector) | Q(pk__in=secondary))
+
+    def counts_by_sector(self) -> dict[int, dict[str, int]]:
+        """{sector id: {"all": n, "active": n}} with the definition of `in_sector` (primary or secondary
+        sector, each programme once per sector), in two grouped queries whatever the number of sectors."""
+        counts: dict[int, dict[str, int]] = {}
+        ids = self.order_by().values("pk")
+        primary = Programme.objects.filter(pk__in=ids).values_list("primary_sector", "status")
+        through = Programme.secondary_sectors.through.objects.filter(programme__in=ids).exclude(
+            sector=F("programme__primary_sector")
+        )
+        for query in (primary, through.values_list("sector", "programme__status")):
+            for sector_id, status, n in query.annotate(n=Count("pk")).order_by():
+                row = counts.setdefault(sector_id, {"all": 0, "active": 0})
+                row["all"] += n
+                if status == Status.ACTIVE:
+                    row["active"] += n
+        return counts
 
     def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
         """Programmes working in the unit or anywhere below it (a commune counts for its region)."""

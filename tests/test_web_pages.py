@@ -365,7 +365,7 @@ def test_layout_has_landmarks_skip_link_language_switch_and_navigation(client, s
     for label in ("Tableau de bord", "Programmes", "Partenaires", "Régions", "Secteurs", "Administration"):
         assert label in html
     assert 'aria-current="page" href="/fr/programmes/"' in html
-    assert 'name="next" type="hidden" value="/fr/programmes/"' in html
+    assert 'name="next" type="hidden" value="/en/programmes/"' in html  # the same page, in English
 
 
 def test_partners_have_no_admin_link(client, partner_a):

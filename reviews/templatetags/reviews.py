@@ -23,3 +23,10 @@ def review_panel(programme, user) -> dict | None:
     if not exists and programme.iom_focal_point_id == user.pk and programme.status == Status.PIPELINE:
         return {"proposal": None}
     return None
+
+
+@register.filter
+def last_revision_request(events):
+    """The latest "revision requested" event of a proposal's timeline (its reason is shown beside "Resubmit")."""
+    requests = [event for event in events if event.kind == "revision_requested"]
+    return requests[-1] if requests else None
