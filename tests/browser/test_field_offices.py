@@ -109,3 +109,20 @@ def test_the_top_menu_stays_on_one_line_at_1366_px(chromium, live_server, demo_d
     tops = {round(box["y"]) for box in (link.bounding_box() for link in page.locator(".navbar-nav .nav-link").all())}
     assert len(tops) == 1, tops
     context.close()
+
+
+def test_the_programme_admin_fits_a_1366_px_screen(chromium, live_server, demo_data):
+    context = chromium.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 1366, "height": 800})
+    page = context.new_page()
+    page.goto("/fr/accounts/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "demo-pass-2026")
+    page.click("button[type=submit]")
+    page.goto("/admin/programmes/programme/")
+    for column in ("status", "planned_end", "budget", "currency"):
+        box = page.locator(f"#result_list th.column-{column}").bounding_box()
+        assert box["x"] + box["width"] <= 1366, column
+    programme = Programme.objects.order_by("pk").first()
+    page.goto(f"/admin/programmes/programme/{programme.pk}/change/")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
+    context.close()
