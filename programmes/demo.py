@@ -89,6 +89,9 @@ DEMO_ORGANISATIONS = [
     ),
 ]
 
+# Acronyms that differ in English.
+ENGLISH_ACRONYMS = {"ue": "EU", "hcr": "UNHCR", "onudc": "UNODC"}
+
 # Government counterpart of each sector.
 COUNTERPART = {
     "LM": "mtps",
@@ -188,6 +191,7 @@ def _ensure_demo_organisations() -> None:
             code=code,
             defaults={
                 "acronym": acronym,
+                "acronym_en": ENGLISH_ACRONYMS.get(code, ""),
                 "category": category,
                 "name_fr": name_fr,
                 "name_en": name_en,
@@ -422,6 +426,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             name_fr=name_fr,
             name_en=name_en,
             unit="personnes",
+            unit_en="persons",
             target=target,
             disaggregated=True,
             key_indicator=key,

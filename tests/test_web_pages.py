@@ -49,7 +49,7 @@ def test_dashboard_live_figures_count_only_the_programmes_the_persona_may_see(cl
     html = html_of(client, "/fr/")
     assert f'id="figure-active">{active}<' in html
     assert 'id="chart-sector"' in html and 'id="map-config"' in html
-    assert "1.7 M" in html  # headline figure, with its source
+    assert "1,7\xa0M" in html  # headline figure (written the French way), with its source
     assert "Source" in html
 
 
