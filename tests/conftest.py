@@ -10,10 +10,11 @@ import pytest
 from django.contrib.auth.models import Group
 
 from partners.models import Organisation, OrganisationCategory, User
-from programmes.demo import ensure_groups
 from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector, Status
 from programmes.reference import load_reference_data
+from programmes.roles import ensure_role_groups
 from regions.models import AdminUnit
+from reviews.reference import ensure_review_groups
 
 _codes = itertools.count(1)
 
@@ -23,7 +24,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data once per test database (it is idempotent)."""
     with django_db_blocker.unblock():
         load_reference_data()
-        ensure_groups()
+        _ensure_groups()
+
+
+def _ensure_groups() -> None:
+    """The role groups come from migrations; a transactional test's flush removes them, so recreate them."""
+    ensure_role_groups()
+    ensure_review_groups()
 
 
 @pytest.fixture
@@ -31,7 +38,7 @@ def reference(db):
     """Reference data is present (reloaded if a transactional test flushed it)."""
     if not AdminUnit.objects.exists() or not Sector.objects.exists():
         load_reference_data()
-        ensure_groups()
+        _ensure_groups()
 
 
 def make_organisation(code: str, **fields) -> Organisation:
