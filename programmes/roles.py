@@ -24,9 +24,9 @@ NOT_EDITED = ("sector", "keyfigure", "programmestatuschange")
 def read_permissions(permission_model) -> list:
     """The view permissions every IOM role has."""
     return list(
-        permission_model.objects.filter(
-            codename__startswith="view_", content_type__app_label__in=READ_APPS
-        ).exclude(codename__in=NEVER_READ)
+        permission_model.objects.filter(codename__startswith="view_", content_type__app_label__in=READ_APPS).exclude(
+            codename__in=NEVER_READ
+        )
     )
 
 

@@ -17,12 +17,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
-from regions.models import AdminLevel, AdminUnit, places
+from regions.models import AdminLevel, AdminUnit, cached_reference, places
 from regions.views import map_config
 
 from .exports import safe_cell
@@ -69,19 +68,17 @@ def area_options() -> list[dict]:
     return groups
 
 
-_AREA_HTML: dict[str, str] = {}
-
-
 def _area_optgroups_html(selected: set[str]) -> str:
-    """The 341 place options as HTML, built once per language; the chosen one is marked by substitution."""
-    language = get_language()
-    html = _AREA_HTML.get(language)
-    if html is None:
-        html = _AREA_HTML[language] = format_html_join(
+    """The 341 place options as HTML, built once per language and reference version; the chosen one is
+    marked by substitution."""
+    html = cached_reference(
+        "area-options-html",
+        lambda: format_html_join(
             "",
             '<optgroup label="{}">{}</optgroup>',
             ((g["label"], _options_html(g["options"], set())) for g in area_options()),
-        )
+        ),
+    )
     for value in selected - {""}:
         option = format_html('<option value="{}">', value)
         html = html.replace(option, format_html('<option value="{}" selected>', value), 1)

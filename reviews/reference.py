@@ -64,7 +64,10 @@ def ensure_review_groups(apps=None) -> dict:
         name: grant(
             group,
             name,
-            [*read, *permission.objects.filter(content_type__app_label="reviews", codename__in=EXTRA_PERMISSIONS[name])],
+            [
+                *read,
+                *permission.objects.filter(content_type__app_label="reviews", codename__in=EXTRA_PERMISSIONS[name]),
+            ],
         )
         for name in GROUPS
     }

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from partners.models import Organisation, OrganisationCategory, User
 from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector, Status
@@ -132,6 +133,12 @@ def programme_b(org_b) -> Programme:
 @pytest.fixture
 def draft_a(org_a) -> Programme:
     return make_programme(org_a, status=Status.PIPELINE)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache (reference lists, throttle counts), whatever ran before it."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from django.forms import MultiWidget
 from django.urls import reverse
 
 from partners.models import User
 from programmes.roles import PROGRAMME_OFFICERS, VIEWERS
+
+from .admin_support import posted_form_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def fresh_groups(tmp_path_factory) -> dict[str, list[str]]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "DEBUG": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     for command in (["migrate", "--noinput", "-v0"], ["load_reference_data"], ["shell", "-c", DUMP_GROUPS]):
-        done = subprocess.run(  # noqa: S603 — our own manage.py with fixed arguments
+        done = subprocess.run(
             [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, done.stderr
@@ -63,27 +64,6 @@ def test_viewers_and_reviewers_only_read_programmes(fresh_groups):
     assert "reviews.change_reviewerprofile" not in fresh_groups["Technical experts"]
 
 
-def _posted(form) -> dict:
-    """What the browser would post back for an admin form as rendered (initial values)."""
-    data = {}
-    for name, field in form.fields.items():
-        if field.disabled:
-            continue
-        value = form[name].value()
-        if isinstance(field.widget, MultiWidget):
-            parts = field.widget.decompress(value)
-            for index, part in enumerate(parts):
-                data[f"{name}_{index}"] = "" if part is None else str(part)
-        elif isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        elif isinstance(value, list | tuple):
-            data[name] = [str(v.pk if hasattr(v, "pk") else v) for v in value]
-        elif value is not None:
-            data[name] = str(value)
-    return data
-
-
 def _admin_creates_colleague(client, admin_user, username: str, group: str) -> User:
     client.force_login(admin_user)
     response = client.post(
@@ -99,7 +79,7 @@ def _admin_creates_colleague(client, admin_user, username: str, group: str) -> U
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(username=username)
     change_url = reverse("admin:partners_user_change", args=[user.pk])
-    data = _posted(client.get(change_url).context["adminform"].form)
+    data = posted_form_data(client.get(change_url).context["adminform"].form)
     data.update({"is_staff": "on", "groups": [str(Group.objects.get(name=group).pk)]})
     response = client.post(change_url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
