@@ -39,6 +39,8 @@ HIDDEN_FIELDS = {
     "programme",
     "search_text",
     "version",
+    "created_by",  # who made a change is the row's "who"
+    "updated_by",
     "created_at",
     "updated_at",
     "uploaded_at",
@@ -139,6 +141,8 @@ class _Describer:
         self.current = self._current_rows(entries)
         self.snapshots = self._snapshots(entries)
         self.names = self._related_names(entries)
+        # Names of rows deleted since, as last logged (an indicator removed with its values).
+        self.removed = {(self._model(e), e.object_pk): e.object_repr for e in reversed(entries)}
 
     def _model(self, entry: LogEntry) -> type[models.Model]:
         return self.models_by_type[entry.content_type_id]
@@ -185,6 +189,8 @@ class _Describer:
             named = [(n, v) for n, change in (entry.changes or {}).items() if isinstance(change, list) for v in change]
             named += [(n, v) for n, v in self._values(entry).items() if n in _PARTS[model].identity]
             for name, value in named:
+                if name in HIDDEN_FIELDS:
+                    continue
                 related = _field(model, name)
                 if getattr(related, "many_to_one", False) and not _is_empty(value):
                     wanted.setdefault(related.related_model, set()).add(str(value))
@@ -267,7 +273,9 @@ class _Describer:
                     continue
                 changes.append((label, None, self.value(model, name, after)))
             else:
-                changes.append((label, self.value(model, name, before), self.value(model, name, after)))
+                shown = (self.value(model, name, before), self.value(model, name, after))
+                if shown[0] != shown[1]:  # 800 and 800.00 are the same to a reader
+                    changes.append((label, *shown))
         return changes
 
     def value(self, model, name: str, value) -> str:
@@ -278,7 +286,8 @@ class _Describer:
         if related is None:
             return str(value)
         if getattr(related, "many_to_one", False):
-            return self.names.get(related.related_model, {}).get(str(value), "—")
+            name = self.names.get(related.related_model, {}).get(str(value))
+            return name or self.removed.get((related.related_model, str(value)), "—")
         if related.choices:
             return str({str(key): label for key, label in related.flatchoices}.get(str(value), value))
         kind = related.get_internal_type()
