@@ -12,6 +12,7 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from programmes.demo import demo_seeded
         from programmes.history import register_history_part
 
         from .models import BudgetLine
@@ -19,3 +20,11 @@ class ReviewsConfig(AppConfig):
         auditlog.register(BudgetLine)
         # The budget lines belong to the proposal under review: IOM staff only.
         register_history_part(BudgetLine, identity=["category", "description"], iom_only=True)
+        demo_seeded.connect(_seed_review_demo, dispatch_uid="reviews.seed_review_demo")
+
+
+def _seed_review_demo(sender, **kwargs) -> None:
+    """At the end of `seed_demo`: review roles (admin approves, expert and expert2 review), two demo proposals."""
+    from .demo import seed_review_demo
+
+    seed_review_demo()
