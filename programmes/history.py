@@ -16,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 
 from auditlog.models import LogEntry
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import Truncator, capfirst
@@ -105,13 +105,15 @@ def programme_history(programme, *, iom: bool, limit: int = HISTORY_LIMIT) -> li
         )
         for change in status_changes
     ]
-    types = ContentType.objects.get_for_models(*(part.model for part in _PARTS.values() if iom or not part.iom_only))
-    models_by_type = {content_type.pk: model for model, content_type in types.items()}
-    entries = LogEntry.objects.filter(
-        content_type__in=types.values(), additional_data__programme=programme.pk
-    ).order_by("-timestamp", "-pk")
+    # Content types by name (a join), not by id: no lookup that depends on what the process cached before.
+    shown = [part.model._meta for part in _PARTS.values() if iom or not part.iom_only]
+    of_parts = Q()
+    for meta in shown:
+        of_parts |= Q(content_type__app_label=meta.app_label, content_type__model=meta.model_name)
+    entries = LogEntry.objects.filter(of_parts, additional_data__programme=programme.pk).select_related("content_type")
+    entries = entries.order_by("-timestamp", "-pk")
     entries = list((entries.select_related("actor") if iom else entries)[:limit])
-    described = _Describer(entries, models_by_type, iom=iom)
+    described = _Describer(entries, iom=iom)
     rows += [row for row in map(described.row, entries) if row is not None]
     rows.sort(key=lambda row: row.when, reverse=True)
     return rows[:limit]
@@ -135,9 +137,8 @@ def _is_empty(value) -> bool:
 class _Describer:
     """Turns audit-log entries into rows, fetching what they refer to in one query per model."""
 
-    def __init__(self, entries: list[LogEntry], models_by_type: dict[int, type], *, iom: bool) -> None:
+    def __init__(self, entries: list[LogEntry], *, iom: bool) -> None:
         self.iom = iom
-        self.models_by_type = models_by_type
         self.current = self._current_rows(entries)
         self.snapshots = self._snapshots(entries)
         self.names = self._related_names(entries)
@@ -145,7 +146,7 @@ class _Describer:
         self.removed = {(self._model(e), e.object_pk): e.object_repr for e in reversed(entries)}
 
     def _model(self, entry: LogEntry) -> type[models.Model]:
-        return self.models_by_type[entry.content_type_id]
+        return entry.content_type.model_class()
 
     def _current_rows(self, entries: list[LogEntry]) -> dict[tuple[type, str], dict]:
         """Today's values of the rows the entries are about (for the names of rows changed, not created)."""
