@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
 
+from . import services
 from .forms import (
     IndicatorFormSet,
     LocationFormSet,
@@ -26,15 +27,14 @@ from .forms import (
     digest,
     find_places,
     form_values,
+    live_forms,
     posted_state,
     programme_state,
-    live_forms,
     read_fingerprint,
     show_refusal,
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
-from . import services
 from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status
 from .views import get_programme_for_user
 
@@ -131,7 +131,9 @@ def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Pr
     }
     if programme.pk is None:
         return services.programme_create(user=user, **parts)
-    return services.programme_update(programme=programme, user=user, expected_version=form.cleaned_data.get("version"), **parts)
+    return services.programme_update(
+        programme=programme, user=user, expected_version=form.cleaned_data.get("version"), **parts
+    )
 
 
 def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:

@@ -15,8 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Organisation, User
 from regions.models import PCODE_REGEX, AdminUnit, Place, places
 
-from .rules import ParticipationRow, row_key
-from .services import EDITABLE_FIELDS
 from .models import (
     Indicator,
     IndicatorValue,
@@ -30,6 +28,8 @@ from .models import (
     Status,
     fold_text,
 )
+from .rules import ParticipationRow, row_key
+from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEGATIVE = _("This amount cannot be negative.")

@@ -345,6 +345,13 @@ class Programme(BilingualMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.code} — {self.title}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.search_text = self.build_search_text()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("programmes:detail", args=[self.code])
+
     @classmethod
     def from_db(cls, db, field_names, values) -> Programme:
         programme = super().from_db(db, field_names, values)
@@ -356,13 +363,6 @@ class Programme(BilingualMixin, models.Model):
         from .rules import programme_field_errors, raise_if
 
         raise_if(programme_field_errors(self))
-
-    def save(self, *args, **kwargs) -> None:
-        self.search_text = self.build_search_text()
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self) -> str:
-        return reverse("programmes:detail", args=[self.code])
 
     @property
     def title(self) -> str:

@@ -79,9 +79,9 @@ def programme_field_errors(programme) -> Errors:
     focal_point_id = programme.iom_focal_point_id
     # A focal point who has left since being chosen stays until someone picks another: only a new
     # choice must be active IOM staff.
-    if focal_point_id is not None and focal_point_id != programme.loaded_focal_point_id:
-        if not User.objects.iom_staff().filter(pk=focal_point_id).exists():
-            add(errors, "iom_focal_point", _("The IOM focal point must be an active member of IOM staff."))
+    newly_chosen = focal_point_id is not None and focal_point_id != programme.loaded_focal_point_id
+    if newly_chosen and not User.objects.iom_staff().filter(pk=focal_point_id).exists():
+        add(errors, "iom_focal_point", _("The IOM focal point must be an active member of IOM staff."))
     return errors
 
 
