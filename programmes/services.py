@@ -163,9 +163,14 @@ def programme_create(
     secondary_sectors: Iterable = (),
     participations: Iterable[ParticipationRow | Mapping] = (),
     locations: Iterable = (),
+    programme: Programme | None = None,
 ) -> Programme:
-    """A new programme in the pipeline, with its sectors, partners and places, created by `user`."""
-    programme = Programme(status=Status.PIPELINE)
+    """A new programme in the pipeline, with its sectors, partners and places, created by `user`.
+
+    `programme`: an unsaved instance to fill in and save (a door that needs its own object back).
+    """
+    programme = programme if programme is not None else Programme()
+    programme.status = Status.PIPELINE
     _assign(programme, fields)
     rows = [_row(r) for r in participations]
     units = list(locations)
@@ -195,20 +200,9 @@ def programme_update(
     Every rule is checked on the programme as it would be after the change, lists included (a budget
     lowered below the contributions is refused like a contribution raised above the budget).
     """
-    fields = dict(fields or {})
-    if "code" in fields and fields["code"] != programme.code:
-        raise ValidationError({"code": [_("The code of an existing programme cannot change.")]})
     with transaction.atomic(), attributed_to(user):
-        current = programme_lock(programme=programme, expected_version=expected_version)
-        _assign(current, fields)
-        secondary = list(secondary_sectors) if secondary_sectors is not None else None
-        rows = [_row(r) for r in participations] if participations is not None else None
-        units = list(locations) if locations is not None else None
-        _validate(
-            current,
-            secondary=secondary if secondary is not None else list(current.secondary_sectors.all()),
-            rows=rows if rows is not None else _stored_rows(current),
-            units=units,
+        current, secondary, rows, units = _checked_update(
+            programme, expected_version, fields, secondary_sectors, participations, locations
         )
         current.version += 1
         current.updated_by = user
@@ -217,6 +211,31 @@ def programme_update(
         _save_parts(current, secondary=secondary, rows=rows, units=units)
     _copy_saved(current, programme)
     return programme
+
+
+def programme_check(
+    *,
+    programme: Programme,
+    expected_version: int | None,
+    fields: Mapping[str, Any],
+    secondary_sectors: Iterable = (),
+    participations: Iterable[ParticipationRow | Mapping] = (),
+    locations: Iterable = (),
+) -> None:
+    """Raise what programme_create/programme_update would refuse, saving nothing.
+
+    For a door that must show the refusal before it saves (the Django admin validates its whole page
+    first); inside the caller's transaction the programme row stays locked until the save.
+    """
+    if programme.pk is None:
+        candidate = Programme(status=Status.PIPELINE)
+        _assign(candidate, fields)
+        _validate(
+            candidate, secondary=list(secondary_sectors), rows=[_row(r) for r in participations], units=list(locations)
+        )
+        return
+    with transaction.atomic():
+        _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations)
 
 
 def participations_replace(
@@ -237,10 +256,7 @@ def programme_save(*, programme: Programme, user, expected_version: int | None) 
     """Save a programme whose own fields were set on the instance (kept for callers of the old API)."""
     fields = {name: getattr(programme, name) for name in EDITABLE_FIELDS}
     if programme.pk is None:
-        saved = programme_create(user=user, fields=fields)
-        _copy_saved(saved, programme)
-        programme.pk = saved.pk
-        return programme
+        return programme_create(user=user, fields=fields, programme=programme)
     return programme_update(programme=programme, user=user, expected_version=expected_version, fields=fields)
 
 
@@ -272,6 +288,25 @@ def document_delete(*, document: Document, user) -> None:
 
 
 # --- Internals ----------------------------------------------------------------------------------
+
+
+def _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations) -> tuple:
+    """Lock, check the review lock and the version, apply the change to the locked row and validate it."""
+    fields = dict(fields or {})
+    if "code" in fields and fields["code"] != programme.code:
+        raise ValidationError({"code": [_("The code of an existing programme cannot change.")]})
+    current = programme_lock(programme=programme, expected_version=expected_version)
+    _assign(current, fields)
+    secondary = list(secondary_sectors) if secondary_sectors is not None else None
+    rows = [_row(r) for r in participations] if participations is not None else None
+    units = list(locations) if locations is not None else None
+    _validate(
+        current,
+        secondary=secondary if secondary is not None else list(current.secondary_sectors.all()),
+        rows=rows if rows is not None else _stored_rows(current),
+        units=units,
+    )
+    return current, secondary, rows, units
 
 
 def _assign(programme: Programme, fields: Mapping[str, Any]) -> None:
