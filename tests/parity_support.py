@@ -95,10 +95,8 @@ def through_edit_page(client, user, programme: Programme, change: Change) -> Ans
     client.force_login(user)
     url = f"/fr/programmes/{programme.code}/edit/"
     page = client.get(url)
-    if page.status_code != 200:  # under review: the page redirects, the POST gets the refusal
-        data = _unlocked_form(client, user, programme)
-    else:
-        data = form_data(page.content.decode())
+    # Under review the page redirects: post what a tab opened before the submission would post.
+    data = form_data(page.content.decode()) if page.status_code == 200 else _unlocked_form(client, user, programme)
     _apply_to_form(data, change, prefixes={"participations": "participations", "locations": "locations"})
     if change.locations is not None:
         for index, pcode in enumerate(change.locations):
