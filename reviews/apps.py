@@ -12,6 +12,16 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from programmes.demo import demo_seeded
+
         from . import models
 
-        auditlog.register(models.BudgetLine)  # written by services.budget_lines_replace, in the history
+        auditlog.register(models.BudgetLine)  # written by services.budget_lines_update, in the history
+        demo_seeded.connect(_seed_review_demo, dispatch_uid="reviews.seed_review_demo")
+
+
+def _seed_review_demo(sender, **kwargs) -> None:
+    """At the end of `seed_demo`: review roles (admin approves, expert and expert2 review), two demo proposals."""
+    from .demo import seed_review_demo
+
+    seed_review_demo()
