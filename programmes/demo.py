@@ -203,7 +203,7 @@ def _ensure_demo_organisations() -> None:
 
 
 def ensure_demo_accounts() -> list[User]:
-    groups = ensure_role_groups()  # created by migration programmes.0003; recreated if a test flushed them
+    groups = ensure_role_groups()  # created by migration programmes.0004; recreated if a test flushed them
     groups["Technical experts"] = Group.objects.get_or_create(name="Technical experts")[0]
     orgs = {o.code: o for o in Organisation.objects.filter(code__in=["anltp-tim", "ins"])}
     specs = [

@@ -1,6 +1,6 @@
 """The role groups of IOM staff and the permissions each gives: officers edit programmes, viewers read.
 
-Created on a fresh installation by migration programmes.0003; administrators then put colleagues in
+Created on a fresh installation by migration programmes.0004; administrators then put colleagues in
 them from the Django admin (see README, "Giving a colleague rights"). The review groups (review
 managers, approvers, technical experts) are defined beside the review workflow, in reviews/reference.py.
 """

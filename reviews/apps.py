@@ -17,8 +17,8 @@ class ReviewsConfig(AppConfig):
 
         from .models import BudgetLine
 
-        auditlog.register(BudgetLine)
-        # The budget lines belong to the proposal under review: IOM staff only.
+        auditlog.register(BudgetLine)  # written by services.budget_lines_update
+        # The budget lines belong to the proposal under review: in the history for IOM staff only.
         register_history_part(BudgetLine, identity=["category", "description"], iom_only=True)
         demo_seeded.connect(_seed_review_demo, dispatch_uid="reviews.seed_review_demo")
 

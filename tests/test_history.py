@@ -220,7 +220,7 @@ def test_entries_logged_before_the_link_existed_are_linked_by_the_migration(clie
 
     from django.apps import apps
 
-    migration = importlib.import_module("programmes.migrations.0004_history_links")
+    migration = importlib.import_module("programmes.migrations.0005_history_links")
     indicator = Indicator.objects.create(programme=programme_a, code="OLD1", name_fr="Ancien indicateur")
     value = IndicatorValue.objects.create(indicator=indicator, achieved=Decimal(10), **PERIOD)
     value.achieved = Decimal(12)

@@ -1,5 +1,5 @@
 """The review groups read like every IOM role, and review managers keep the experts' sectors
-(reviews/reference.py); together with programmes.0003 a fresh deployment has every role group."""
+(reviews/reference.py); together with programmes.0004 a fresh deployment has every role group."""
 
 from django.db import migrations
 
@@ -13,6 +13,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reviews", "0002_fund_rules_criteria_and_groups"), ("programmes", "0003_role_groups")]
+    dependencies = [("reviews", "0002_fund_rules_criteria_and_groups"), ("programmes", "0004_role_groups")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -68,7 +68,7 @@ def drop_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("programmes", "0003_role_groups"), ("auditlog", "0017_add_actor_email")]
+    dependencies = [("programmes", "0004_role_groups"), ("auditlog", "0017_add_actor_email")]
 
     operations = [
         migrations.RunPython(link_entries, migrations.RunPython.noop),

@@ -13,8 +13,8 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("programmes", "0002_search_trigram_index"),
-        ("partners", "0002_api_token"),
+        ("programmes", "0003_rules_in_the_domain"),
+        ("partners", "0003_user_iom_staff_manager"),
         ("regions", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
