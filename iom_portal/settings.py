@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "iom_portal.apps.PortalConfig",  # the wiring: security log receivers
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
         DATABASES["default"]["OPTIONS"]["init_command"] += "; PRAGMA synchronous=OFF"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------------------
+# Reference lists (labelled places) and API throttle counts. The default lives in each process's
+# memory; with several web processes set CACHE_URL to a shared cache (redis://redis:6379/1) so that
+# an admin edit or a reference-data reload is seen by every process at once.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Users and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"
@@ -281,11 +288,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "iom_portal.api.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.ApiPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["iom_portal.api.ApiAnonThrottle", "iom_portal.api.ApiUserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.ApiAnonThrottle", "core.api.ApiUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
-    "EXCEPTION_HANDLER": "iom_portal.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -39,6 +40,22 @@ class BilingualMixin:
             if value:
                 return value
         return getattr(self, f"{field}_fr", "")
+
+
+class InProgrammeHistory:
+    """Audit-log entries of this row carry the id of its programme (`additional_data["programme"]`), so the
+    programme's history (programmes/history.py) finds every part in one query, even once deleted."""
+
+    history_programme = "programme_id"  # attribute path from the row to its programme's id
+
+    def get_additional_data(self) -> dict:
+        target = self
+        try:
+            for name in self.history_programme.split("."):
+                target = getattr(target, name)
+        except ObjectDoesNotExist:  # the parent went first (a cascade): the entry is simply not linked
+            return {}
+        return {} if target is None else {"programme": target}
 
 
 # --- Sectors ----------------------------------------------------------------------------------
@@ -254,13 +271,16 @@ class ProgrammeQuerySet(models.QuerySet):
         )
 
 
-class Programme(BilingualMixin, models.Model):
+class Programme(BilingualMixin, InProgrammeHistory, models.Model):
     """A migration-management programme or project of IOM Niger."""
+
+    history_programme = "pk"
 
     code = models.CharField(
         _("code"),
         max_length=32,
         unique=True,
+        error_messages={"unique": _("Another programme already uses this code.")},
         validators=[
             RegexValidator(
                 r"^[A-Z0-9][A-Z0-9.\-]{2,31}$",
@@ -285,7 +305,11 @@ class Programme(BilingualMixin, models.Model):
     actual_start = models.DateField(_("actual start"), null=True, blank=True)
     actual_end = models.DateField(_("actual end"), null=True, blank=True)
     budget = models.DecimalField(
-        _("budget"), max_digits=15, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
+        _("budget"),
+        max_digits=15,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"), _("The budget cannot be negative."))],
     )
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
     iom_focal_point = models.ForeignKey(
@@ -295,7 +319,7 @@ class Programme(BilingualMixin, models.Model):
         null=True,
         blank=True,
         related_name="focal_programmes",
-        limit_choices_to={"organisation__isnull": True, "is_staff": True},
+        help_text=_("Active IOM staff only."),
     )
     internal_notes = models.TextField(_("internal notes (IOM only)"), blank=True)
     search_text = models.TextField(editable=False, default="")
@@ -353,6 +377,9 @@ class Programme(BilingualMixin, models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="programme_status_valid"),
         ]
 
+    # The focal point as read from the database: rules.programme_field_errors checks only a new choice.
+    loaded_focal_point_id: int | None = None
+
     def __str__(self) -> str:
         return f"{self.code} — {self.title}"
 
@@ -362,6 +389,18 @@ class Programme(BilingualMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("programmes:detail", args=[self.code])
+
+    @classmethod
+    def from_db(cls, db, field_names, values) -> Programme:
+        programme = super().from_db(db, field_names, values)
+        programme.loaded_focal_point_id = programme.__dict__.get("iom_focal_point_id")
+        return programme
+
+    def clean(self) -> None:
+        """The rules on the programme's own fields (dates, focal point); see programmes/rules.py."""
+        from .rules import programme_field_errors, raise_if
+
+        raise_if(programme_field_errors(self))
 
     @property
     def title(self) -> str:
@@ -443,7 +482,7 @@ IATI_ORGANISATION_ROLE = {
 }
 
 
-class Participation(models.Model):
+class Participation(InProgrammeHistory, models.Model):
     """An organisation's part in a programme, in one role; funders carry their contribution."""
 
     programme = models.ForeignKey(
@@ -462,7 +501,7 @@ class Participation(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=NON_NEGATIVE,
+        validators=[MinValueValidator(Decimal("0"), _("This amount cannot be negative."))],
         help_text=_("For funders: the amount committed, in the programme's currency."),
     )
     notes = models.CharField(_("notes"), max_length=255, blank=True)
@@ -488,8 +527,13 @@ class Participation(models.Model):
     def __str__(self) -> str:
         return f"{self.organisation} — {self.get_role_display()}"
 
+    def clean(self) -> None:
+        from .rules import contribution_errors, raise_if
 
-class ProgrammeLocation(models.Model):
+        raise_if(contribution_errors(role=self.role, contribution=self.contribution))
+
+
+class ProgrammeLocation(InProgrammeHistory, models.Model):
     """A place in Niger where a programme works: a region, a department or a commune."""
 
     programme = models.ForeignKey(
@@ -552,7 +596,7 @@ class DocumentQuerySet(models.QuerySet):
         )
 
 
-class Document(models.Model):
+class Document(InProgrammeHistory, models.Model):
     """A file attached to a programme (proposal, endorsement, report) or a sector (guidance, standard)."""
 
     programme = models.ForeignKey(
@@ -611,7 +655,7 @@ class Document(models.Model):
 # --- Results framework ------------------------------------------------------------------------
 
 
-class Outcome(BilingualMixin, models.Model):
+class Outcome(BilingualMixin, InProgrammeHistory, models.Model):
     """An expected outcome of a programme (top of its results framework)."""
 
     programme = models.ForeignKey(
@@ -635,8 +679,10 @@ class Outcome(BilingualMixin, models.Model):
         return self.localized("statement")
 
 
-class Output(BilingualMixin, models.Model):
+class Output(BilingualMixin, InProgrammeHistory, models.Model):
     """An output contributing to an outcome."""
+
+    history_programme = "outcome.programme_id"
 
     outcome = models.ForeignKey(Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="outputs")
     code = models.CharField(_("code"), max_length=20)
@@ -672,7 +718,7 @@ class KeyIndicator(models.TextChoices):
     OFFICIALS_TRAINED = "officials_trained", _("Officials trained")
 
 
-class Indicator(BilingualMixin, models.Model):
+class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     """A results indicator of a programme, at outcome or output level (aggregate counts only)."""
 
     programme = models.ForeignKey(
@@ -752,8 +798,10 @@ class AgeGroup(models.TextChoices):
     OLDER = "60+", _("60 years and over")
 
 
-class IndicatorValue(models.Model):
+class IndicatorValue(InProgrammeHistory, models.Model):
     """Target and achieved value of an indicator for one reporting period and one sex/age cell."""
+
+    history_programme = "indicator.programme_id"
 
     indicator = models.ForeignKey(
         Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="values"

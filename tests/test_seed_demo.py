@@ -100,3 +100,12 @@ def test_demo_data_looks_like_niger(reference):
     for value in people:
         for number in (value.target, value.achieved):
             assert number is None or number == number.to_integral_value(), value.pk
+
+
+def test_the_seed_demo_command_also_seeds_the_review_demo_from_the_reviews_side(reference, settings):
+    from reviews.models import Proposal
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--programmes", "40")
+    assert Proposal.objects.exists()
+    assert User.objects.filter(username="expert2").exists()

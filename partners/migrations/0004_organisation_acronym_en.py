@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0002_api_token'),
+        ('partners', '0003_user_iom_staff_manager'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0002_search_trigram_index'),
+        ('programmes', '0005_history_links'),
     ]
 
     operations = [
