@@ -28,7 +28,8 @@ def test_an_iom_activity_is_read_with_every_language_and_vocabulary():
     assert activity.dates[PLANNED_END].isoformat() == "2026-12-31"
     assert activity.scope == "4"
     assert [(c.code, str(c.percentage)) for c in activity.recipient_countries] == [("NE", "100")]
-    assert [(o.role, o.ref, o.activity_id) for o in activity.participating_orgs][0] == (
+    funder = activity.participating_orgs[0]
+    assert (funder.role, funder.ref, funder.activity_id) == (
         "1",
         "XM-DAC-918-3",
         "XM-DAC-918-3-ABC",
