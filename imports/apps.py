@@ -1,0 +1,10 @@
+"""The imports application: IATI activity files and spreadsheets brought in through the programme services."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportsConfig(AppConfig):
+    name = "imports"
+    verbose_name = _("Imports")
+    default_auto_field = "django.db.models.BigAutoField"

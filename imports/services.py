@@ -1,0 +1,356 @@
+"""Import workflows: upload → preview (nothing written) → confirm → apply through the programme services.
+
+The importer is one more door: every programme it writes goes through programmes.services, with the
+same rules and messages as the edit page, the API and the admin. Each activity is all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from partners.models import Organisation, is_iom_staff, partner_organisation_id
+from partners.services import organisation_create
+from programmes.models import Programme, Status
+from programmes.rules import ParticipationRow
+from programmes.services import programme_create, programme_record_imported_status, programme_update
+
+from .drafts import ProgrammeDraft, draft_changes, draft_from_activity
+from .iati import IatiFileError, iter_activities
+from .mapping import Reference
+from .models import ImportedActivity, ImportFormat, ImportJob, ImportStatus
+
+logger = logging.getLogger(__name__)
+
+NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
+
+
+class ImportRefused(ValidationError):
+    """The upload cannot become an import (wrong type, too big, not allowed for this user)."""
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The file's real format from its first bytes, whatever its name says."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<?xml") or text.startswith(b"<iati-"):
+        return ImportFormat.IATI_XML
+    if text[:5].lower() in (b"<html", b"<!doc"):
+        return None  # an "XLSX" or "XML" that is really a web page
+    if head.startswith(b"PK\x03\x04"):
+        return ImportFormat.SHEET
+    if text.startswith(b"<"):
+        return ImportFormat.IATI_XML
+    return ImportFormat.SHEET if text else None
+
+
+def import_job_create(*, user, upload, language: str) -> ImportJob:
+    """Keep the uploaded file privately and queue its preview. Partners may only submit spreadsheets."""
+    if not is_iom_staff(user) and partner_organisation_id(user) is None:
+        raise PermissionDenied
+    if upload.size is not None and upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise ImportRefused(
+            _("The file is larger than %(limit)s MB: split it into smaller files.")
+            % {"limit": settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024)},
+            code="too_big",
+        )
+    content = upload.read()
+    if not content.strip():
+        raise ImportRefused(_("The file is empty."), code="empty")
+    format = sniff_format(content[:512])
+    if format is None:
+        raise ImportRefused(
+            _("This file is neither an IATI XML file nor a spreadsheet (XLSX or CSV)."), code="unknown_type"
+        )
+    staff = is_iom_staff(user)
+    if not staff and format != ImportFormat.SHEET:
+        raise ImportRefused(_("Partners submit 3W/4W spreadsheets only."), code="not_allowed")
+    job = ImportJob(
+        format=format,
+        original_filename=Path(getattr(upload, "name", "") or "upload").name[:255],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        requested_by=user,
+        submitted_as_staff=staff,
+        organisation_id=None if staff else partner_organisation_id(user),
+        language=language,
+    )
+    job.file.name = default_storage.save(job.storage_name, ContentFile(content))
+    job.save()
+    transaction.on_commit(lambda: _enqueue_preview(job.pk))
+    return job
+
+
+def _enqueue_preview(job_id: int) -> None:
+    from .tasks import preview_import
+
+    preview_import.delay(job_id)
+
+
+def _enqueue_apply(job_id: int) -> None:
+    from .tasks import apply_import
+
+    apply_import.delay(job_id)
+
+
+# --- Reading the file into drafts ----------------------------------------------------------------
+
+
+def iter_drafts(job: ImportJob, reference: Reference) -> Iterator[ProgrammeDraft]:
+    with default_storage.open(job.file.name, "rb") as stream:
+        if job.format == ImportFormat.IATI_XML:
+            for record in iter_activities(stream):
+                yield draft_from_activity(record, reference, job.language)
+        else:
+            from .sheets import iter_sheet_drafts
+
+            yield from iter_sheet_drafts(stream, reference, job.language, name=job.original_filename)
+
+
+def _existing(codes: list[str], identifiers: list[str]) -> tuple[dict[str, Programme], dict[str, str]]:
+    """Stored programmes by code, and the content hash of each imported activity (two queries per batch)."""
+    programmes = {
+        p.code: p for p in Programme.objects.filter(code__in=codes).prefetch_related("secondary_sectors")
+    }
+    hashes = dict(
+        ImportedActivity.objects.filter(iati_identifier__in=identifiers).values_list("iati_identifier", "content_hash")
+    )
+    return programmes, hashes
+
+
+def preview_item(draft: ProgrammeDraft, programme: Programme | None, stored_hash: str | None) -> dict:
+    changes = draft_changes(draft, programme)
+    if draft.errors:
+        action = ERROR
+    elif programme is None:
+        action = NEW
+    elif stored_hash == draft.content_hash and not changes:
+        action = UNCHANGED
+    else:
+        action = UPDATE
+    return {
+        "identifier": draft.identifier,
+        "code": draft.code,
+        "title": draft.fields.get("title_fr") or draft.fields.get("title_en") or "",
+        "action": action,
+        "changes": changes,
+        "new_organisations": [o.name for o in draft.new_organisations],
+        "errors": draft.errors,
+        "warnings": draft.warnings,
+    }
+
+
+def _batches(drafts: Iterator[ProgrammeDraft], size: int = 200) -> Iterator[list[ProgrammeDraft]]:
+    batch: list[ProgrammeDraft] = []
+    for draft in drafts:
+        batch.append(draft)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_job_preview(*, job_id: int) -> ImportJob:
+    """Read the file and say, per activity, what the import would do. Writes nothing but the job row."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status != ImportStatus.QUEUED:
+        return job
+    with override(job.language):
+        items: list[dict] = []
+        seen: set[str] = set()
+        try:
+            reference = Reference()
+            for batch in _batches(iter_drafts(job, reference)):
+                programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
+                for draft in batch:
+                    if draft.identifier in seen:
+                        draft.errors.append(
+                            _("The identifier %(identifier)s appears more than once in the file.")
+                            % {"identifier": draft.identifier}
+                        )
+                    seen.add(draft.identifier)
+                    items.append(preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier)))
+        except (IatiFileError, ValidationError) as refused:
+            message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message)
+            job.refresh_from_db()
+            return job
+        if not items:
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportStatus.FAILED, error_message=_("The file holds no activity.")
+            )
+            job.refresh_from_db()
+            return job
+    job.preview = items
+    job.status = ImportStatus.PREVIEWED if job.submitted_as_staff else ImportStatus.PENDING_REVIEW
+    job.previewed_at = timezone.now()
+    job.progress = 100
+    job.save(update_fields=["preview", "status", "previewed_at", "progress"])
+    return job
+
+
+def import_job_confirm(*, job: ImportJob, user, create_organisations: bool) -> ImportJob:
+    """IOM staff confirm a preview (their own import, or a partner's submitted sheet): the import runs."""
+    if not is_iom_staff(user) or not user.can_edit_programmes:
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportStatus.PREVIEWED, ImportStatus.PENDING_REVIEW):
+            raise ValidationError(_("This import is not waiting for a confirmation."), code="not_waiting")
+        locked.status = ImportStatus.APPLYING
+        locked.create_organisations = create_organisations
+        locked.decided_by = user
+        locked.progress = 0
+        locked.save(update_fields=["status", "create_organisations", "decided_by", "progress"])
+        transaction.on_commit(lambda: _enqueue_apply(locked.pk))
+    return locked
+
+
+def import_job_reject(*, job: ImportJob, user, reason: str) -> ImportJob:
+    """IOM staff turn down a partner's submission, saying why; nothing is written."""
+    if not is_iom_staff(user) or not user.can_edit_programmes:
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the submission is rejected: the partner reads it.")]})
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportStatus.PREVIEWED, ImportStatus.PENDING_REVIEW):
+            raise ValidationError(_("This import is not waiting for a confirmation."), code="not_waiting")
+        locked.status = ImportStatus.REJECTED if not locked.submitted_as_staff else ImportStatus.DISCARDED
+        locked.decided_by = user
+        locked.decision_reason = reason
+        locked.save(update_fields=["status", "decided_by", "decision_reason"])
+    return locked
+
+
+# --- Applying ------------------------------------------------------------------------------------
+
+
+def _organisation_for(draft_org, job: ImportJob, user, created: dict) -> Organisation:
+    key = (draft_org.ref.upper(), draft_org.name)
+    if key in created:
+        return created[key]
+    organisation = organisation_create(
+        user=user,
+        name=draft_org.name,
+        iati_identifier=draft_org.ref,
+        iati_type=draft_org.iati_type,
+        funder=draft_org.role == "funding",
+        code_hint=slugify(draft_org.name)[:30] or "organisation",
+    )
+    created[key] = organisation
+    return organisation
+
+
+def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: dict) -> str:
+    """Write one activity (all or nothing): create or update the programme, then record what was imported."""
+    with transaction.atomic():
+        rows = []
+        new_by_name = {o.name: o for o in draft.new_organisations}
+        for row in draft.participations:
+            organisation = row.organisation
+            if organisation is None:
+                match = next((o for o in draft.new_organisations if o.role == row.role and o.name in new_by_name), None)
+                if match is None or not job.create_organisations:
+                    raise ValidationError(
+                        _("%(name)s is not in the portal: confirm the creation of new organisations to import it.")
+                        % {"name": match.name if match else "?"}
+                    )
+                new_by_name.pop(match.name)
+                organisation = _organisation_for(match, job, user, created_orgs)
+            rows.append(ParticipationRow(organisation=organisation, role=row.role, contribution=row.contribution))
+        fields = dict(draft.fields)
+        programme = Programme.objects.filter(code=draft.code).first()
+        if programme is None:
+            programme = programme_create(
+                user=user,
+                fields=fields,
+                secondary_sectors=draft.secondary_sectors,
+                participations=rows,
+                locations=draft.locations,
+            )
+            action = NEW
+        else:
+            fields.pop("code", None)
+            programme = programme_update(
+                programme=programme,
+                user=user,
+                expected_version=None,
+                fields=fields,
+                secondary_sectors=draft.secondary_sectors,
+                participations=rows,
+                locations=draft.locations,
+            )
+            action = UPDATE
+        if programme.status != draft.status:
+            programme_record_imported_status(
+                programme=programme,
+                to_status=draft.status,
+                user=user,
+                source=_("IATI activity %(identifier)s, file %(file)s")
+                % {"identifier": draft.identifier, "file": job.original_filename},
+            )
+        ImportedActivity.objects.update_or_create(
+            iati_identifier=draft.identifier,
+            defaults={
+                "programme": programme,
+                "raw_xml": draft.raw_xml,
+                "content_hash": draft.content_hash,
+                "last_job": job,
+                "imported_at": timezone.now(),
+            },
+        )
+    return action
+
+
+def import_job_apply(*, job_id: int) -> ImportJob:
+    """Import every activity the preview found importable; each one is written whole or not at all."""
+    job = ImportJob.objects.select_related("decided_by").get(pk=job_id)
+    if job.status != ImportStatus.APPLYING:
+        return job
+    user = job.decided_by or job.requested_by
+    outcome: dict[str, list] = {NEW: [], UPDATE: [], UNCHANGED: [], "skipped": []}
+    created_orgs: dict = {}
+    with override(job.language):
+        reference = Reference()
+        for batch in _batches(iter_drafts(job, reference)):
+            programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
+            for draft in batch:
+                item = preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier))
+                if item["action"] == ERROR:
+                    outcome["skipped"].append({"identifier": draft.identifier, "reasons": draft.errors})
+                    continue
+                if item["action"] == UNCHANGED:
+                    outcome[UNCHANGED].append({"identifier": draft.identifier})
+                    continue
+                try:
+                    action = apply_draft(draft, job=job, user=user, created_orgs=created_orgs)
+                except ValidationError as refused:
+                    outcome["skipped"].append({"identifier": draft.identifier, "reasons": _messages(refused)})
+                    continue
+                outcome[action].append({"identifier": draft.identifier, "code": draft.code})
+    job.result = {key: value for key, value in outcome.items()}
+    job.status = ImportStatus.APPLIED
+    job.applied_at = timezone.now()
+    job.progress = 100
+    job.save(update_fields=["result", "status", "applied_at", "progress"])
+    return job
+
+
+def _messages(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [f"{field}: {message}" if field != "__all__" else message for field, messages in error.message_dict.items() for message in messages]
+    return list(error.messages)
