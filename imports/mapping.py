@@ -6,6 +6,7 @@ whatever the file's length) and answers per activity; what cannot be mapped is s
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,9 +63,13 @@ class SectorResolver:
     """Sector codes of every vocabulary → portal sectors, through the admin-editable mapping table."""
 
     def __init__(self) -> None:
-        self.mapped = {(m.vocabulary, m.vocabulary_uri, m.code.upper()): m.sector for m in SectorMapping.objects.select_related("sector")}
+        self.mapped = {
+            (m.vocabulary, m.vocabulary_uri, m.code.upper()): m.sector
+            for m in SectorMapping.objects.select_related("sector")
+        }
         by_dac: dict[str, list[Sector]] = {}
-        for sector in Sector.objects.all():
+        self.all_sectors = list(Sector.objects.all())
+        for sector in self.all_sectors:
             by_dac.setdefault(sector.dac_code, []).append(sector)
         # A DAC code shared by several portal sectors cannot choose between them: only an explicit mapping can.
         self.by_dac = {code: sectors[0] for code, sectors in by_dac.items() if len(sectors) == 1}
@@ -127,6 +132,14 @@ class PlaceResolver:
         for unit in units:
             for name in {unit.name_fr, unit.name_en, unit.name_alt} - {""}:
                 self.by_name.setdefault(normalise_name(name), []).append(unit)
+
+    def suggest(self, text: str, *, level: int) -> AdminUnit | None:
+        """The closest name of that level, for a "did you mean" (Tilaberi → Tillabéri)."""
+        names = [key for key, units in self.by_name.items() if any(u.level == level for u in units)]
+        close = difflib.get_close_matches(normalise_name(text), names, n=1, cutoff=0.75)
+        if not close:
+            return None
+        return next(u for u in self.by_name[close[0]] if u.level == level)
 
     def resolve(self, codes: list[str], names: list[str]) -> PlaceMatch:
         for code in codes:

@@ -126,7 +126,9 @@ class SectorMapping(models.Model):
     """How a sector code of an IATI vocabulary (DAC, IOM's own 98/99…) maps to one of the portal's sectors."""
 
     vocabulary = models.CharField(
-        _("vocabulary"), max_length=3, help_text=_("IATI SectorVocabulary code: 1 DAC 5-digit, 2 DAC 3-digit, 98/99 reporting organisation.")
+        _("vocabulary"),
+        max_length=3,
+        help_text=_("IATI SectorVocabulary code: 1 DAC 5-digit, 2 DAC 3-digit, 98/99 reporting organisation."),
     )
     vocabulary_uri = models.URLField(
         _("vocabulary URI"), blank=True, help_text=_("For vocabularies 98 and 99: the publisher's codelist, if any.")

@@ -23,7 +23,7 @@ from django.utils.translation import override
 
 from partners.models import Organisation, is_iom_staff, partner_organisation_id
 from partners.services import organisation_create
-from programmes.models import Programme, Status
+from programmes.models import Programme
 from programmes.rules import ParticipationRow
 from programmes.services import programme_create, programme_record_imported_status, programme_update
 
@@ -120,9 +120,7 @@ def iter_drafts(job: ImportJob, reference: Reference) -> Iterator[ProgrammeDraft
 
 def _existing(codes: list[str], identifiers: list[str]) -> tuple[dict[str, Programme], dict[str, str]]:
     """Stored programmes by code, and the content hash of each imported activity (two queries per batch)."""
-    programmes = {
-        p.code: p for p in Programme.objects.filter(code__in=codes).prefetch_related("secondary_sectors")
-    }
+    programmes = {p.code: p for p in Programme.objects.filter(code__in=codes).prefetch_related("secondary_sectors")}
     hashes = dict(
         ImportedActivity.objects.filter(iati_identifier__in=identifiers).values_list("iati_identifier", "content_hash")
     )
@@ -342,7 +340,7 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                     outcome["skipped"].append({"identifier": draft.identifier, "reasons": _messages(refused)})
                     continue
                 outcome[action].append({"identifier": draft.identifier, "code": draft.code})
-    job.result = {key: value for key, value in outcome.items()}
+    job.result = outcome
     job.status = ImportStatus.APPLIED
     job.applied_at = timezone.now()
     job.progress = 100
@@ -352,5 +350,9 @@ def import_job_apply(*, job_id: int) -> ImportJob:
 
 def _messages(error: ValidationError) -> list[str]:
     if hasattr(error, "error_dict"):
-        return [f"{field}: {message}" if field != "__all__" else message for field, messages in error.message_dict.items() for message in messages]
+        return [
+            f"{field}: {message}" if field != "__all__" else message
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
     return list(error.messages)
