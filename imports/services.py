@@ -107,15 +107,14 @@ def _enqueue_apply(job_id: int) -> None:
 # --- Reading the file into drafts ----------------------------------------------------------------
 
 
-def iter_drafts(job: ImportJob, reference: Reference) -> Iterator[ProgrammeDraft]:
-    with default_storage.open(job.file.name, "rb") as stream:
-        if job.format == ImportFormat.IATI_XML:
-            for record in iter_activities(stream):
-                yield draft_from_activity(record, reference, job.language)
-        else:
-            from .sheets import iter_sheet_drafts
+def iter_drafts(stream, *, format: str, language: str, name: str, reference: Reference) -> Iterator[ProgrammeDraft]:
+    if format == ImportFormat.IATI_XML:
+        for record in iter_activities(stream):
+            yield draft_from_activity(record, reference, language)
+    else:
+        from .sheets import iter_sheet_drafts
 
-            yield from iter_sheet_drafts(stream, reference, job.language, name=job.original_filename)
+        yield from iter_sheet_drafts(stream, reference, language, name=name)
 
 
 def _existing(codes: list[str], identifiers: list[str]) -> tuple[dict[str, Programme], dict[str, str]]:
@@ -160,37 +159,45 @@ def _batches(drafts: Iterator[ProgrammeDraft], size: int = 200) -> Iterator[list
         yield batch
 
 
+def build_preview(stream, *, format: str, language: str, name: str = "") -> list[dict]:
+    """Per activity (or programme of a sheet), what the import would do. Reads the database, writes nothing.
+
+    Raises IatiFileError (or ValidationError) when the file as a whole cannot be read.
+    """
+    items: list[dict] = []
+    seen: set[str] = set()
+    with override(language):
+        reference = Reference()
+        drafts = iter_drafts(stream, format=format, language=language, name=name, reference=reference)
+        for batch in _batches(drafts):
+            programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
+            for draft in batch:
+                if draft.identifier in seen:
+                    draft.errors.append(
+                        _("The identifier %(identifier)s appears more than once in the file.")
+                        % {"identifier": draft.identifier}
+                    )
+                seen.add(draft.identifier)
+                items.append(preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier)))
+        if not items:
+            raise IatiFileError(_("The file holds no activity."))
+    return items
+
+
 def import_job_preview(*, job_id: int) -> ImportJob:
-    """Read the file and say, per activity, what the import would do. Writes nothing but the job row."""
+    """Read the job's file and record its preview. Writes nothing but the job row."""
     job = ImportJob.objects.get(pk=job_id)
     if job.status != ImportStatus.QUEUED:
         return job
-    with override(job.language):
-        items: list[dict] = []
-        seen: set[str] = set()
-        try:
-            reference = Reference()
-            for batch in _batches(iter_drafts(job, reference)):
-                programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
-                for draft in batch:
-                    if draft.identifier in seen:
-                        draft.errors.append(
-                            _("The identifier %(identifier)s appears more than once in the file.")
-                            % {"identifier": draft.identifier}
-                        )
-                    seen.add(draft.identifier)
-                    items.append(preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier)))
-        except (IatiFileError, ValidationError) as refused:
+    try:
+        with default_storage.open(job.file.name, "rb") as stream:
+            items = build_preview(stream, format=job.format, language=job.language, name=job.original_filename)
+    except (IatiFileError, ValidationError) as refused:
+        with override(job.language):
             message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
-            ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message)
-            job.refresh_from_db()
-            return job
-        if not items:
-            ImportJob.objects.filter(pk=job.pk).update(
-                status=ImportStatus.FAILED, error_message=_("The file holds no activity.")
-            )
-            job.refresh_from_db()
-            return job
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
+        job.refresh_from_db()
+        return job
     job.preview = items
     job.status = ImportStatus.PREVIEWED if job.submitted_as_staff else ImportStatus.PENDING_REVIEW
     job.previewed_at = timezone.now()
@@ -322,9 +329,12 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     user = job.decided_by or job.requested_by
     outcome: dict[str, list] = {NEW: [], UPDATE: [], UNCHANGED: [], "skipped": []}
     created_orgs: dict = {}
-    with override(job.language):
+    with override(job.language), default_storage.open(job.file.name, "rb") as stream:
         reference = Reference()
-        for batch in _batches(iter_drafts(job, reference)):
+        drafts = iter_drafts(
+            stream, format=job.format, language=job.language, name=job.original_filename, reference=reference
+        )
+        for batch in _batches(drafts):
             programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
             for draft in batch:
                 item = preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier))
