@@ -186,9 +186,10 @@ def build_preview(stream, *, format: str, language: str, name: str = "") -> list
 
 def import_job_preview(*, job_id: int) -> ImportJob:
     """Read the job's file and record its preview. Writes nothing but the job row."""
+    # Claim the job (a worker and an in-process run never both read the file).
+    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED, progress=0).update(progress=1):
+        return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.get(pk=job_id)
-    if job.status != ImportStatus.QUEUED:
-        return job
     try:
         with default_storage.open(job.file.name, "rb") as stream:
             items = build_preview(stream, format=job.format, language=job.language, name=job.original_filename)
@@ -323,9 +324,9 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
 
 def import_job_apply(*, job_id: int) -> ImportJob:
     """Import every activity the preview found importable; each one is written whole or not at all."""
+    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING, progress=0).update(progress=1):
+        return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.select_related("decided_by").get(pk=job_id)
-    if job.status != ImportStatus.APPLYING:
-        return job
     user = job.decided_by or job.requested_by
     outcome: dict[str, list] = {NEW: [], UPDATE: [], UNCHANGED: [], "skipped": []}
     created_orgs: dict = {}

@@ -56,6 +56,9 @@ def build_router():
     from reports.api import ReportJobViewSet
 
     router.register("reports", ReportJobViewSet, basename="reportjob")
+    from imports.api import ImportJobViewSet
+
+    router.register("imports", ImportJobViewSet, basename="importjob")
     return router
 
 
