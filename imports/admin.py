@@ -26,7 +26,10 @@ class ImportJobAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["uuid", "format", "file", "original_filename", "size", "sha256", "language"]}),
         (_("Who"), {"fields": ["requested_by", "submitted_as_staff", "organisation", "decided_by", "decision_reason"]}),
-        (_("Outcome"), {"fields": ["status", "progress", "error_message", "create_organisations", "preview", "result"]}),
+        (
+            _("Outcome"),
+            {"fields": ["status", "progress", "error_message", "create_organisations", "preview", "result"]},
+        ),
         (_("Dates"), {"fields": ["created_at", "previewed_at", "applied_at"]}),
     ]
 
