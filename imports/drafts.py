@@ -65,6 +65,8 @@ class ProgrammeDraft:
     new_organisations: list[NewOrganisation] = field(default_factory=list)
     locations: list = field(default_factory=list)
     raw_xml: str = ""
+    # A sheet adds partners and places to what is stored; an IATI activity describes the programme whole.
+    merge_lists: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -242,7 +244,8 @@ def draft_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[di
         if programme is None or differs:
             label = str(Programme._meta.get_field(name).verbose_name)
             changes.append({"field": name, "label": label, "current": _shown(current), "new": _shown(new)})
-    if programme is not None:
+    changes += _list_changes(draft, programme)
+    if programme is not None and not draft.merge_lists:
         stored_sectors = sorted(s.code for s in programme.secondary_sectors.all())
         if stored_sectors != sorted(s.code for s in draft.secondary_sectors):
             changes.append(
@@ -253,4 +256,59 @@ def draft_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[di
                     "new": ", ".join(sorted(s.code for s in draft.secondary_sectors)),
                 }
             )
+    return changes
+
+
+def _partner_label(row, draft: ProgrammeDraft) -> str:
+    from programmes.models import Role
+
+    if row.organisation is not None:
+        name = row.organisation.acronym or row.organisation.name_fr
+    else:
+        name = next((o.name for o in draft.new_organisations if o.role == row.role), "?")
+    return f"{name} ({Role(row.role).label})"
+
+
+def _list_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[dict]:
+    """Partners and places: for a sheet, those it adds; for an IATI activity, the lists it replaces."""
+    changes = []
+    stored_rows = list(programme.participations.all()) if programme is not None else []
+    stored_partners = {(p.organisation_id, p.role, p.contribution) for p in stored_rows}
+    stored_orgs = {p.organisation_id for p in stored_rows}
+    if draft.merge_lists:
+        added = [r for r in draft.participations if r.organisation is None or r.organisation.pk not in stored_orgs]
+        differs = bool(added)
+        new = added
+    else:
+        wanted = {(r.organisation.pk if r.organisation else None, r.role, r.contribution) for r in draft.participations}
+        differs = wanted != stored_partners
+        new = draft.participations
+    if differs:
+        changes.append(
+            {
+                "field": "participations",
+                "label": str(_("Partners")),
+                "current": ", ".join(
+                    f"{p.organisation.acronym or p.organisation.name_fr} ({p.get_role_display()})" for p in stored_rows
+                )
+                if programme is not None
+                else "",
+                "new": ("+ " if draft.merge_lists else "") + ", ".join(_partner_label(r, draft) for r in new),
+            }
+        )
+    stored_places = {loc.admin_unit_id for loc in programme.locations.all()} if programme is not None else set()
+    wanted_places = {u.pk for u in draft.locations}
+    added_places = [u for u in draft.locations if u.pk not in stored_places]
+    if (draft.merge_lists and added_places) or (not draft.merge_lists and wanted_places != stored_places):
+        shown = added_places if draft.merge_lists else draft.locations
+        changes.append(
+            {
+                "field": "locations",
+                "label": str(_("Places")),
+                "current": ", ".join(sorted(loc.admin_unit.pcode for loc in programme.locations.all()))
+                if programme is not None
+                else "",
+                "new": ("+ " if draft.merge_lists else "") + ", ".join(f"{u.name_fr} ({u.pcode})" for u in shown),
+            }
+        )
     return changes

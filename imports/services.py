@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -88,7 +89,16 @@ def import_job_create(*, user, upload, language: str) -> ImportJob:
     )
     job.file.name = default_storage.save(job.storage_name, ContentFile(content))
     job.save()
-    transaction.on_commit(lambda: _enqueue_preview(job.pk))
+    if job.size > settings.IMPORT_INLINE_BYTES:
+        transaction.on_commit(lambda: _enqueue_preview(job.pk))
+        return job
+    # A small file is read at once: an unreadable one is refused in the same answer, and nothing is kept.
+    job = import_job_preview(job_id=job.pk)
+    if job.status == ImportStatus.FAILED:
+        message = job.error_message
+        default_storage.delete(job.file.name)
+        job.delete()
+        raise ImportRefused(message, code="unreadable")
     return job
 
 
@@ -132,7 +142,7 @@ def preview_item(draft: ProgrammeDraft, programme: Programme | None, stored_hash
         action = ERROR
     elif programme is None:
         action = NEW
-    elif stored_hash == draft.content_hash and not changes:
+    elif not changes and (draft.merge_lists or stored_hash == draft.content_hash):
         action = UNCHANGED
     else:
         action = UPDATE
@@ -159,7 +169,7 @@ def _batches(drafts: Iterator[ProgrammeDraft], size: int = 200) -> Iterator[list
         yield batch
 
 
-def build_preview(stream, *, format: str, language: str, name: str = "") -> list[dict]:
+def build_preview(stream, *, format: str, language: str, name: str = "", partner=None) -> list[dict]:
     """Per activity (or programme of a sheet), what the import would do. Reads the database, writes nothing.
 
     Raises IatiFileError (or ValidationError) when the file as a whole cannot be read.
@@ -171,6 +181,8 @@ def build_preview(stream, *, format: str, language: str, name: str = "") -> list
         drafts = iter_drafts(stream, format=format, language=language, name=name, reference=reference)
         for batch in _batches(drafts):
             programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
+            if partner is not None:
+                _limit_to_partner(batch, partner)
             for draft in batch:
                 if draft.identifier in seen:
                     draft.errors.append(
@@ -184,6 +196,19 @@ def build_preview(stream, *, format: str, language: str, name: str = "") -> list
     return items
 
 
+def _limit_to_partner(batch: list[ProgrammeDraft], user) -> None:
+    """A partner's sheet may only touch its organisation's joint programmes (same words whether or not
+    the programme exists: no hint about other organisations' programmes)."""
+    visible = set(
+        Programme.objects.visible_to(user).filter(code__in=[d.code for d in batch]).values_list("code", flat=True)
+    )
+    for draft in batch:
+        if draft.code not in visible:
+            draft.errors.append(
+                _("%(code)s is not one of your organisation's joint programmes.") % {"code": draft.code or "—"}
+            )
+
+
 def import_job_preview(*, job_id: int) -> ImportJob:
     """Read the job's file and record its preview. Writes nothing but the job row."""
     # Claim the job (a worker and an in-process run never both read the file).
@@ -192,7 +217,13 @@ def import_job_preview(*, job_id: int) -> ImportJob:
     job = ImportJob.objects.get(pk=job_id)
     try:
         with default_storage.open(job.file.name, "rb") as stream:
-            items = build_preview(stream, format=job.format, language=job.language, name=job.original_filename)
+            items = build_preview(
+                stream,
+                format=job.format,
+                language=job.language,
+                name=job.original_filename,
+                partner=None if job.submitted_as_staff else job.requested_by,
+            )
     except (IatiFileError, ValidationError) as refused:
         with override(job.language):
             message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
@@ -291,17 +322,31 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             action = NEW
         else:
             fields.pop("code", None)
+            units = draft.locations
+            secondary = draft.secondary_sectors
+            if draft.merge_lists:
+                stored = list(programme.participations.select_related("organisation"))
+                known = {p.organisation_id for p in stored}
+                rows = [
+                    ParticipationRow(
+                        organisation=p.organisation, role=p.role, contribution=p.contribution, notes=p.notes
+                    )
+                    for p in stored
+                ] + [row for row in rows if row.organisation.pk not in known]
+                stored_units = [loc.admin_unit for loc in programme.locations.select_related("admin_unit")]
+                units = stored_units + [u for u in draft.locations if u not in stored_units]
+                secondary = None
             programme = programme_update(
                 programme=programme,
                 user=user,
                 expected_version=None,
                 fields=fields,
-                secondary_sectors=draft.secondary_sectors,
+                secondary_sectors=secondary,
                 participations=rows,
-                locations=draft.locations,
+                locations=units,
             )
             action = UPDATE
-        if programme.status != draft.status:
+        if not draft.merge_lists and programme.status != draft.status:
             programme_record_imported_status(
                 programme=programme,
                 to_status=draft.status,
@@ -309,6 +354,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 source=_("IATI activity %(identifier)s, file %(file)s")
                 % {"identifier": draft.identifier, "file": job.original_filename},
             )
+        if draft.merge_lists:
+            return action
         ImportedActivity.objects.update_or_create(
             iati_identifier=draft.identifier,
             defaults={

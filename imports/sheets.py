@@ -331,7 +331,12 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
         status = _status(value)
         if status is None:
             return _("“%(value)s” is not a programme status.") % {"value": value}
-        draft.status = status
+        if status != draft.status:
+            warning = _(
+                "The sheet says “%(status)s”: a status changes on the programme page (with its reason), not by import."
+            ) % {"status": Status(status).label}
+            if warning not in draft.warnings:
+                draft.warnings.append(warning)
         return None
     if column.tag in ("#targeted", "#reached", "#inneed", "#affected"):
         if parse_number(value) is None:

@@ -18,10 +18,14 @@ from .services import ImportRefused, import_job_confirm, import_job_create, impo
 from .template import sheet_template_response
 
 
-def _may_import(user) -> bool:
-    return bool(getattr(user, "is_iom_staff", False) and user.can_edit_programmes) or bool(
-        getattr(user, "is_partner", False)
-    )
+def _check_may_import(user) -> None:
+    """IOM staff with edit rights and partner users import; read-only staff get a 403, others a 404."""
+    if getattr(user, "is_partner", False):
+        return
+    if not getattr(user, "is_iom_staff", False):
+        raise Http404
+    if not user.can_edit_programmes:
+        raise PermissionDenied(_("You may read programmes but not import them."))
 
 
 def get_import_for_user(user, uuid) -> ImportJob:
@@ -36,8 +40,7 @@ def _decider(user) -> bool:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
-    if not _may_import(request.user):
-        raise Http404
+    _check_may_import(request.user)
     status = 200
     form = ImportUploadForm(request.POST or None, request.FILES or None, initial={"language": get_language()})
     if request.method == "POST":
@@ -125,6 +128,5 @@ def import_reject(request: HttpRequest, uuid) -> HttpResponse:
 @require_safe
 def import_template(request: HttpRequest) -> HttpResponse:
     """The spreadsheet template: headers in the user's language, the HXL row, a sheet of allowed values."""
-    if not _may_import(request.user):
-        raise Http404
+    _check_may_import(request.user)
     return sheet_template_response(request.user)
