@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from django.utils.translation import override
 
 from partners.models import Organisation, is_iom_staff, partner_organisation_id
 from partners.services import organisation_create
-from programmes.models import Programme
+from programmes.models import Participation, Programme, ProgrammeLocation
 from programmes.rules import ParticipationRow
 from programmes.services import programme_create, programme_record_imported_status, programme_update
 
@@ -127,8 +128,18 @@ def iter_drafts(stream, *, format: str, language: str, name: str, reference: Ref
 
 
 def _existing(codes: list[str], identifiers: list[str]) -> tuple[dict[str, Programme], dict[str, str]]:
-    """Stored programmes by code, and the content hash of each imported activity (two queries per batch)."""
-    programmes = {p.code: p for p in Programme.objects.filter(code__in=codes).prefetch_related("secondary_sectors")}
+    """Stored programmes with their lists, and the content hash of each imported activity (a few queries per batch)."""
+    programmes = {
+        p.code: p
+        for p in Programme.objects.filter(code__in=codes).prefetch_related(
+            "secondary_sectors",
+            Prefetch("participations", queryset=Participation.objects.select_related("organisation")),
+            Prefetch(
+                "locations",
+                queryset=ProgrammeLocation.objects.select_related("admin_unit").defer("admin_unit__boundary"),
+            ),
+        )
+    }
     hashes = dict(
         ImportedActivity.objects.filter(iati_identifier__in=identifiers).values_list("iati_identifier", "content_hash")
     )
