@@ -66,7 +66,7 @@ class ImportDecisionSerializer(serializers.Serializer):
     create=extend_schema(
         summary=_("Upload a file: its preview is prepared, nothing is written until it is confirmed"),
         request={"multipart/form-data": ImportJobSerializer},
-        responses={201: ImportJobSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
+        responses={201: ImportJobSerializer, **error_responses(400, 401, 403, 415, 429)},
     ),
 )
 class ImportJobViewSet(
