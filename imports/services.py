@@ -261,8 +261,11 @@ def import_job_confirm(*, job: ImportJob, user, create_organisations: bool) -> I
         locked.decided_by = user
         locked.progress = 0
         locked.save(update_fields=["status", "create_organisations", "decided_by", "progress"])
-        transaction.on_commit(lambda: _enqueue_apply(locked.pk))
-    return locked
+        if locked.size > settings.IMPORT_INLINE_BYTES:
+            transaction.on_commit(lambda: _enqueue_apply(locked.pk))
+            return locked
+    # A small file is imported at once: the answer says what was created, updated and skipped.
+    return import_job_apply(job_id=locked.pk)
 
 
 def import_job_reject(*, job: ImportJob, user, reason: str) -> ImportJob:

@@ -224,9 +224,11 @@ def _sheet_draft(
     group: _Group, columns: list[Column], reference: Reference, language: str, programme
 ) -> ProgrammeDraft:
     draft = ProgrammeDraft(
-        identifier=group.code, code=group.code, status=programme.status if programme else Status.PIPELINE
+        identifier=group.code,
+        code=group.code,
+        status=programme.status if programme else Status.PIPELINE,
+        merge_lists=True,
     )
-    draft.raw_xml = ""  # a sheet carries no raw activity
     if not group.code:
         draft.errors.append(
             _("Rows %(rows)s have no programme code (#activity+code).")
@@ -251,6 +253,10 @@ def _sheet_draft(
                     _("Programme %(code)s is new: the sheet must give its %(field)s.")
                     % {"code": group.code, "field": label}
                 )
+    if programme is not None:
+        # A programme's titles are edited on its page: a sheet's wording of them is not a change.
+        for name in ("title_fr", "title_en"):
+            fields.pop(name, None)
     draft.fields = fields
     draft.locations = units
     draft.participations = participations
