@@ -4,10 +4,18 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.utils.translation import override
 
 from imports.iati import ACTUAL_START, PLANNED_END, PLANNED_START, IatiFileError, iter_activities
 
 DATA = Path(__file__).parent / "data" / "iati"
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The reader's messages are checked in English here (the import tests check them in French)."""
+    with override("en"):
+        yield
 
 
 def read(xml: str | bytes) -> list:
