@@ -18,7 +18,7 @@ from django.db import models, transaction
 from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
-from regions.models import AdminLevel, AdminUnit, Office
+from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
 
 from .models import FigureScope, KeyFigure, Sector
 
@@ -214,6 +214,7 @@ reference_data_loaded = Signal()
 @transaction.atomic
 def load_reference_data() -> dict[str, SyncResult]:
     units = load_admin_units()
+    bump_reference_version()  # bulk writes send no signals: cached place lists are rebuilt on next use
     results = {
         "regions": units[AdminLevel.REGION],
         "departments": units[AdminLevel.DEPARTMENT],
