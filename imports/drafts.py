@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from programmes.models import Programme, Role, Status
@@ -93,6 +94,14 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
         errors=list(record.errors),
         warnings=list(record.warnings),
     )
+    try:
+        Programme._meta.get_field("code").run_validators(draft.code)
+    except ValidationError as invalid:
+        draft.errors.extend(
+            _("The identifier %(identifier)s cannot become a portal code: %(problem)s")
+            % {"identifier": record.identifier, "problem": message}
+            for message in invalid.messages
+        )
     if record.status and record.status not in STATUS_FROM_IATI:
         draft.warnings.append(_("Activity status %(code)s is unknown: taken as pipeline.") % {"code": record.status})
     description = record.descriptions.get("1", {})

@@ -148,11 +148,17 @@ def _existing(codes: list[str], identifiers: list[str]) -> tuple[dict[str, Progr
 
 def preview_item(draft: ProgrammeDraft, programme: Programme | None, stored_hash: str | None) -> dict:
     changes = draft_changes(draft, programme)
+    if programme is not None and stored_hash is not None and stored_hash != draft.content_hash:
+        changes.append(
+            {"field": "raw_xml", "label": str(_("Activity as published")), "current": "", "new": _("changed")}
+        )
     if draft.errors:
         action = ERROR
     elif programme is None:
         action = NEW
-    elif not changes and (draft.merge_lists or stored_hash == draft.content_hash):
+    elif not changes and (draft.merge_lists or stored_hash in (None, draft.content_hash)):
+        # Nothing the portal holds would change (an activity the portal itself exported, or the same
+        # activity again). What has no portal field is compared through the activity as published.
         action = UNCHANGED
     else:
         action = UPDATE
