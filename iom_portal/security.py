@@ -12,6 +12,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 logger = logging.getLogger("iom_portal.security")
 
@@ -85,3 +86,32 @@ class RejectNulBytesMiddleware:
         if "\x00" in request.path or "%00" in query or "\x00" in query:
             raise SuspiciousOperation("NUL byte in the request URL")
         return self.get_response(request)
+
+
+# Browser features the portal never uses: denied to the page and to anything it embeds.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), fullscreen=(self), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+PRIVATE_NO_STORE = "private, no-store"
+
+
+class ResponseHeadersMiddleware:
+    """Permissions-Policy on every response; `Cache-Control: private, no-store` on whatever may carry
+    partner-scoped data: every API response and every page served to a signed-in user, so that
+    neither a shared proxy nor the browser's disk keeps one user's view for the next."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if signed_in or request.path.startswith("/api/v1/"):
+            response.headers["Cache-Control"] = PRIVATE_NO_STORE
+            response.headers.pop("Expires", None)
+            if signed_in:
+                patch_vary_headers(response, ["Cookie"])
+        return response

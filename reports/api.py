@@ -9,7 +9,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 
 from iom_portal.api import LIST_ERRORS, READ_ERRORS, error_responses
 
@@ -95,7 +94,6 @@ class ReportJobViewSet(
     queryset = ReportJob.objects.none()  # the router's basename ("reportjob"); get_queryset() scopes it
     serializer_class = ReportJobSerializer
     lookup_field = "uuid"
-    parser_classes = [JSONParser]
 
     def get_queryset(self):
         return ReportJob.objects.visible_to(self.request.user).select_related("requester")

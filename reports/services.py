@@ -68,6 +68,12 @@ def clean_parameters(*, user, type: str, parameters: dict) -> dict:
     """Validated parameters of a report request, or a ValidationError keyed by field."""
     if type not in ReportType.values:
         raise ValidationError({"type": [gettext_lazy("Choose a report type.")]})
+    for name, value in parameters.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        if "\x00" in str(name) or any("\x00" in str(v) for v in values):
+            raise ValidationError(
+                {str(name).replace("\x00", ""): [gettext_lazy("Text cannot contain the NUL character.")]}
+            )
     if type == ReportType.FACTSHEET_PDF:
         code = str(parameters.get("programme") or "").strip()
         if not code:
