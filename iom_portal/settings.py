@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "iom_portal.security.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -126,13 +127,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling on username + IP, so an attacker elsewhere cannot lock a real user out.
+# Behind a TLS proxy (or a chain of them), how many proxies in front of the portal append to
+# X-Forwarded-For. 0: the connecting address is the client (X-Forwarded-For ignored). Only set it
+# to the number of proxies you run: a higher number lets clients choose their own address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Login throttling on username + client address, so an attacker elsewhere cannot lock a real user out.
+AXES_CLIENT_IP_CALLABLE = "iom_portal.security.axes_client_ip"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Per username, from any address: after this many failures within an hour, each further attempt
+# waits 1, 2, 4 ... seconds, at most LOGIN_USERNAME_MAX_DELAY (browsers that signed in before are exempt).
+LOGIN_USERNAME_FREE_FAILURES = env.int("LOGIN_USERNAME_FREE_FAILURES", default=10)
+LOGIN_USERNAME_MAX_DELAY = env.int("LOGIN_USERNAME_MAX_DELAY", default=60)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Sessions: 30 minutes of inactivity ends a session, and so do 10 hours since login whatever the
@@ -246,6 +256,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "iom_portal.api.ApiPagination",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["iom_portal.api.ApiAnonThrottle", "iom_portal.api.ApiUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},

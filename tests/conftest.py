@@ -140,3 +140,12 @@ def celery_in_process(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: throttle counts and login failures do not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
