@@ -10,9 +10,9 @@ import time
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core import signing
 from django.core.cache import cache
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse

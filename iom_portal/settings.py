@@ -207,7 +207,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Hard time limit stays below the broker's visibility timeout, so a task is never run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that does not answer fails fast: the web request records the job and answers at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -221,6 +223,8 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
 # --- Reports (background jobs, see reports/) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE |= {
     "reports-recover-stale-jobs": {"task": "reports.recover_stale_jobs", "schedule": 5 * 60},
+    # Jobs recorded while the broker was unreachable are sent once it is back.
+    "reports-dispatch-queued-jobs": {"task": "reports.dispatch_queued_jobs", "schedule": 60},
     "reports-delete-expired-files": {"task": "reports.delete_expired_files", "schedule": 60 * 60},
     "reports-monthly-portfolio": {
         "task": "reports.monthly_portfolio",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, QueryDict
 from django.utils import timezone, translation
@@ -92,22 +93,109 @@ def clean_parameters(*, user, type: str, parameters: dict) -> dict:
     return cleaned
 
 
-def _enqueue(job: ReportJob) -> None:
+# The broker is unreachable: the job row stays queued and unsent, and the dispatcher sends it later.
+BROKER_DOWN = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def dispatch_job(job_id: int) -> bool:
+    """Hand one queued job to the task queue, once (no retry loop): False when the broker is down."""
     from .tasks import run_report  # the tasks module imports this one
 
-    ReportJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: run_report.delay(job.pk))
+    try:
+        if run_report.app.conf.task_always_eager:
+            run_report.apply_async(args=[job_id])
+        else:
+            with run_report.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=0)  # one try: a request never waits on the broker
+                run_report.apply_async(args=[job_id], retry=False, connection=connection)
+    except BROKER_DOWN as error:
+        logger.warning("Report job %s waits for a worker: the task queue is unreachable (%s)", job_id, error)
+        return False
+    ReportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED, enqueued_at__isnull=True).update(
+        enqueued_at=timezone.now()
+    )
+    return True
 
 
-def report_job_create(*, user, type: str, parameters: dict, language: str) -> ReportJob:
-    """Record the request and send it to the workers once the transaction commits."""
+def report_jobs_dispatch(limit: int = 200) -> int:
+    """Send the queued jobs no worker has been told about yet (oldest first); stop at the first broker
+    failure. Run by beat every minute, when a worker starts, and after every report request."""
+    sent = 0
+    waiting = ReportJob.objects.filter(status=JobStatus.QUEUED, enqueued_at__isnull=True).order_by("created_at", "pk")
+    for job_id in list(waiting.values_list("pk", flat=True)[:limit]):
+        if not dispatch_job(job_id):
+            break
+        sent += 1
+    return sent
+
+
+def _enqueue(job: ReportJob) -> None:
+    """Mark the job unsent and send it once the transaction commits (a failed send leaves it waiting)."""
+    ReportJob.objects.filter(pk=job.pk).update(enqueued_at=None)
+    job.enqueued_at = None
+    transaction.on_commit(lambda: dispatch_job(job.pk))
+
+
+def _clean_idempotency_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if key and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationError(
+            {
+                "idempotency_key": [
+                    gettext_lazy(
+                        "The idempotency key must be 1 to 64 letters, digits or the characters . _ : - (a UUID works)."
+                    )
+                ]
+            }
+        )
+    return key
+
+
+def _replay(user, key: str, type: str, cleaned: dict) -> ReportJob | None:
+    """The job already asked for with this key, or None; the same key for another request is refused."""
+    existing = ReportJob.objects.filter(requester=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.type != type or existing.parameters != cleaned:
+        raise ValidationError(
+            {"idempotency_key": [gettext_lazy("This idempotency key was already used for a different report request.")]}
+        )
+    existing.replayed = True
+    return existing
+
+
+def report_job_create(
+    *, user, type: str, parameters: dict, language: str, idempotency_key: str | None = None
+) -> ReportJob:
+    """Record the request and send it to the workers once the transaction commits.
+
+    The job row is the truth: when the broker is down the request still succeeds and the job waits
+    for the dispatcher. With an idempotency key, asking twice returns the first job (`replayed`)."""
+    key = _clean_idempotency_key(idempotency_key)
     cleaned = clean_parameters(user=user, type=type, parameters=parameters)
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    job = ReportJob.objects.create(
-        type=type, parameters=cleaned, requester=user, language=language, requested_as_staff=user.is_iom_staff
-    )
+    if key and (existing := _replay(user, key, type, cleaned)) is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            job = ReportJob.objects.create(
+                type=type,
+                parameters=cleaned,
+                requester=user,
+                language=language,
+                requested_as_staff=user.is_iom_staff,
+                idempotency_key=key,
+            )
+    except IntegrityError:
+        existing = _replay(user, key, type, cleaned) if key else None
+        if existing is None:
+            raise
+        return existing
+    job.replayed = False
     _enqueue(job)
+    transaction.on_commit(report_jobs_dispatch)  # and any job that waited for the broker to come back
     return job
 
 
