@@ -223,7 +223,7 @@ class LoginThrottleMiddleware:
                 known = signing.loads(request.COOKIES.get(DEVICE_COOKIE, ""), salt=DEVICE_COOKIE_SALT)
             except signing.BadSignature:
                 known = []
-            known = [name for name in known if name != username][-9:] + [username]
+            known = [*[name for name in known if name != username][-9:], username]
             response.set_cookie(
                 DEVICE_COOKIE,
                 signing.dumps(known, salt=DEVICE_COOKIE_SALT),
