@@ -109,6 +109,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------------------------
+# Throttle counts, login slow-downs and cached reference lists. One process: in memory. Several web
+# or worker processes/servers: CACHE_URL=redis://host:6379/1 so they all share one cache.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": {**env.cache_url_config(CACHE_URL), "KEY_PREFIX": "iom-portal"}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "iom-portal"}
+}
+
 # --- Users and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"
 AUTHENTICATION_BACKENDS = [

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -127,15 +130,26 @@ class Place:
     names: str
 
 
-_PLACES: dict[str, list[Place]] = {}
+_PLACES: dict[str, tuple[int, list[Place]]] = {}
+# Bumped in the shared cache whenever a unit changes: every process (web, worker, on every server)
+# rebuilds its list on its next use, so no two processes disagree about place names.
+PLACES_VERSION_KEY = "regions:places-version"
+
+
+def places_changed() -> None:
+    try:
+        cache.incr(PLACES_VERSION_KEY)
+    except ValueError:
+        cache.set(PLACES_VERSION_KEY, 1, None)
 
 
 def places() -> list[Place]:
     """Every region, department and commune in P-code order (each right after its parent), labelled in
-    the active language. Reference data: one query per language and process, then reused (restart the
-    processes after load_reference_data changes names)."""
+    the active language. Reference data: one query per language and process, reused until a unit
+    changes anywhere (see PLACES_VERSION_KEY)."""
     language = get_language()
-    if language not in _PLACES:
+    version = cache.get(PLACES_VERSION_KEY, 0)
+    if language not in _PLACES or _PLACES[language][0] != version:
         labels: dict[int, str] = {}
         result = []
         units = AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id")
@@ -144,8 +158,8 @@ def places() -> list[Place]:
             result.append(
                 Place(unit.pcode, labels[unit.pk], unit.level, f"{unit.name_fr} {unit.name_en} {unit.name_alt}")
             )
-        _PLACES[language] = result
-    return _PLACES[language]
+        _PLACES[language] = (version, result)
+    return _PLACES[language][1]
 
 
 class OfficeKind(models.TextChoices):
@@ -200,3 +214,8 @@ class Office(models.Model):
     @property
     def lon(self) -> float | None:
         return self.longitude if self.longitude is not None else self.commune.centroid_lon
+
+
+@receiver([post_save, post_delete], sender=AdminUnit)
+def _unit_changed(sender, **kwargs) -> None:
+    places_changed()
