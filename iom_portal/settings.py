@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "iom_portal",  # management commands only: backup, restore
 ]
 
 MIDDLEWARE = [
