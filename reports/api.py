@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
-from iom_portal.api import LIST_ERRORS, READ_ERRORS, error_responses
+from core.api import LIST_ERRORS, READ_ERRORS, error_responses
 
 from .models import WAITING_MESSAGE, ReportJob, ReportType
 from .services import report_job_create, report_job_file_response

@@ -11,7 +11,7 @@ from django.test import Client
 from partners.models import User
 from programmes.demo import seed_demo
 from programmes.models import Indicator, IndicatorValue, Programme, Sector
-from reports import reports as builders
+from reports.builders import portfolio as builders
 
 from .api_support import token_client
 
