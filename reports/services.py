@@ -8,7 +8,7 @@ import os
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -255,6 +255,11 @@ class Heartbeat:
     done: int = 0
     last_beat: float = 0.0
     last_percent: int = 0
+    problems: list = field(default_factory=list)  # [{"programme": code, "errors": [...]}], see builders.records
+
+    def problem(self, code: str, errors: list[str]) -> None:
+        """A value of this programme was cleaned or left out: recorded on the job, never a failed report."""
+        self.problems.append({"programme": code, "errors": [str(e) for e in errors]})
 
     def __call__(self, count: int) -> None:
         self.done += count
@@ -317,11 +322,11 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         count, problems = iati.write_iati_xml(
             programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
         )
-        return {"row_count": count, "validation_messages": problems}
+        return {"row_count": count, "validation_messages": progress.problems + problems}
     else:
         portfolio.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
         count = progress.total
-    return {"row_count": count}
+    return {"row_count": count, "validation_messages": progress.problems}
 
 
 def _checksum(path: Path) -> tuple[int, str]:
