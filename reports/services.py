@@ -104,7 +104,7 @@ def dispatch_job(job_id: int) -> bool:
 
     try:
         if run_report.app.conf.task_always_eager:
-            run_report.apply_async(args=[job_id])
+            run_report.delay(job_id)  # in-process: no broker to reach
         else:
             with run_report.app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=0)  # one try: a request never waits on the broker
@@ -130,11 +130,17 @@ def report_jobs_dispatch(limit: int = 200) -> int:
     return sent
 
 
-def _enqueue(job: ReportJob) -> None:
-    """Mark the job unsent and send it once the transaction commits (a failed send leaves it waiting)."""
+def _enqueue(job: ReportJob, *, sweep: bool = False) -> None:
+    """Mark the job unsent and send it once the transaction commits (a failed send leaves it waiting);
+    with `sweep`, then also send every other job that waited for the broker to come back."""
     ReportJob.objects.filter(pk=job.pk).update(enqueued_at=None)
     job.enqueued_at = None
-    transaction.on_commit(lambda: dispatch_job(job.pk))
+
+    def send() -> None:
+        if dispatch_job(job.pk) and sweep:
+            report_jobs_dispatch()
+
+    transaction.on_commit(send)
 
 
 def _clean_idempotency_key(key: str | None) -> str:
@@ -194,8 +200,7 @@ def report_job_create(
             raise
         return existing
     job.replayed = False
-    _enqueue(job)
-    transaction.on_commit(report_jobs_dispatch)  # and any job that waited for the broker to come back
+    _enqueue(job, sweep=True)
     return job
 
 
