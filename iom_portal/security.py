@@ -45,9 +45,11 @@ def client_ip(request: HttpRequest | None) -> str:
         return remote
 
 
-def axes_client_ip(request: HttpRequest) -> str:
-    """AXES_CLIENT_IP_CALLABLE: django-axes locks (username, client address), not (username, proxy)."""
-    return client_ip(request)
+def axes_client_ip(request: HttpRequest) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: django-axes locks (username, client address), not (username, proxy).
+    None when unknown (e.g. force_login's bare request): axes stores addresses in an inet column."""
+    address = client_ip(request)
+    return None if address == "-" else address
 
 
 @receiver(user_logged_in)

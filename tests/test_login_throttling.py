@@ -112,3 +112,11 @@ def test_the_api_throttle_counts_clients_behind_the_proxy_separately(settings):
 
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXY_COUNT
     assert api_settings.NUM_PROXIES == settings.TRUSTED_PROXY_COUNT
+
+
+def test_an_unknown_client_address_is_none_for_axes_never_a_placeholder(settings):
+    from django.http import HttpRequest
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert security.axes_client_ip(HttpRequest()) is None  # force_login's bare request; inet column on PostgreSQL
+    assert security.axes_client_ip(FakeRequest(PROXY, "203.0.113.9")) == "203.0.113.9"
