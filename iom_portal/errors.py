@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
 
 from .security import log_refused
 
@@ -23,14 +24,14 @@ def api_error(status: int, code: str, detail: str) -> JsonResponse:
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     log_refused(request, "not-found-or-out-of-scope", 404)
     if _is_api(request):
-        return api_error(404, "not_found", _("Not found."))
+        return api_error(404, "not_found", exceptions.NotFound.default_detail)
     return render(request, "404.html", status=404)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     log_refused(request, "permission-denied", 403)
     if _is_api(request):
-        return api_error(403, "permission_denied", _("You do not have permission to perform this action."))
+        return api_error(403, "permission_denied", exceptions.PermissionDenied.default_detail)
     return render(request, "403.html", status=403)
 
 

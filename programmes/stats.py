@@ -63,19 +63,25 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
         .exclude(indicator__key_indicator="")
         .annotate(year=ExtractYear("period_end"))
     )
-    hidden_counts: dict[tuple[str, int], int] = {}
-    if suppress_small:
-        hidden_rows = base.filter(partner_hidden_total_q()).values_list("indicator__key_indicator", "year")
-        for row in hidden_rows.annotate(n=Count("pk")).order_by():
-            hidden_counts[(row[0], row[1])] = row[2]
-        base = base.exclude(partner_hidden_total_q())
+    # Partners: the period totals hidden from them add nothing; they are only counted (same queries).
+    hidden_q = partner_hidden_total_q()
     totals: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+    hidden_counts: dict[tuple[str, int], int] = defaultdict(int)
     incremental = base.filter(indicator__cumulative=False).values("indicator__key_indicator", "year")
-    for row in incremental.annotate(value=Sum("achieved")).order_by():
-        totals[(row["indicator__key_indicator"], row["year"])] += row["value"]
     per_indicator = base.filter(indicator__cumulative=True).values("indicator", "indicator__key_indicator", "year")
-    for row in per_indicator.annotate(value=Max("achieved")).order_by():
-        totals[(row["indicator__key_indicator"], row["year"])] += row["value"]
+    for rows, aggregate in ((incremental, Sum), (per_indicator, Max)):
+        if suppress_small:
+            annotated = rows.annotate(
+                value=aggregate("achieved", filter=~hidden_q), hidden=Count("pk", filter=hidden_q)
+            )
+        else:
+            annotated = rows.annotate(value=aggregate("achieved"))
+        for row in annotated.order_by():
+            key = (row["indicator__key_indicator"], row["year"])
+            if row["value"] is not None:
+                totals[key] += row["value"]
+            if row.get("hidden"):
+                hidden_counts[key] += row["hidden"]
     for key in hidden_counts:
         totals.setdefault(key, Decimal(0))
     labels = dict(KeyIndicator.choices)

@@ -29,11 +29,16 @@ def test_a_json_body_nested_a_little_too_deep_is_refused_before_any_serializer_r
 
 
 @pytest.mark.parametrize("persona", ["staff", "partner_a"])
-def test_a_nul_character_in_report_parameters_is_a_400_and_records_no_job(as_persona, persona, programme_a):  # noqa: F811
+def test_a_nul_character_in_report_parameters_is_a_400_naming_the_parameter_and_records_no_job(
+    as_persona,  # noqa: F811
+    persona,
+    programme_a,
+):
     body = {"type": "factsheet_pdf", "parameters": {"programme": "A\u0000"}}
     response = as_persona(persona).post("/api/v1/reports/", body, format="json")
     assert response.status_code == 400
     assert set(response.json()) == ERROR_KEYS
+    assert "parameters.programme" in response.json()["errors"]
     assert not ReportJob.objects.exists()
 
 

@@ -15,7 +15,8 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery reads it before its own settings
     previous = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
     use_broker(broker_url=CLOSED_PORT_BROKER, result_backend=None, task_always_eager=False)
     yield
