@@ -111,14 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------------
-# Throttle counts, login slow-downs and cached reference lists. One process: in memory. Several web
-# or worker processes/servers: CACHE_URL=redis://host:6379/1 so they all share one cache.
-CACHE_URL = env.str("CACHE_URL", default="")
-CACHES = {
-    "default": {**env.cache_url_config(CACHE_URL), "KEY_PREFIX": "iom-portal"}
-    if CACHE_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "iom-portal"}
-}
+# Reference lists (labelled places), API throttle counts and the per-username login slow-down. The
+# default lives in each process's memory; with several web or worker processes set CACHE_URL to a
+# shared cache (redis://redis:6379/1) so that they all count and see the same.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Users and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"

@@ -3,7 +3,6 @@
 from django.core.management.base import BaseCommand
 
 from programmes.reference import load_reference_data
-from regions.models import places_changed
 
 
 class Command(BaseCommand):
@@ -12,5 +11,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         for name, result in load_reference_data().items():
             self.stdout.write(f"{name:>14}: {result}")
-        places_changed()  # units may have been bulk-written: every process rebuilds its place list
         self.stdout.write(self.style.SUCCESS("Reference data is up to date."))
