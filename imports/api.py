@@ -118,7 +118,7 @@ class ImportJobViewSet(
         request=ImportDecisionSerializer,
         responses={200: ImportJobSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def confirm(self, request: Request, uuid=None) -> Response:
         return self._decide(
             request,
@@ -132,7 +132,7 @@ class ImportJobViewSet(
         request=ImportDecisionSerializer,
         responses={200: ImportJobSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def reject(self, request: Request, uuid=None) -> Response:
         return self._decide(
             request, lambda job, data: import_job_reject(job=job, user=request.user, reason=data["reason"])

@@ -53,7 +53,17 @@ def sniff_format(head: bytes) -> str | None:
         return ImportFormat.SHEET
     if text.startswith(b"<"):
         return ImportFormat.IATI_XML
-    return ImportFormat.SHEET if text else None
+    if not text or b"\x00" in head:
+        return None  # an image, an old binary .xls, a PDF: not something the portal reads
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            head.decode(encoding)
+        except UnicodeDecodeError as cut:
+            if encoding == "utf-8" and cut.start >= len(head) - 3:
+                return ImportFormat.SHEET  # a character cut at the end of the sniffed bytes
+            continue
+        return ImportFormat.SHEET
+    return None
 
 
 def import_job_create(*, user, upload, language: str) -> ImportJob:
@@ -243,6 +253,13 @@ def import_job_preview(*, job_id: int) -> ImportJob:
     except (IatiFileError, ValidationError) as refused:
         with override(job.language):
             message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
+        job.refresh_from_db()
+        return job
+    except Exception:  # a file no reader expected (a library's own error): the user gets a message, not a 500
+        logger.exception("import %s could not be read", job.pk)
+        with override(job.language):
+            message = _("The file could not be read. Check that it is an IATI 2.03 XML file or an XLSX/CSV sheet.")
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
         job.refresh_from_db()
         return job

@@ -93,13 +93,14 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
+    text = None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    if "\x00" in text or text.lstrip()[:5].lower() in ("<html", "<!doc"):
+    if text is None or "\x00" in text or text.lstrip()[:5].lower() in ("<html", "<!doc"):
         raise IatiFileError(_("This file is not a spreadsheet (XLSX or CSV)."))
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")

@@ -128,6 +128,9 @@ def test_a_rule_of_the_domain_refuses_the_activity_whole(media, staff):
         (b"<iati-activities version='2.01'></iati-activities>", "2.01"),
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><iati-activities version="2.03"/>', "entit"),
         (b"<iati-activities version='2.03'><iati-activity>", "XML"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01", "ni un fichier IATI"),
+        (bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D]) * 10, "ni un fichier IATI"),
+        (b"PK\x03\x04not really a zip", "classeur"),
     ],
 )
 def test_unreadable_files_are_refused_at_once_and_nothing_is_kept(media, staff, content, message):
