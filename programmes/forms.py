@@ -294,8 +294,8 @@ class PlaceField(forms.Field):
         if not exact:
             raise ValidationError(self.error_messages["unknown_name"], params={"value": text})
         if len(exact) > 1:
-            places = "; ".join(f"{p.label} = {p.pcode}" for p in exact)
-            raise ValidationError(self.error_messages["ambiguous"], params={"value": text, "places": places})
+            candidates = "; ".join(f"{p.label} = {p.pcode}" for p in exact)
+            raise ValidationError(self.error_messages["ambiguous"], params={"value": text, "places": candidates})
         return AdminUnit.objects.without_boundary().get(pcode=exact[0].pcode)
 
     def prepare_value(self, value):
