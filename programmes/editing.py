@@ -7,7 +7,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
-from reviews.services import proposal_is_locked
 
+from . import services
 from .forms import (
     IndicatorFormSet,
     LocationFormSet,
@@ -27,13 +27,15 @@ from .forms import (
     digest,
     find_places,
     form_values,
+    live_forms,
     posted_state,
     programme_state,
     read_fingerprint,
+    show_refusal,
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
-from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status
 from .views import get_programme_for_user
 
 STATE_LABELS = {
@@ -69,7 +71,7 @@ def programme_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def programme_edit(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
-    if proposal_is_locked(programme):
+    if programme.is_locked_for_review:
         # Under review: only a request for revision reopens the programme for editing.
         message = ProgrammeLocked().message
         if request.method != "POST":
@@ -95,14 +97,18 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         return _render_form(request, programme, form, formsets, status=400)
     try:
         with transaction.atomic():
-            saved = form.save(commit=False)
-            programme_save(programme=saved, user=request.user, expected_version=form.cleaned_data.get("version"))
-            form.save_m2m()
-            for formset in formsets.values():
-                formset.instance = saved
-                formset.save()
+            saved = _save(request.user, programme, form, formsets)
+            formsets["indicators"].instance = saved
+            formsets["indicators"].save()
     except StaleProgramme as stale:
         return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except ProgrammeLocked as locked:  # put under review while the page was open
+        form.add_error(None, locked.message)
+        return _render_form(request, programme, form, formsets, status=409)
+    except ValidationError as refused:
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        show_refusal(refused, form, lists)
+        return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
         # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
         current = Programme.objects.select_related("updated_by").get(pk=programme.pk) if programme.pk else None
@@ -113,6 +119,21 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         return _render_conflict(request, current, form, formsets, problem)
     messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
     return redirect(saved)
+
+
+def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Programme:
+    """Hand what the page read to the services, which decide (programmes/services.py)."""
+    parts = {
+        "fields": form.service_fields(),
+        "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
+        "participations": formsets["participations"].service_rows(),
+        "locations": formsets["locations"].service_units(),
+    }
+    if programme.pk is None:
+        return services.programme_create(user=user, **parts)
+    return services.programme_update(
+        programme=programme, user=user, expected_version=form.cleaned_data.get("version"), **parts
+    )
 
 
 def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
