@@ -316,7 +316,7 @@ def test_map_regions_are_named_buttons_enter_drills_down_and_a_link_skips_the_ma
     wait_for_maps(page)
     map_element = page.locator("#dashboard-map")
     shapes = map_element.locator("path[tabindex='0']")
-    assert shapes.count() == 8
+    expect(shapes).to_have_count(8)
     names = shapes.evaluate_all("paths => paths.map(p => p.getAttribute('role') + ' ' + p.getAttribute('aria-label'))")
     assert any(re.fullmatch(r"button Zinder, Programmes actifs : \d+", n) for n in names), names
     # Offices are listed after the map, not Tab stops inside it.
