@@ -33,6 +33,8 @@ from .forms import (
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
+from .result_forms import OutcomeFormSet
+from .results import ResultsInvalid
 from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
 from .views import get_programme_for_user
 
@@ -93,16 +95,29 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
             # Outdated and invalid: explain the conflict first, the field errors stay visible.
             return _render_conflict(request, programme, form, formsets, str(StaleProgramme(programme).message))
         return _render_form(request, programme, form, formsets, status=400)
+    created = programme.pk is None
     try:
         with transaction.atomic():
             saved = form.save(commit=False)
             programme_save(programme=saved, user=request.user, expected_version=form.cleaned_data.get("version"))
             form.save_m2m()
-            for formset in formsets.values():
+            for name, formset in formsets.items():
                 formset.instance = saved
-                formset.save()
+                if name == "outcomes":  # the framework first: the indicators point into it
+                    links = formsets["indicators"].links()
+                    formsets["indicators"].resolved = formset.save_results(
+                        programme=saved, user=request.user, links=links
+                    )
+                else:
+                    formset.save()
     except StaleProgramme as stale:
         return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except ResultsInvalid as refused:  # the framework changed meanwhile (e.g. in the admin)
+        for problem in refused.problems:
+            problem.key.add_error(problem.field, problem.message)
+        if created:  # rolled back: the programme does not exist
+            programme.pk = None
+        return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
         # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
         current = Programme.objects.select_related("updated_by").get(pk=programme.pk) if programme.pk else None
@@ -124,8 +139,11 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
             data, instance=programme, queryset=participations, prefix="participations", user=user
         ),
         "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
-        "indicators": IndicatorFormSet(data, instance=programme, prefix="indicators"),
     }
+    formsets["outcomes"] = OutcomeFormSet(data, instance=programme, prefix="outcomes")
+    formsets["indicators"] = IndicatorFormSet(
+        data, instance=programme, prefix="indicators", results=formsets["outcomes"]
+    )
     return form, formsets
 
 
