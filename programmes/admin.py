@@ -1,8 +1,10 @@
 """Admin for sectors, programmes, their results and key figures."""
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from .forms import IndicatorValueForm, ValueSetMixin
 from .models import (
     Document,
     Indicator,
@@ -145,8 +147,14 @@ class OutputAdmin(admin.ModelAdmin):
     autocomplete_fields = ["outcome"]
 
 
+class IndicatorValueFormSet(ValueSetMixin, BaseInlineFormSet):
+    """The values submitted together are checked as a set, with the rule of the model and the edit page."""
+
+
 class IndicatorValueInline(admin.TabularInline):
     model = IndicatorValue
+    form = IndicatorValueForm
+    formset = IndicatorValueFormSet
     extra = 0
 
 

@@ -443,6 +443,7 @@ class BaseIndicatorFormSet(forms.BaseInlineFormSet):
     def __init__(self, *args, results=None, **kwargs) -> None:
         self.results = results
         self.resolved: dict | None = None
+        kwargs.setdefault("queryset", Indicator.objects.select_related("outcome", "output"))
         super().__init__(*args, **kwargs)
         values_by_indicator: dict[int, list] = {}
         if self.instance.pk:
@@ -450,9 +451,6 @@ class BaseIndicatorFormSet(forms.BaseInlineFormSet):
                 values_by_indicator.setdefault(value.indicator_id, []).append(value)
         for form in self.forms:
             form.values = self._values_formset(form, values_by_indicator.get(form.instance.pk, []))
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("outcome", "output")
 
     def _values_formset(self, form, prefetched: list) -> BaseIndicatorValueFormSet:
         return IndicatorValueFormSet(

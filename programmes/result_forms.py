@@ -38,6 +38,8 @@ class ResultForm(WholeSetForm):
         self.fields["order"].required = False
         self.fields["order"].help_text = ""
         self.fields["code"].widget.attrs["size"] = 8
+        if not self.instance.pk:
+            self.initial["order"] = None  # a new row goes last unless given a place
 
     def plan_fields(self) -> dict:
         data = self.cleaned_data
@@ -107,6 +109,7 @@ class BaseOutcomeFormSet(forms.BaseInlineFormSet):
     """Outcomes of a programme in their order, each carrying the formset of its outputs (`form.outputs`)."""
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("queryset", Outcome.objects.order_by("order", "code"))
         super().__init__(*args, **kwargs)
         outputs: dict[int, list[Output]] = {}
         if self.instance.pk:
@@ -114,9 +117,6 @@ class BaseOutcomeFormSet(forms.BaseInlineFormSet):
                 outputs.setdefault(output.outcome_id, []).append(output)
         for form in self.forms:
             form.outputs = self._outputs_formset(form, outputs.get(form.instance.pk, []))
-
-    def get_queryset(self):
-        return super().get_queryset().order_by("order", "code")
 
     def _outputs_formset(self, form, prefetched: list) -> BaseOutputFormSet:
         return OutputFormSet(

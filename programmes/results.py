@@ -7,7 +7,7 @@ live here and in the models' `clean()`; a door never decides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from .models import RESULT_CODE_TAKEN, Indicator, Outcome, Output, Programme
 
 
-@dataclass
+@dataclass(eq=False)
 class OutputPlan:
     """One output as the door wants it; `pk` names a stored output, None a new one."""
 
@@ -28,9 +28,10 @@ class OutputPlan:
     pk: int | None = None
     remove: bool = False
     key: Any = None  # the door's handle for placing an error (e.g. its form row)
+    untouched: bool = False  # a stored result the door did not name: kept as it is
 
 
-@dataclass
+@dataclass(eq=False)
 class OutcomePlan:
     code: str
     statement_fr: str
@@ -40,9 +41,10 @@ class OutcomePlan:
     remove: bool = False
     outputs: list[OutputPlan] = field(default_factory=list)
     key: Any = None
+    untouched: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class IndicatorLink:
     """The result (outcome or output code, "" for none) an indicator measures; `pk` None for a new one."""
 
@@ -52,7 +54,7 @@ class IndicatorLink:
     key: Any = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Problem:
     key: Any
     field: str | None
@@ -71,6 +73,52 @@ def _clean_code(code: str) -> str:
     return (code or "").strip()
 
 
+class _Framework:
+    """The planned framework completed with the stored results the plan does not name (kept unchanged)."""
+
+    def __init__(self, programme: Programme, outcomes: list[OutcomePlan]) -> None:
+        self.outcomes = {o.pk: o for o in Outcome.objects.filter(programme=programme)} if programme.pk else {}
+        self.outputs = {o.pk: o for o in Output.objects.filter(outcome__programme=programme)} if programme.pk else {}
+        plans = [replace(o, outputs=list(o.outputs)) for o in outcomes]
+        by_outcome = {o.pk: o for o in plans if o.pk}
+        for row in self.outcomes.values():
+            if row.pk not in by_outcome:
+                by_outcome[row.pk] = OutcomePlan(
+                    row.code, row.statement_fr, row.statement_en, row.order, row.pk, untouched=True
+                )
+                plans.append(by_outcome[row.pk])
+        named = {p.pk for o in plans for p in o.outputs if p.pk}
+        for row in self.outputs.values():
+            if row.pk not in named:
+                plan = OutputPlan(row.code, row.statement_fr, row.statement_en, row.order, row.pk, untouched=True)
+                by_outcome[row.outcome_id].outputs.append(plan)
+        self.plans = plans
+
+    def stored_code(self, plan) -> str | None:
+        rows = self.outcomes if isinstance(plan, OutcomePlan) else self.outputs
+        row = rows.get(plan.pk) if plan.pk else None
+        return row.code if row is not None else None
+
+    def kept(self) -> list:
+        """Outcomes and outputs that remain, outcomes first within each outcome."""
+        return [p for o in self.plans if not o.remove for p in [o, *o.outputs] if not p.remove]
+
+    def resolver(self):
+        """code → plan: the planned codes first, then the former code of a renamed result, then removed ones."""
+        current = {}
+        for plan in self.kept():
+            current.setdefault(_clean_code(plan.code), plan)
+        previous, removed = {}, {}
+        for outcome in self.plans:
+            for plan in [outcome, *outcome.outputs]:
+                if plan.remove or outcome.remove:
+                    removed.setdefault(_clean_code(plan.code), plan)
+                    removed.setdefault(self.stored_code(plan), plan)
+                elif self.stored_code(plan) not in current:
+                    previous[self.stored_code(plan)] = plan
+        return lambda code: current.get(code) or previous.get(code) or removed.get(code)
+
+
 def results_problems(
     *, programme: Programme, outcomes: list[OutcomePlan], links: list[IndicatorLink] | None = None
 ) -> list[Problem]:
@@ -80,27 +128,34 @@ def results_problems(
     - a result that is removed has no outputs left and no indicator measuring it;
     - every indicator measures a result that exists (by its code, or the code it had before a rename).
 
-    `links` is the complete list of the indicators the programme keeps (None: the stored ones, unchanged).
+    Stored results the plan does not name stay as they are. `links` is the complete list of the
+    indicators the programme keeps (None: the stored ones, unchanged).
     """
+    return _problems(_Framework(programme, outcomes), programme, links)
+
+
+def _problems(framework: _Framework, programme: Programme, links: list[IndicatorLink] | None) -> list[Problem]:
     problems: list[Problem] = []
-    seen: set[str] = set()
-    for outcome in outcomes:
+    for outcome in framework.plans:
         kept_outputs = [o for o in outcome.outputs if not o.remove]
-        if outcome.remove:
-            if kept_outputs:
-                message = _(
-                    "Outcome %(code)s still has outputs (%(outputs)s): remove them too, or keep the outcome."
-                ) % {"code": outcome.code, "outputs": ", ".join(o.code for o in kept_outputs)}
-                problems.append(Problem(outcome.key, None, message))
-            continue
-        for plan in [outcome, *kept_outputs]:
-            code = _clean_code(plan.code)
-            if code in seen:
-                problems.append(Problem(plan.key, "code", str(RESULT_CODE_TAKEN)))
-            seen.add(code)
-    resolve = _resolver(programme, outcomes)
+        if outcome.remove and kept_outputs:
+            message = _("Outcome %(code)s still has outputs (%(outputs)s): remove them too, or keep the outcome.") % {
+                "code": outcome.code,
+                "outputs": ", ".join(o.code for o in kept_outputs),
+            }
+            problems.append(Problem(outcome.key, None, message))
+    holders: dict[str, list] = {}
+    for plan in framework.kept():
+        holders.setdefault(_clean_code(plan.code), []).append(plan)
+    for plans in holders.values():
+        if len(plans) > 1:
+            # Blame the rows the editor changed; the untouched one keeps its code.
+            changed = [p for p in plans if framework.stored_code(p) != _clean_code(p.code)] or plans
+            problems += [Problem(p.key, "code", str(RESULT_CODE_TAKEN)) for p in changed]
+    resolve = framework.resolver()
     if links is None:
         links = _stored_links(programme)
+    kept = {id(plan) for plan in framework.kept()}
     measured: dict[int, list[str]] = {}
     for link in links:
         code = _clean_code(link.result)
@@ -110,11 +165,11 @@ def results_problems(
         if plan is None:
             message = _("No outcome or output of this programme has the code “%(code)s”.") % {"code": code}
             problems.append(Problem(link.key, "result", message))
-        elif plan.remove:
+        elif id(plan) not in kept:
             measured.setdefault(id(plan), []).append(link.code or code)
-    for outcome in outcomes:
+    for outcome in framework.plans:
         for plan in [outcome, *outcome.outputs]:
-            if id(plan) in measured and plan.remove:
+            if id(plan) in measured:
                 message = _(
                     "%(code)s is still measured by indicator(s) %(indicators)s: attach them to another result "
                     "or remove them first."
@@ -130,31 +185,6 @@ def _stored_links(programme: Programme) -> list[IndicatorLink]:
     return [IndicatorLink(result=result_code(i), pk=i.pk, code=i.code) for i in indicators]
 
 
-def _resolver(programme: Programme, outcomes: list[OutcomePlan]):
-    """code → plan: the planned codes first, then the stored code of a result renamed by the plan."""
-    current: dict[str, OutcomePlan | OutputPlan] = {}
-    removed: dict[str, OutcomePlan | OutputPlan] = {}
-    for outcome in outcomes:
-        for plan in [outcome, *outcome.outputs]:
-            (removed if plan.remove or outcome.remove else current).setdefault(_clean_code(plan.code), plan)
-    previous: dict[str, OutcomePlan | OutputPlan] = {}
-    if programme.pk:
-        by_pk = {("outcome", o.pk): o for o in outcomes if o.pk}
-        by_pk.update({("output", p.pk): p for o in outcomes for p in o.outputs if p.pk})
-        stored = [
-            ("outcome", pk, code) for pk, code in Outcome.objects.filter(programme=programme).values_list("pk", "code")
-        ]
-        stored += [
-            ("output", pk, code)
-            for pk, code in Output.objects.filter(outcome__programme=programme).values_list("pk", "code")
-        ]
-        for kind, pk, code in stored:
-            plan = by_pk.get((kind, pk))
-            if plan is not None and code not in current:
-                previous[code] = plan
-    return lambda code: current.get(code) or previous.get(code) or removed.get(code)
-
-
 def results_replace(
     *, programme: Programme, user, outcomes: list[OutcomePlan], links: list[IndicatorLink] | None = None
 ) -> dict[str, Outcome | Output]:
@@ -166,74 +196,76 @@ def results_replace(
     """
     with transaction.atomic():
         locked = Programme.objects.select_for_update(of=("self",)).get(pk=programme.pk)
-        problems = results_problems(programme=locked, outcomes=outcomes, links=links)
+        framework = _Framework(locked, outcomes)
+        problems = _problems(framework, locked, links)
         if problems:
             raise ResultsInvalid(problems)
-        stored_outcomes = {o.pk: o for o in Outcome.objects.filter(programme=locked)}
-        stored_outputs = {o.pk: o for o in Output.objects.filter(outcome__programme=locked)}
+        resolve = framework.resolver()
+        former = {plan.pk: framework.stored_code(plan) for plan in framework.kept() if plan.pk}
         saved: dict[int, Outcome | Output] = {}  # id(plan) → row
-        next_order = (max((o.order for o in stored_outcomes.values()), default=0) or 0) + 1
-        for plan in outcomes:
+        next_order = max((o.order for o in framework.outcomes.values()), default=0) + 1
+        for plan in framework.plans:
             if plan.remove:
                 continue
-            row = stored_outcomes.get(plan.pk) if plan.pk else Outcome(programme=locked)
+            row = framework.outcomes[plan.pk] if plan.pk else Outcome(programme=locked)
             if plan.order is None and row.pk is None:
                 plan.order, next_order = next_order, next_order + 1
-            _write(row, plan, taken=[o for o in stored_outcomes.values() if o.pk != row.pk])
+            if not plan.untouched:
+                _write(row, plan, siblings=framework.outcomes.values())
             saved[id(plan)] = row
-        for outcome_plan in outcomes:
+        for outcome_plan in framework.plans:
             if outcome_plan.remove:
                 continue
             outcome = saved[id(outcome_plan)]
-            siblings = [o for o in stored_outputs.values() if o.outcome_id == outcome.pk]
+            siblings = [o for o in framework.outputs.values() if o.outcome_id == outcome.pk]
             next_order = max((o.order for o in siblings), default=0) + 1
             for plan in outcome_plan.outputs:
                 if plan.remove:
                     continue
-                row = stored_outputs.get(plan.pk) if plan.pk else Output()
+                row = framework.outputs[plan.pk] if plan.pk else Output()
+                moved = row.pk is not None and row.outcome_id != outcome.pk
                 row.outcome = outcome
                 if plan.order is None and row.pk is None:
                     plan.order, next_order = next_order, next_order + 1
-                _write(row, plan, taken=[o for o in siblings if o.pk != row.pk])
+                if not plan.untouched:
+                    _write(row, plan, siblings=siblings, moved=moved)
                 saved[id(plan)] = row
-        resolve = _resolver(locked, outcomes)
         by_code: dict[str, Outcome | Output] = {}
-        for outcome_plan in outcomes:
-            for plan in [outcome_plan, *outcome_plan.outputs]:
-                if id(plan) in saved:
-                    by_code[_clean_code(plan.code)] = saved[id(plan)]
-        for code in list(_stored_codes(stored_outcomes, stored_outputs)):
+        for plan in framework.kept():
+            by_code[_clean_code(plan.code)] = saved[id(plan)]
+        for code in former.values():
             plan = resolve(code)
             if plan is not None and id(plan) in saved:
                 by_code.setdefault(code, saved[id(plan)])
         if links is not None:
             _relink(locked, links, by_code)
-        for plan in [p for o in outcomes for p in o.outputs if p.remove and p.pk]:
-            stored_outputs[plan.pk].delete()
-        for plan in [o for o in outcomes if o.remove and o.pk]:
-            stored_outcomes[plan.pk].delete()
+        removed = [p for o in framework.plans for p in [*o.outputs, o] if p.pk and (p.remove or o.remove)]
+        for plan in removed:  # outputs before their outcome
+            rows = framework.outcomes if isinstance(plan, OutcomePlan) else framework.outputs
+            rows[plan.pk].delete()
     return by_code
 
 
-def _stored_codes(outcomes: dict, outputs: dict) -> list[str]:
-    return [o.code for o in outcomes.values()] + [o.code for o in outputs.values()]
-
-
-def _write(row, plan, *, taken: list) -> None:
+def _write(row, plan, *, siblings, moved: bool = False) -> None:
     """Save a result row if the plan changes it, freeing its new code first if a sibling still holds it."""
     code = _clean_code(plan.code)
     changes = {"code": code, "statement_fr": plan.statement_fr, "statement_en": plan.statement_en or ""}
     if plan.order is not None:
         changes["order"] = plan.order
-    if row.pk and all(getattr(row, name) == value for name, value in changes.items()):
+    if row.pk and not moved and _same(row, changes):
         return
-    for sibling in taken:
-        if sibling.code == code:  # codes swapped in one plan: park the other row's code until it is written
+    for sibling in siblings:
+        if sibling.pk != row.pk and sibling.code == code:
+            # Codes exchanged within one plan: park the other row's code until its own turn.
             type(sibling).objects.filter(pk=sibling.pk).update(code=f"~{sibling.pk}")
             sibling.code = f"~{sibling.pk}"
     for name, value in changes.items():
         setattr(row, name, value)
     row.save()
+
+
+def _same(row, changes: dict) -> bool:
+    return all(getattr(row, name) == value for name, value in changes.items())
 
 
 def _relink(programme: Programme, links: list[IndicatorLink], by_code: dict) -> None:
