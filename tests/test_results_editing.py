@@ -331,7 +331,7 @@ VALUE_RULES = [
         "age groups above the total",
         [{"target": "100"}, {"age_group": "0-17", "target": "60"}, {"age_group": "18-59", "target": "41"}],
         "id_indicators-0-values-1-target",
-        "Les valeurs par tranche d'âge totalisent 101, plus que le total de 100 de cette période.",
+        "Les valeurs par tranche d’âge totalisent 101, plus que le total de 100 de cette période.",
         "The values by age group add up to 101, more than this period's total of 100.",
     ),
     (
