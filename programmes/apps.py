@@ -19,5 +19,7 @@ class ProgrammesConfig(AppConfig):
         auditlog.register(models.Participation)
         auditlog.register(models.ProgrammeLocation)
         auditlog.register(models.Document, exclude_fields=["file"])
+        auditlog.register(models.Outcome)
+        auditlog.register(models.Output)
         auditlog.register(models.Indicator)
         auditlog.register(models.IndicatorValue)
