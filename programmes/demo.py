@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory, User
 from regions.models import AdminUnit
@@ -38,6 +39,10 @@ from .reference import load_reference_data
 TODAY = date(2026, 11, 1)
 DEMO_CODE_REGEX = r"^NE-[A-Z]+-[0-9]{4}-[0-9]{5}$"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — published demo password, see CONTRACT.md
+
+# Sent by `manage.py seed_demo` once the demo programmes and accounts exist: apps above programmes add their
+# own demo data in a receiver (reviews seeds its roles and proposals), so programmes never imports them.
+demo_seeded = Signal()
 
 DEMO_ORGANISATIONS = [
     # code, acronym, category, name_fr, name_en
