@@ -969,7 +969,15 @@ class IndicatorValue(models.Model):
         if "indicator" in (exclude or ()) or not self.indicator_id:
             return
         siblings = list(IndicatorValue.objects.filter(indicator_id=self.indicator_id).exclude(pk=self.pk))
-        errors = indicator_value_set_errors([self, *siblings]).get(0)
+        found = indicator_value_set_errors([self, *siblings])
+        errors = found.get(0, {})
+        if self.is_total:  # a total lowered below its breakdown: the cells' messages are this value's
+            for index, fields in found.items():
+                if index and siblings[index - 1].period_start == self.period_start:
+                    for name in ("target", "achieved"):
+                        for message in fields.get(name, []):
+                            if message not in errors.get(name, []):
+                                errors.setdefault(name, []).append(message)
         if errors:
             raise ValidationError(errors)
 

@@ -111,11 +111,13 @@ class _Framework:
         previous, removed = {}, {}
         for outcome in self.plans:
             for plan in [outcome, *outcome.outputs]:
+                former = self.stored_code(plan)
                 if plan.remove or outcome.remove:
                     removed.setdefault(_clean_code(plan.code), plan)
-                    removed.setdefault(self.stored_code(plan), plan)
-                elif self.stored_code(plan) not in current:
-                    previous[self.stored_code(plan)] = plan
+                    if former:
+                        removed.setdefault(former, plan)
+                elif former and former not in current:
+                    previous[former] = plan
         return lambda code: current.get(code) or previous.get(code) or removed.get(code)
 
 
@@ -136,6 +138,11 @@ def results_problems(
 
 def _problems(framework: _Framework, programme: Programme, links: list[IndicatorLink] | None) -> list[Problem]:
     problems: list[Problem] = []
+    for outcome in framework.plans:
+        for plan in [outcome, *outcome.outputs]:
+            if plan.pk and framework.stored_code(plan) is None:
+                message = _("This outcome or output no longer exists (someone removed it): reload the page.")
+                return [Problem(plan.key, None, message)]
     for outcome in framework.plans:
         kept_outputs = [o for o in outcome.outputs if not o.remove]
         if outcome.remove and kept_outputs:

@@ -106,6 +106,23 @@ def test_staff_adds_an_outcome_with_an_output_and_an_indicator_measuring_it_in_o
     assert "OP1.1 — " in detail
 
 
+def test_a_new_programme_is_created_with_its_outcome_and_an_indicator_measuring_it(client, staff, org_a, org_b):
+    from .test_edit_forms import new_programme_data
+
+    client.force_login(staff)
+    data = new_programme_data(client, org_a, org_b)
+    data.update(
+        {
+            "outcomes-0-code": "OC1",
+            "outcomes-0-statement_fr": "Les victimes sont protégées.",
+            "indicators-0-result": "OC1",
+        }
+    )
+    assert client.post("/fr/programmes/new/", data).status_code == 302
+    programme = Programme.objects.get(code="NE-CT-2026-900")
+    assert programme.indicators.get().outcome == programme.outcomes.get(code="OC1")
+
+
 def test_the_results_section_is_labelled_in_french_and_in_english(client, staff, framework):
     client.force_login(staff)
     french = text_of(client.get(edit_url(framework, "fr")))
@@ -490,6 +507,20 @@ def test_percentages_may_have_decimals_and_counts_of_sessions_too(framework):
         IndicatorValue(indicator=sessions, **PERIOD, age_group=AgeGroup.ADULTS, achieved=Decimal("0.5")).full_clean()
 
 
+def test_lowering_a_total_below_its_breakdown_is_refused_by_the_model(framework):
+    indicator = Indicator.objects.get(programme=framework, code="I1")
+    total = IndicatorValue.objects.create(indicator=indicator, **DATES, achieved=Decimal("600"))
+    IndicatorValue.objects.create(indicator=indicator, **DATES, sex=Sex.FEMALE, achieved=Decimal("219"))
+    IndicatorValue.objects.create(indicator=indicator, **DATES, sex=Sex.MALE, achieved=Decimal("268"))
+    total.full_clean()
+    total.achieved = Decimal("400")
+    with pytest.raises(ValidationError) as refused:
+        total.full_clean()
+    assert refused.value.message_dict["achieved"] == [
+        "The values by sex add up to 487, more than this period's total of 400."
+    ]
+
+
 # --- The admin keeps the framework whole ----------------------------------------------------------------
 
 
@@ -570,3 +601,15 @@ def test_the_edit_page_query_count_is_the_same_for_1_and_20_outcomes(client, sta
     add_outcomes(2, 20)
     assert count() == small
     assert text_of(client.get(edit_url(programme_a))).count('name="outcomes-') > 20 * 5
+
+
+def test_demo_results_meet_the_rules_so_that_demo_programmes_can_be_edited(reference):
+    from programmes.demo import seed_demo
+
+    seed_demo(programmes=40, seed=2026)
+    values = IndicatorValue.objects.select_related("indicator__programme")
+    assert values.exists()
+    for value in values:
+        value.full_clean()
+    for indicator in Indicator.objects.all():
+        indicator.full_clean()
