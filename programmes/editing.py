@@ -7,7 +7,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
 
+from . import services
 from .forms import (
     IndicatorFormSet,
     LocationFormSet,
@@ -26,15 +27,17 @@ from .forms import (
     digest,
     find_places,
     form_values,
+    live_forms,
     posted_state,
     programme_state,
     read_fingerprint,
+    show_refusal,
     state_fingerprint,
 )
 from .models import Participation, Programme, ProgrammeLocation, Status
 from .result_forms import OutcomeFormSet
 from .results import ResultsInvalid
-from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status
 from .views import get_programme_for_user
 
 STATE_LABELS = {
@@ -94,28 +97,28 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
             # Outdated and invalid: explain the conflict first, the field errors stay visible.
             return _render_conflict(request, programme, form, formsets, str(StaleProgramme(programme).message))
         return _render_form(request, programme, form, formsets, status=400)
-    created = programme.pk is None
     try:
         with transaction.atomic():
-            saved = form.save(commit=False)
-            programme_save(programme=saved, user=request.user, expected_version=form.cleaned_data.get("version"))
-            form.save_m2m()
-            for name, formset in formsets.items():
-                formset.instance = saved
-                if name == "outcomes":  # the framework first: the indicators point into it
-                    links = formsets["indicators"].links()
-                    formsets["indicators"].resolved = formset.save_results(
-                        programme=saved, user=request.user, links=links
-                    )
-                else:
-                    formset.save()
+            saved = _save(request.user, programme, form, formsets)
+            # The results framework first: the indicators point into it.
+            indicators = formsets["indicators"]
+            indicators.resolved = formsets["outcomes"].save_results(
+                programme=saved, user=request.user, links=indicators.links()
+            )
+            indicators.instance = saved
+            indicators.save()
     except StaleProgramme as stale:
         return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except ProgrammeLocked as locked:  # put under review while the page was open
+        form.add_error(None, locked.message)
+        return _render_form(request, programme, form, formsets, status=409)
     except ResultsInvalid as refused:  # the framework changed meanwhile (e.g. in the admin)
         for problem in refused.problems:
             problem.key.add_error(problem.field, problem.message)
-        if created:  # rolled back: the programme does not exist
-            programme.pk = None
+        return _render_form(request, programme, form, formsets, status=400)
+    except ValidationError as refused:
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        show_refusal(refused, form, lists)
         return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
         # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
@@ -127,6 +130,21 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         return _render_conflict(request, current, form, formsets, problem)
     messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
     return redirect(saved)
+
+
+def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Programme:
+    """Hand what the page read to the services, which decide (programmes/services.py)."""
+    parts = {
+        "fields": form.service_fields(),
+        "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
+        "participations": formsets["participations"].service_rows(),
+        "locations": formsets["locations"].service_units(),
+    }
+    if programme.pk is None:
+        return services.programme_create(user=user, **parts)
+    return services.programme_update(
+        programme=programme, user=user, expected_version=form.cleaned_data.get("version"), **parts
+    )
 
 
 def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:

@@ -69,6 +69,10 @@ def _prepare(programme: Programme, *, focal_point: User, budget: Decimal, curren
         planned_end=programme.planned_start + timedelta(days=730),
     )
     programme.refresh_from_db()
+    # The funder's share follows the new budget (contributions never exceed it, programmes/rules.py).
+    Participation.objects.filter(programme=programme, role=Role.FUNDING).update(
+        contribution=(budget * Decimal("0.8")).quantize(Decimal("1"))
+    )
     BudgetLine.objects.filter(programme=programme).delete()
     BudgetLine.objects.bulk_create(
         [BudgetLine(programme=programme, category=c, description=d, amount=Decimal(a)) for c, d, a in lines]

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from programmes.models import AgeGroup, Indicator, IndicatorValue, Outcome, Output, Programme, Sex
 from programmes.results import OutcomePlan, OutputPlan, ResultsInvalid, results_replace
@@ -39,6 +40,13 @@ def row_errors(response) -> str:
         r'<div class="alert alert-danger py-1 px-2 small mb-2" role="alert">(.*?)</div>', text_of(response), re.S
     )
     return " ".join(found)
+
+
+@pytest.fixture
+def english():
+    """Messages of direct (non-HTTP) calls in English, whatever ran before in this process."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -299,7 +307,7 @@ def test_an_outcome_needs_its_french_statement(client, staff, programme_a):
 # --- The service, as any other door calls it ---------------------------------------------------------
 
 
-def test_the_results_service_refuses_what_the_page_refuses(staff, framework):
+def test_the_results_service_refuses_what_the_page_refuses(staff, framework, english):
     oc2 = Outcome.objects.get(programme=framework, code="OC2")
     plan = [OutcomePlan(code="OC2", statement_fr="Résultat deux", pk=oc2.pk, remove=True)]
     with pytest.raises(ResultsInvalid) as refused:
@@ -429,7 +437,7 @@ def test_each_value_rule_is_refused_by_the_admin_with_the_same_message(
     [(r[1], r[4]) for r in VALUE_RULES],
     ids=[r[0] for r in VALUE_RULES],
 )
-def test_each_value_rule_is_refused_by_the_model_for_any_other_door(framework, rows, message):
+def test_each_value_rule_is_refused_by_the_model_for_any_other_door(framework, english, rows, message):
     """What an importer or the API gets from `full_clean()`: the stored values count with the new one."""
     indicator = Indicator.objects.get(programme=framework, code="I1")
     *stored, last = rows
@@ -507,7 +515,7 @@ def test_percentages_may_have_decimals_and_counts_of_sessions_too(framework):
         IndicatorValue(indicator=sessions, **PERIOD, age_group=AgeGroup.ADULTS, achieved=Decimal("0.5")).full_clean()
 
 
-def test_lowering_a_total_below_its_breakdown_is_refused_by_the_model(framework):
+def test_lowering_a_total_below_its_breakdown_is_refused_by_the_model(framework, english):
     indicator = Indicator.objects.get(programme=framework, code="I1")
     total = IndicatorValue.objects.create(indicator=indicator, **DATES, achieved=Decimal("600"))
     IndicatorValue.objects.create(indicator=indicator, **DATES, sex=Sex.FEMALE, achieved=Decimal("219"))
