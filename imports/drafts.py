@@ -27,6 +27,7 @@ from .mapping import (
     supported_currency,
     total_budget,
 )
+from .results import results_draft, stored_signature
 
 PROGRAMME_FIELDS = (
     "code",
@@ -68,6 +69,7 @@ class ProgrammeDraft:
     raw_xml: str = ""
     # A sheet adds partners and places to what is stored; an IATI activity describes the programme whole.
     merge_lists: bool = False
+    results: object = None  # imports.results.ResultsDraft, or None: the stored framework stays
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -155,6 +157,7 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
     draft.fields = fields
     _participations(record, reference, draft, language)
     _locations(record, reference, draft)
+    draft.results = results_draft(record, draft.warnings)
     for country in record.recipient_countries:
         if country.code.upper() != "NE":
             draft.warnings.append(
@@ -253,7 +256,33 @@ def draft_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[di
         if programme is None or differs:
             label = str(Programme._meta.get_field(name).verbose_name)
             changes.append({"field": name, "label": label, "current": _shown(current), "new": _shown(new)})
+    if not draft.merge_lists and (programme is None or programme.status != draft.status):
+        changes.append(
+            {
+                "field": "status",
+                "label": str(Programme._meta.get_field("status").verbose_name),
+                "current": programme.get_status_display() if programme is not None else "",
+                "new": str(Status(draft.status).label),
+            }
+        )
     changes += _list_changes(draft, programme)
+    if draft.results is not None and (programme is None or draft.results.signature != stored_signature(programme)):
+        values = sum(len(i.values) for i in draft.results.indicators)
+        outputs = sum(len(o.outputs) for o in draft.results.outcomes)
+        changes.append(
+            {
+                "field": "results",
+                "label": str(_("Results framework")),
+                "current": "",
+                "new": _("%(outcomes)s outcomes, %(outputs)s outputs, %(indicators)s indicators, %(values)s values")
+                % {
+                    "outcomes": len(draft.results.outcomes),
+                    "outputs": outputs,
+                    "indicators": len(draft.results.indicators),
+                    "values": values,
+                },
+            }
+        )
     if programme is not None and not draft.merge_lists:
         stored_sectors = sorted(s.code for s in programme.secondary_sectors.all())
         if stored_sectors != sorted(s.code for s in draft.secondary_sectors):

@@ -32,6 +32,7 @@ from .drafts import ProgrammeDraft, draft_changes, draft_from_activity
 from .iati import IatiFileError, iter_activities
 from .mapping import Reference
 from .models import ImportedActivity, ImportFormat, ImportJob, ImportStatus
+from .results import results_write, stored_signature
 
 logger = logging.getLogger(__name__)
 
@@ -382,6 +383,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 locations=units,
             )
             action = UPDATE
+        if draft.results is not None and (action == NEW or draft.results.signature != stored_signature(programme)):
+            results_write(programme=programme, user=user, draft=draft.results)
         if not draft.merge_lists and programme.status != draft.status:
             programme_record_imported_status(
                 programme=programme,

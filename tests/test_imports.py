@@ -88,6 +88,21 @@ def test_confirmed_import_creates_the_programme_through_the_services(media, staf
     assert any(role == Role.IMPLEMENTING_PARTNER and "traite" in name for name, role, _c in roles)
     assert programme.created_by == staff
     assert "programme-manager" in ImportedActivity.objects.get(programme=programme).raw_xml
+    # The result (an output with no outcome before it) became an outcome, with its indicator and values.
+    (outcome,) = programme.outcomes.all()
+    assert outcome.statement_fr.startswith("Victims of trafficking")
+    (indicator,) = programme.indicators.all()
+    assert (indicator.name_fr, indicator.outcome, indicator.baseline_year) == (
+        "Nombre de victimes de la traite assistées",
+        outcome,
+        2024,
+    )
+    cells = {(v.sex, v.target, v.achieved) for v in indicator.values.all()}
+    assert cells == {
+        ("all", Decimal("120"), Decimal("134")),
+        ("female", None, Decimal("70")),
+        ("male", None, Decimal("64")),
+    }
 
 
 def test_importing_the_same_file_again_changes_nothing(media, staff):
@@ -138,6 +153,14 @@ def test_unreadable_files_are_refused_at_once_and_nothing_is_kept(media, staff, 
         upload(staff, content=content, name="file.xml")
     assert message in refused.value.messages[0]
     assert ImportJob.objects.count() == 0
+
+
+def test_results_whose_parts_exceed_the_total_refuse_the_activity(media, staff):
+    content = IOM_FILE.read_bytes().replace(b'<actual value="64">', b'<actual value="94">')
+    job = confirm(upload(staff, content=content), staff)
+    (skipped,) = job.result["skipped"]
+    assert not Programme.objects.filter(code="CT.0412").exists()
+    assert any("total" in reason for reason in skipped["reasons"])
 
 
 def test_a_duplicate_identifier_inside_one_file_is_an_error(media, staff):
