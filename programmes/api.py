@@ -509,7 +509,22 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
 
 class TransitionSerializer(StrictInputMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, help_text=_("The status to move to."))
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text=_("Required to suspend, and for completed, closed, cancelled and rejected (irreversible)."),
+    )
+    actual_end = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "Completed and closed: when the programme actually ended, not in the future "
+            "(default: the recorded actual end, else today)."
+        ),
+    )
 
     class Meta:
         rejected_inputs = ()
@@ -674,7 +689,8 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
                     to_status=serializer.validated_data["status"],
                     user=request.user,
                     reason=serializer.validated_data["reason"],
+                    actual_end=serializer.validated_data["actual_end"],
                 )
         except TransitionNotAllowed as exc:
-            raise serializers.ValidationError({"status": exc.messages}) from None
+            raise serializers.ValidationError(exc.message_dict) from None
         return self._detail(programme.code)

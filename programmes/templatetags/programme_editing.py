@@ -2,16 +2,12 @@
 
 from django import template
 
-from programmes.forms import REASON_REQUIRED
-from programmes.models import Programme, Status
+from programmes.models import Programme, StatusStep
 
 register = template.Library()
 
 
 @register.simple_tag
-def status_actions(programme: Programme) -> list[dict]:
-    """One entry per status the programme may move to next, saying whether a reason is required."""
-    return [
-        {"value": status, "label": Status(status).label, "needs_reason": status in REASON_REQUIRED}
-        for status in programme.manual_transitions()
-    ]
+def status_actions(programme: Programme) -> list[StatusStep]:
+    """The next statuses of the programme: the ones a status action takes now, and the others with why not."""
+    return programme.status_steps()
