@@ -441,6 +441,8 @@ class Programme(BilingualMixin, models.Model):
         return self.approval_road == ApprovalRoad.DEPARTMENT_REVIEW
 
     def recorded_agreement(self) -> ProgrammeAgreement | None:
+        if self.pk is None:
+            return None
         try:
             return self.agreement
         except ProgrammeAgreement.DoesNotExist:
