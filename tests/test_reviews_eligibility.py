@@ -32,6 +32,7 @@ def test_an_eligible_idf_programme_passes_every_item(eligible):
     assert states(items) == {
         "required_fields": True,
         "endorsement": True,
+        "idf_funder": True,
         "budget_range": True,
         "budget_lines": True,
         "staff_office": True,
