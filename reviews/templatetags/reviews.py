@@ -24,8 +24,6 @@ def review_panel(programme, user) -> dict | None:
             "actions": proposal_actions(programme, user, proposal=proposal),
             "locked": proposal_is_locked(programme),
         }
-    exists = Proposal.objects.filter(programme=programme).exists()
-    if not exists and programme.status == Status.PIPELINE:
-        if proposal_actions(programme, user)[Action.SUBMIT]:
-            return {"proposal": None}
-    return None
+    if programme.status != Status.PIPELINE or Proposal.objects.filter(programme=programme).exists():
+        return None
+    return {"proposal": None} if proposal_actions(programme, user)[Action.SUBMIT] else None
