@@ -770,7 +770,7 @@ class ProgrammeAgreement(models.Model):
     document = models.ForeignKey(
         Document,
         verbose_name=_("signed agreement"),
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,  # deleted with its programme, never alone while it is the basis
         related_name="+",
         help_text=_("A document of the programme in the category “Agreement”."),
     )
