@@ -441,12 +441,10 @@ class Programme(BilingualMixin, models.Model):
         return self.approval_road == ApprovalRoad.DEPARTMENT_REVIEW
 
     def recorded_agreement(self) -> ProgrammeAgreement | None:
+        """The signed agreement recorded as basis, read afresh (the reverse accessor caches a miss)."""
         if self.pk is None:
             return None
-        try:
-            return self.agreement
-        except ProgrammeAgreement.DoesNotExist:
-            return None
+        return ProgrammeAgreement.objects.filter(programme=self).select_related("document").first()
 
     def endorsement_letter(self) -> Document | None:
         """The government endorsement: an endorsement letter issued by an endorsing authority of the
