@@ -107,7 +107,9 @@ def programme_record_agreement(
         locked = Programme.objects.select_for_update(of=("self",)).get(pk=programme.pk)
         if locked.status not in AGREEMENT_EDITABLE_STATUSES:
             raise ValidationError(
-                _("The agreement can be recorded while the programme is in the pipeline, approved or active."),
+                _(
+                    "The agreement can be recorded while the programme is in the pipeline, approved, active or suspended."
+                ),
                 code="state",
             )
         agreement = locked.recorded_agreement() or ProgrammeAgreement(programme=locked)
