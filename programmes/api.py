@@ -39,6 +39,7 @@ from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 from . import stats
 from .filters import ProgrammeFilter
 from .models import (
+    ApprovalRoad,
     Indicator,
     IndicatorValue,
     KeyFigure,
@@ -408,6 +409,14 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
     location_details = LocationSerializer(source="locations", many=True, read_only=True)
     outcomes = OutcomeSerializer(many=True, read_only=True)
     indicators = IndicatorSerializer(many=True, read_only=True)
+    approval_road = serializers.ChoiceField(
+        choices=ApprovalRoad.choices,
+        read_only=True,
+        help_text=_(
+            "How the programme is approved: department_review (IOM Development Fund, multi-regional, global) "
+            "or agreement (signed agreement and government endorsement)."
+        ),
+    )
 
     class Meta:
         model = Programme
@@ -415,7 +424,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
         fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
         fields += ["participations", "locations", "location_details", "outcomes", "indicators", "version"]
-        fields += ["created_at", "updated_at"]
+        fields += ["approval_road", "created_at", "updated_at"]
         read_only_fields = ["status", "version", "created_at", "updated_at"]
         # Never accepted from clients even though they are not in the representation.
         rejected_inputs = ("organisation", "created_by", "updated_by", "search_text", "id", "pk")

@@ -426,6 +426,9 @@ class Programme(BilingualMixin, models.Model):
         """The IOM Development Fund takes part as funder (or prospective funder of a proposal)."""
         if self.pk is None:
             return False
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("participations")
+        if prefetched is not None:  # the API detail and the programme page load them anyway
+            return any(p.role == Role.FUNDING and p.organisation.code == IDF_ORGANISATION_CODE for p in prefetched)
         return self.participations.filter(role=Role.FUNDING, organisation__code=IDF_ORGANISATION_CODE).exists()
 
     @property
