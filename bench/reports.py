@@ -77,7 +77,7 @@ def child(kind: str) -> dict:
     from openpyxl import Workbook
 
     from programmes.models import Programme
-    from reports import reports
+    from reports.builders import iati, matrix, portfolio, records
 
     translation.activate("fr")
     queryset = Programme.objects.all()
@@ -85,12 +85,12 @@ def child(kind: str) -> dict:
     rows = 0
     if kind == "workbook_floor":
         # The workbook's rows, gathered first (not timed), then written from memory.
-        lookups = reports.Lookups.load()
-        programme_rows, indicator_rows = [reports.portfolio_headers()], [reports.indicator_headers()]
-        for record in reports.iter_programmes(queryset, lookups, results=True, all_cells=True):
-            programme_rows.append(reports.portfolio_row(record, lookups))
-            indicator_rows.extend(reports.indicator_rows(record, lookups))
-        figure_rows = list(reports.key_figure_rows(queryset))
+        lookups = records.Lookups.load()
+        programme_rows, indicator_rows = [portfolio.portfolio_headers()], [portfolio.indicator_headers()]
+        for record in records.iter_programmes(queryset, lookups, results=True, all_cells=True):
+            programme_rows.append(portfolio.portfolio_row(record, lookups))
+            indicator_rows.extend(portfolio.indicator_rows(record, lookups))
+        figure_rows = list(portfolio.key_figure_rows(queryset))
         start = time.perf_counter()
         workbook = Workbook(write_only=True)
         for title, sheet_rows in (
@@ -113,13 +113,13 @@ def child(kind: str) -> dict:
     else:
         start = time.perf_counter()
         if kind == "workbook":
-            rows = reports.write_portfolio_workbook(queryset, out)
+            rows = portfolio.write_portfolio_workbook(queryset, out)
         elif kind == "csv":
             with open(out, "w", encoding="utf-8", newline="") as handle:
-                reports.write_matrix_csv(queryset, handle)
+                matrix.write_matrix_csv(queryset, handle)
             rows = _count_lines(out) - 2
         elif kind == "iati":
-            rows, problems = reports.write_iati_xml(queryset, str(out))
+            rows, problems = iati.write_iati_xml(queryset, str(out))
             assert not problems, problems[:3]
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "iom_portal.apps.PortalConfig",  # the wiring: security log receivers
 ]
 
 MIDDLEWARE = [
@@ -244,11 +245,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "iom_portal.api.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.ApiPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["iom_portal.api.ApiAnonThrottle", "iom_portal.api.ApiUserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.ApiAnonThrottle", "core.api.ApiUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
-    "EXCEPTION_HANDLER": "iom_portal.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

@@ -5,6 +5,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from programmes import place_urls
+from regions import urls as region_urls
+
 from . import api, views
 
 admin.site.site_header = "OIM Niger — administration / IOM Niger administration"
@@ -28,8 +31,9 @@ urlpatterns += i18n_patterns(
     path("accounts/tokens/", include("partners.tokens")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("programmes/", include("programmes.urls")),
-    path("partners/", include("partners.urls")),
-    path("regions/", include("regions.urls")),
+    # The namespaces "partners" and "regions" are served by the pages that list programmes, in programmes/.
+    path("partners/", include(("programmes.organisation_urls", "partners"))),
+    path("regions/", include(([*region_urls.urlpatterns, *place_urls.urlpatterns], "regions"))),
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
     prefix_default_language=True,

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from programmes.models import KeyFigure, Programme
+from programmes.place_views import map_config, region_counts
 from programmes.stats import (
     budget_by_region,
     budget_by_region_chart,
@@ -18,7 +19,6 @@ from programmes.stats import (
     programmes_by_status,
     programmes_by_status_chart,
 )
-from regions.views import map_config, region_counts
 
 from .celery import app as celery_app
 

@@ -11,8 +11,6 @@ class PartnersConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from iom_portal import security  # noqa: F401 — connects the login/lockout log receivers
-
         from . import models
 
         auditlog.register(models.Organisation)

@@ -18,18 +18,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from iom_portal.api import (
+from core.api import (
     LIST_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
     Conflict,
     PreconditionFailed,
     PreconditionRequired,
-    ReadOrEditProgrammes,
     error_responses,
     lookup_or_404,
 )
@@ -54,6 +54,27 @@ from .models import (
 )
 from .privacy import cells_hidden_from_partners
 from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+
+# --- Permissions ------------------------------------------------------------------------------
+
+
+class ReadOrEditProgrammes(BasePermission):
+    """Any signed-in user reads what `visible_to` lets them see; only staff with edit rights write.
+
+    Writes to one programme are checked on the object, after the lookup through `visible_to`, so that
+    someone else's programme is a 404 and a visible one a 403.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method in SAFE_METHODS or getattr(view, "action", None) != "create":
+            return True
+        return request.user.can_edit_programmes
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return request.method in SAFE_METHODS or request.user.can_edit_programmes
+
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
 for _name in ("sector", "area", "partner", "funder"):

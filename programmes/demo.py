@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory, User
 from regions.models import AdminUnit
@@ -52,6 +53,10 @@ DEMO_PDF = (
 )
 # The donor-funded national programme the demo approves on its agreement (when the seed produces it).
 AGREEMENT_DEMO_CODE = "NE-MH-2025-00016"
+
+# Sent by `manage.py seed_demo` once the demo programmes and accounts exist: apps above programmes add their
+# own demo data in a receiver (reviews seeds its roles and proposals), so programmes never imports them.
+demo_seeded = Signal()
 
 DEMO_ORGANISATIONS = [
     # code, acronym, category, name_fr, name_en

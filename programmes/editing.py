@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
-from reviews.services import proposal_is_locked
 
 from .forms import (
     AgreementForm,
@@ -78,7 +77,7 @@ def programme_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def programme_edit(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
-    if proposal_is_locked(programme):
+    if programme.is_locked_for_review:
         # Under review: only a request for revision reopens the programme for editing.
         message = ProgrammeLocked().message
         if request.method != "POST":

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
 from regions.models import AdminLevel, AdminUnit, places
-from regions.views import map_config
 
 from .exports import safe_cell
 from .filters import ProgrammeFilter
@@ -38,6 +37,7 @@ from .models import (
     Sector,
     Status,
 )
+from .place_views import map_config
 from .stats import key_indicator_totals, results_framework
 
 PAGE_SIZE = 25

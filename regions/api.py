@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from iom_portal.api import LIST_ERRORS, READ_ERRORS, error_responses, lookup_or_404
+from core.api import LIST_ERRORS, READ_ERRORS, error_responses, lookup_or_404
 
 from .models import PCODE_REGEX, AdminLevel, AdminUnit
 

@@ -1,93 +1,18 @@
-"""Pages of Niger's regions, departments and communes, and the GeoJSON layers of the maps."""
+"""Map layers that need no programme knowledge: unit boundaries and IOM offices as GeoJSON (the pages of
+places and the layers with programme counts are in programmes/place_views.py)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.http import HttpRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
-from programmes.models import Programme
-from programmes.stats import active_counts_by_unit
-
 from .models import AdminUnit, Office
 
-UNIT_PROGRAMMES_SHOWN = 50
 MAP_MAX_AGE = 300  # seconds: counts change with the data, boundaries almost never
 MAX_UNITS_PER_REQUEST = 40
-
-
-@login_required
-@require_safe
-def region_list(request: HttpRequest) -> HttpResponse:
-    context = {
-        "rows": region_counts(Programme.objects.visible_to(request.user)),
-        "map_config": map_config(layer="regions", drill=True, offices=True),
-    }
-    return render(request, "regions/region_list.html", context)
-
-
-@login_required
-@require_safe
-def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
-    unit = get_object_or_404(AdminUnit.objects.without_boundary().select_related("parent__parent"), pcode=pcode)
-    visible = Programme.objects.visible_to(request.user)
-    programmes = visible.in_admin_unit(unit).for_list()
-    children = list(unit.children.without_boundary())
-    counts = active_counts_by_unit(visible, [child.pcode for child in children])
-    offices = (
-        Office.objects.filter(commune__pcode__startswith=unit.pcode, is_active=True)
-        .select_related("commune")
-        .defer("commune__boundary")
-    )
-    context = {
-        "unit": unit,
-        "children": [{"unit": child, "active": counts.get(child.pcode, 0)} for child in children],
-        "programmes": programmes[:UNIT_PROGRAMMES_SHOWN],
-        "programme_count": programmes.count(),
-        "offices": offices,
-        "map_config": map_config(layer=unit.pcode if children else None, highlight=[unit.pcode], offices=True),
-    }
-    return render(request, "regions/admin_unit_detail.html", context)
-
-
-def region_counts(programmes) -> list[dict]:
-    """Each region with its number of active programmes among `programmes` (two queries)."""
-    regions = list(AdminUnit.objects.regions().without_boundary())
-    counts = active_counts_by_unit(programmes, [region.pcode for region in regions])
-    return [{"unit": region, "active": counts.get(region.pcode, 0)} for region in regions]
-
-
-def map_config(
-    *, layer: str | None = None, drill: bool = False, highlight: list[str] | None = None, offices: bool = False
-) -> dict:
-    """What static/js/map.js needs (layer URLs); pages pass it with json_script.
-
-    `layer` is "regions" or the P-code whose children are shaded; `highlight` lists P-codes drawn as outlines.
-    """
-    if layer == "regions":
-        layer_url = reverse("regions:map_regions")
-    elif layer:
-        layer_url = reverse("regions:map_children", args=[layer])
-    else:
-        layer_url = None
-    highlight_url = None
-    if highlight:
-        highlight_url = reverse("regions:map_units") + "?" + urlencode([("pcode", p) for p in highlight])
-    return {
-        "layer": layer_url,
-        "drill": drill,
-        "children": reverse("regions:map_children", args=["PCODE"]),
-        "highlight": highlight_url,
-        "offices": reverse("regions:map_offices") if offices else None,
-        "tile_url": settings.MAP_TILE_URL,
-    }
 
 
 # --- GeoJSON layers ---------------------------------------------------------------------------
@@ -121,28 +46,6 @@ def _geojson(features: list[dict]) -> JsonResponse:
     # Counts depend on who asks: cache in the browser only, never in a shared proxy.
     patch_cache_control(response, private=True, max_age=MAP_MAX_AGE)
     return response
-
-
-def _features_with_counts(request: HttpRequest, units: list[AdminUnit]) -> list[dict]:
-    counts = active_counts_by_unit(Programme.objects.visible_to(request.user), [unit.pcode for unit in units])
-    return [_feature(unit, active=counts.get(unit.pcode, 0)) for unit in units]
-
-
-@login_required
-@require_safe
-@vary_on_cookie
-def map_regions(request: HttpRequest) -> JsonResponse:
-    """The 8 regions with the number of active programmes the user may see in each."""
-    return _geojson(_features_with_counts(request, list(AdminUnit.objects.regions())))
-
-
-@login_required
-@require_safe
-@vary_on_cookie
-def map_children(request: HttpRequest, pcode: str) -> JsonResponse:
-    """The departments of a region (or communes of a department): fetched only on drill-down."""
-    unit = get_object_or_404(AdminUnit.objects.without_boundary(), pcode=pcode)
-    return _geojson(_features_with_counts(request, list(unit.children.all())))
 
 
 @login_required

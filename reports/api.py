@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 
-from iom_portal.api import LIST_ERRORS, READ_ERRORS, error_responses
+from core.api import LIST_ERRORS, READ_ERRORS, error_responses
 
 from .models import ReportJob, ReportType
 from .services import report_job_create, report_job_file_response

@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from programmes.filters import ProgrammeFilter
 from programmes.models import Programme
 
-from . import reports
+from .builders import factsheet, iati, matrix, portfolio
 from .models import JobStatus, ReportJob, ReportType
 
 logger = logging.getLogger(__name__)
@@ -206,26 +206,26 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         programme = programmes.first()
         if programme is None:
             raise ReportError(_("This programme does not exist or is no longer shared with you."))
-        return {"row_count": reports.write_factsheet_pdf(programme, path, suppress_below=suppress)}
+        return {"row_count": factsheet.write_factsheet_pdf(programme, path, suppress_below=suppress)}
     progress.total = programmes.count()
     if kind == ReportType.PORTFOLIO_XLSX:
-        count = reports.write_portfolio_workbook(
+        count = portfolio.write_portfolio_workbook(
             programmes, path, suppress_below=suppress, created=job.created_at, progress=progress
         )
     elif kind == ReportType.MATRIX_3W_CSV:
         with open(path, "w", encoding="utf-8", newline="") as out:
-            reports.write_matrix_csv(programmes, out, progress=progress)
+            matrix.write_matrix_csv(programmes, out, progress=progress)
         count = progress.done
     elif kind == ReportType.MATRIX_3W_XLSX:
-        reports.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
+        matrix.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
         count = progress.done
     elif kind == ReportType.IATI_XML:
-        count, problems = reports.write_iati_xml(
+        count, problems = iati.write_iati_xml(
             programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
         )
         return {"row_count": count, "validation_messages": problems}
     else:
-        reports.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
+        portfolio.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
         count = progress.total
     return {"row_count": count}
 

@@ -30,7 +30,7 @@ from programmes.models import (
     Sex,
 )
 from regions.models import AdminUnit
-from reports import reports
+from reports.builders import factsheet, iati
 from reports.models import JobStatus, ReportType
 
 from .test_reports_jobs import eager_celery, media_root, run_job  # noqa: F401 — shared fixtures
@@ -248,23 +248,23 @@ def test_iati_file_validates_against_the_official_xsd(
 
 def test_iati_validation_errors_are_reported_per_activity(staff, programme_a, monkeypatch):
     """An activity that breaks the schema is named with its errors (here: a sector without a code)."""
-    original = reports.iati_activity
+    original = iati.iati_activity
 
     def broken(record, lookups, **kwargs):
         activity = original(record, lookups, **kwargs)
         del activity.find("sector").attrib["code"]
         return activity
 
-    monkeypatch.setattr(reports, "iati_activity", broken)
+    monkeypatch.setattr(iati, "iati_activity", broken)
     out = io.BytesIO()
-    count, problems = reports.write_iati_xml(Programme.objects.all(), out)
+    count, problems = iati.write_iati_xml(Programme.objects.all(), out)
     assert count == 1
     assert problems[0]["activity"] == f"{settings.IATI_ORGANISATION_PREFIX}-{programme_a.code}"
     assert "code" in problems[0]["errors"][0]
 
 
 def test_iati_budget_is_split_per_calendar_year_and_adds_up():
-    periods = reports.budget_periods(date(2025, 7, 1), date(2027, 6, 30), Decimal("1000000"))
+    periods = iati.budget_periods(date(2025, 7, 1), date(2027, 6, 30), Decimal("1000000"))
     assert [(a.isoformat(), b.isoformat()) for a, b, _ in periods] == [
         ("2025-07-01", "2025-12-31"),
         ("2026-01-01", "2026-12-31"),
@@ -302,7 +302,7 @@ def test_factsheet_pdf_text_in_both_languages(
 
 
 def test_factsheet_map_draws_niger_regions_and_highlights_the_programme_places(results_a):
-    context = reports.factsheet_context(results_a)
+    context = factsheet.factsheet_context(results_a)
     svg = context["map"]
     assert len(svg["background"]) == 8 and all(d.startswith("M") for d in svg["background"])
     assert len(svg["highlighted"]) == 2 and len(svg["points"]) == 2

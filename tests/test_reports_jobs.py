@@ -344,8 +344,8 @@ def test_database_constraints_protect_the_job_invariants(staff):
 def test_io_buffers_work_for_the_pure_builders(staff, programme_a):
     """The builders take any file object: the bench and other callers need no job."""
     from programmes.models import Programme
-    from reports import reports
+    from reports.builders import matrix
 
     out = io.StringIO()
-    reports.write_matrix_csv(Programme.objects.all(), out)
+    matrix.write_matrix_csv(Programme.objects.all(), out)
     assert programme_a.code in out.getvalue()

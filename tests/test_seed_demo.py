@@ -71,3 +71,12 @@ def test_seed_demo_refuses_without_debug_unless_forced(reference, settings):
         call_command("seed_demo", "--programmes", "1")
     call_command("seed_demo", "--programmes", "1", "--force")
     assert Programme.objects.count() >= 1
+
+
+def test_the_seed_demo_command_also_seeds_the_review_demo_from_the_reviews_side(reference, settings):
+    from reviews.models import Proposal
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--programmes", "40")
+    assert Proposal.objects.exists()
+    assert User.objects.filter(username="expert2").exists()

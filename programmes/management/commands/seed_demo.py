@@ -1,10 +1,9 @@
 """`manage.py seed_demo`: demo programmes and the demo accounts (development and benchmarks only)."""
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from programmes.demo import seed_demo
+from programmes.demo import demo_seeded, seed_demo
 
 
 class Command(BaseCommand):
@@ -25,10 +24,7 @@ class Command(BaseCommand):
         if programmes < 0:
             raise CommandError("--programmes must be zero or more.")
         summary = seed_demo(programmes=programmes, seed=seed)
-        if apps.is_installed("reviews"):
-            from reviews.demo import seed_review_demo
-
-            seed_review_demo()  # review roles (admin approves, expert and expert2 review), two demo proposals
+        demo_seeded.send(sender=self.__class__)  # reviews adds its roles and two demo proposals (reviews/apps.py)
         self.stdout.write(
             f"{summary.programmes} programmes, {summary.participations} participations, {summary.locations} locations, "
             f"{summary.indicators} indicators, {summary.values} indicator values, {summary.users} demo accounts"

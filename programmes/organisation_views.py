@@ -1,4 +1,4 @@
-"""Partner organisation pages."""
+"""Programmes by organisation: the pages of partner organisations and their part in programmes."""
 
 from itertools import groupby
 
@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from programmes.models import Participation, Programme, Role
+from partners.models import Organisation, OrganisationCategory
 
-from .models import Organisation, OrganisationCategory
+from .models import Participation, Programme, Role
 
 PAGE_SIZE = 50
 

@@ -1,10 +1,8 @@
-"""URLs of partner organisation pages."""
+"""URLs of partner organisation pages, included by iom_portal/urls.py under the namespace "partners"."""
 
 from django.urls import path
 
-from . import views
-
-app_name = "partners"
+from . import organisation_views as views
 
 urlpatterns = [
     path("", views.organisation_list, name="list"),

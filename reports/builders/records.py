@@ -1,0 +1,341 @@
+"""Programme records for the report builders: streamed from the database with their relations.
+
+Rows are streamed: programmes come from a server-side cursor in chunks, and each chunk's partners,
+locations and results are fetched with one query per relation, so memory stays flat as data grows.
+Names and labels follow the active language (the caller wraps a builder in translation.override).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.translation import get_language
+
+from partners.models import Organisation
+from programmes.models import (
+    AgeGroup,
+    Indicator,
+    IndicatorValue,
+    Measure,
+    Outcome,
+    Output,
+    Participation,
+    Programme,
+    ProgrammeLocation,
+    Role,
+    Scope,
+    Sector,
+    Sex,
+    Status,
+)
+from programmes.privacy import HIDDEN_MARK, small_label
+from regions.models import AdminUnit
+
+Progress = Callable[[int], None]
+
+
+def _no_progress(done: int) -> None:
+    """Default progress callback: nobody is listening."""
+
+
+def _batched(iterable: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(iterable)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _lang() -> str:
+    return "en" if get_language() == "en" else "fr"
+
+
+def _pick(fr: str, en: str) -> str:
+    return en if _lang() == "en" and en else fr
+
+
+# --- Reference lookups (small tables, loaded once per report) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    pcode: str
+    name_fr: str
+    name_en: str
+    level: int
+    parent_id: int | None
+    lat: float | None
+    lon: float | None
+    name: str  # in the report's language
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    code: str
+    acronym: str
+    name_fr: str
+    name_en: str
+    iati_type: str
+    iati_identifier: str
+    name: str  # in the report's language
+    label: str  # "ACRONYM — name"
+
+
+@dataclass(frozen=True, slots=True)
+class SectorInfo:
+    code: str
+    name_fr: str
+    name_en: str
+    dac_code: str
+    name: str  # in the report's language
+
+
+def _choice_labels(*enums) -> dict[str, str]:
+    return {value: str(label) for enum in enums for value, label in enum.choices}
+
+
+@dataclass
+class Lookups:
+    """Reference tables and choice labels in the active language, resolved once per report (not per row)."""
+
+    lang: str
+    units: dict[int, Unit]
+    orgs: dict[int, Org]
+    sectors: dict[int, SectorInfo]
+    labels: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls) -> Lookups:
+        lang = _lang()
+
+        def pick(fr: str, en: str) -> str:
+            return en if lang == "en" and en else fr
+
+        units = {
+            pk: Unit(pcode, fr, en, level, parent, lat, lon, pick(fr, en))
+            for pk, pcode, fr, en, level, parent, lat, lon in AdminUnit.objects.values_list(
+                "pk", "pcode", "name_fr", "name_en", "level", "parent_id", "centroid_lat", "centroid_lon"
+            )
+        }
+        orgs = {}
+        for pk, code, acronym, fr, en, iati_type, iati_identifier in Organisation.objects.values_list(
+            "pk", "code", "acronym", "name_fr", "name_en", "iati_type", "iati_identifier"
+        ):
+            name = pick(fr, en)
+            label = f"{acronym} — {name}" if acronym else name
+            orgs[pk] = Org(code, acronym, fr, en, iati_type, iati_identifier, name, label)
+        sectors = {
+            pk: SectorInfo(code, fr, en, dac, pick(fr, en))
+            for pk, code, fr, en, dac in Sector.objects.values_list("pk", "code", "name_fr", "name_en", "dac_code")
+        }
+        labels = {
+            "sex": _choice_labels(Sex),
+            "age": _choice_labels(AgeGroup),
+            "measure": _choice_labels(Measure),
+            "status": _choice_labels(Status),
+            "scope": _choice_labels(Scope),
+            "role": _choice_labels(Role),
+        }
+        return cls(lang, units, orgs, sectors, labels)
+
+    def pick(self, fr: str, en: str) -> str:
+        return en if self.lang == "en" and en else fr
+
+    def chain(self, unit_id: int) -> list[Unit]:
+        """Region, department, commune (as deep as the unit goes)."""
+        chain: list[Unit] = []
+        current: int | None = unit_id
+        while current is not None:
+            unit = self.units[current]
+            chain.insert(0, unit)
+            current = unit.parent_id
+        return chain
+
+
+# --- Streaming programmes with their relations --------------------------------------------------
+
+PROGRAMME_FIELDS = (
+    "pk",
+    "code",
+    "title_fr",
+    "title_en",
+    "summary_fr",
+    "summary_en",
+    "primary_sector_id",
+    "scope",
+    "status",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "budget",
+    "currency",
+    "updated_at",
+)
+
+
+@dataclass(slots=True)
+class IndicatorRecord:
+    pk: int
+    outcome_id: int | None
+    output_id: int | None
+    code: str
+    name_fr: str
+    name_en: str
+    unit: str
+    measure: str
+    baseline: Decimal
+    baseline_year: int | None
+    target: Decimal | None
+    values: list[tuple] = field(default_factory=list)  # (period_start, period_end, sex, age, target, achieved)
+
+    @property
+    def name(self) -> str:
+        return _pick(self.name_fr, self.name_en)
+
+
+@dataclass(slots=True)
+class ProgrammeRecord:
+    pk: int
+    code: str
+    title_fr: str
+    title_en: str
+    summary_fr: str
+    summary_en: str
+    primary_sector_id: int
+    scope: str
+    status: str
+    planned_start: date
+    planned_end: date | None
+    actual_start: date | None
+    actual_end: date | None
+    budget: Decimal
+    currency: str
+    updated_at: datetime
+    secondary_sector_ids: list[int] = field(default_factory=list)
+    partners: list[tuple[int, str, Decimal | None]] = field(default_factory=list)  # (organisation, role, amount)
+    unit_ids: list[int] = field(default_factory=list)
+    results: list[tuple] = field(default_factory=list)  # (kind, pk, code, statement_fr, statement_en)
+    indicators: list[IndicatorRecord] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return _pick(self.title_fr, self.title_en)
+
+    @property
+    def summary(self) -> str:
+        return _pick(self.summary_fr, self.summary_en)
+
+    def partners_in(self, role: str) -> list[int]:
+        return [org for org, r, _ in self.partners if r == role]
+
+
+def iter_programmes(
+    queryset: QuerySet,
+    lookups: Lookups,
+    *,
+    chunk_size: int | None = None,
+    results: bool = False,
+    statements: bool = False,
+    all_cells: bool = False,
+    progress: Progress = _no_progress,
+) -> Iterator[ProgrammeRecord]:
+    """Programmes of the queryset in its order, each with partners, locations and optionally its results:
+    indicators with their values (totals only unless `all_cells`), and outcome/output statements."""
+    chunk_size = chunk_size or settings.REPORTS_CHUNK_SIZE
+    rows = queryset.values_list(*PROGRAMME_FIELDS).iterator(chunk_size=chunk_size)
+    for chunk in _batched(rows, chunk_size):
+        records = {row[0]: ProgrammeRecord(*row) for row in chunk}
+        ids = list(records)
+        for pid, org, role, amount in Participation.objects.filter(programme_id__in=ids).values_list(
+            "programme_id", "organisation_id", "role", "contribution"
+        ):
+            records[pid].partners.append((org, role, amount))
+        for record in records.values():
+            # Sorted here rather than by a join in SQL: the organisation names are already in memory.
+            record.partners.sort(key=lambda p: (p[1], lookups.orgs[p[0]].name_fr))
+        for pid, unit in (
+            ProgrammeLocation.objects.filter(programme_id__in=ids)
+            .order_by("programme_id", "admin_unit__pcode")
+            .values_list("programme_id", "admin_unit_id")
+        ):
+            records[pid].unit_ids.append(unit)
+        through = Programme.secondary_sectors.through
+        for pid, sector in (
+            through.objects.filter(programme_id__in=ids).order_by("sector_id").values_list("programme_id", "sector_id")
+        ):
+            records[pid].secondary_sector_ids.append(sector)
+        if results:
+            _attach_results(records, ids, all_cells=all_cells, statements=statements)
+        yield from records.values()
+        progress(len(chunk))
+
+
+def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_cells: bool, statements: bool) -> None:
+    if statements:
+        for pk, pid, code, fr, en in Outcome.objects.filter(programme_id__in=ids).values_list(
+            "pk", "programme_id", "code", "statement_fr", "statement_en"
+        ):
+            records[pid].results.append(("outcome", pk, code, fr, en))
+        for pk, pid, code, fr, en in Output.objects.filter(outcome__programme_id__in=ids).values_list(
+            "pk", "outcome__programme_id", "code", "statement_fr", "statement_en"
+        ):
+            records[pid].results.append(("output", pk, code, fr, en))
+    indicators: dict[int, IndicatorRecord] = {}
+    for pid, *row in (
+        Indicator.objects.filter(programme_id__in=ids)
+        .order_by("programme_id", "code")
+        .values_list(
+            "programme_id",
+            "pk",
+            "outcome_id",
+            "output_id",
+            "code",
+            "name_fr",
+            "name_en",
+            "unit",
+            "measure",
+            "baseline",
+            "baseline_year",
+            "target",
+        )
+    ):
+        indicator = IndicatorRecord(*row)
+        indicators[indicator.pk] = indicator
+        records[pid].indicators.append(indicator)
+    if not indicators:
+        return
+    values = IndicatorValue.objects.filter(indicator_id__in=list(indicators))
+    if not all_cells:
+        values = values.filter(sex=Sex.ALL, age_group=AgeGroup.ALL)
+    for indicator_id, *row in values.order_by("indicator_id", "period_start", "sex", "age_group").values_list(
+        "indicator_id", "period_start", "period_end", "sex", "age_group", "target", "achieved"
+    ):
+        indicators[indicator_id].values.append(tuple(row))
+
+
+# --- Shared row builders ------------------------------------------------------------------------
+
+
+def _d(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _status_label(status: str) -> str:
+    return str(Status(status).label)
+
+
+def _role_names(record: ProgrammeRecord, lookups: Lookups, role: str) -> str:
+    return "; ".join(lookups.orgs[o].label for o in record.partners_in(role))
+
+
+def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:
+    """A value as a partner may read it: "< N" for a small count, "•" for one hidden to protect another."""
+    if not hidden or value is None:
+        return value
+    return small_label(threshold) if 0 < value < threshold else HIDDEN_MARK
