@@ -242,6 +242,18 @@ class PartnershipAgreement(models.Model):
         return self.title
 
 
+class PortalUserManager(UserManager):
+    """Users, with the one definition of who counts as active IOM staff."""
+
+    use_in_migrations = True
+
+    def iom_staff(self) -> models.QuerySet[User]:
+        """Active IOM staff: active, marked as staff, not attached to a partner organisation."""
+        return self.filter(is_active=True, is_staff=True, organisation__isnull=True).order_by(
+            "last_name", "first_name", "username"
+        )
+
+
 class User(AbstractUser):
     """A person who logs in: IOM staff (no organisation) or a partner user of one organisation."""
 
@@ -258,7 +270,7 @@ class User(AbstractUser):
         _("preferred language"), max_length=2, choices=[("fr", _("French")), ("en", _("English"))], default="fr"
     )
 
-    objects = UserManager()
+    objects = PortalUserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -1,9 +1,15 @@
-"""Admin for sectors, programmes, their results and key figures."""
+"""Admin for sectors, programmes, their results and key figures.
+
+The programme page of the admin is one more door to the services of programmes/services.py: it reads
+the page, asks the services whether they accept it (refusals appear next to the fields, in the
+language of the page) and saves through them; the status moves only through the lifecycle's actions.
+"""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -11,6 +17,10 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import User
+
+from . import services
+from .forms import FocalPointField, show_refusal
 from .models import (
     Document,
     Indicator,
@@ -38,14 +48,40 @@ class SectorAdmin(admin.ModelAdmin):
     ordering = ["order"]
 
 
+class DomainListFormSet(forms.BaseInlineFormSet):
+    """An inline list the services replace as a whole: the page's rows, read, not validated or saved here."""
+
+    def __init__(self, *args, lists: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if lists is not None:
+            lists[self.prefix] = self
+        # Saved by the services (history in the programme's change log), not by the admin.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+
+    def validate_unique(self) -> None:
+        """Duplicates are the services' to refuse, with the message of every door."""
+
+    def kept_forms(self) -> list:
+        return [
+            form
+            for form in self.forms
+            if hasattr(form, "cleaned_data")
+            and form.cleaned_data
+            and not self._should_delete_form(form)
+            and (form.has_changed() or form.instance.pk)
+        ]
+
+
 class ParticipationInline(admin.TabularInline):
     model = Participation
+    formset = DomainListFormSet
     extra = 0
     autocomplete_fields = ["organisation"]
 
 
 class LocationInline(admin.TabularInline):
     model = ProgrammeLocation
+    formset = DomainListFormSet
     extra = 0
     autocomplete_fields = ["admin_unit"]
 
@@ -72,11 +108,20 @@ class IndicatorInline(admin.TabularInline):
 
 
 class DocumentInline(admin.TabularInline):
+    """Programme documents are uploaded on the programme page (type checked, review lock respected)."""
+
     model = Document
     fk_name = "programme"
     extra = 0
-    fields = ["title", "category", "visibility", "issuing_organisation", "file"]
-    autocomplete_fields = ["issuing_organisation"]
+    fields = ["title", "category", "visibility", "issuing_organisation", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -87,6 +132,52 @@ class StatusChangeInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ProgrammeAdminForm(forms.ModelForm):
+    """The programme's own fields, with the version the page was loaded at (no lost updates)."""
+
+    iom_focal_point = FocalPointField(queryset=User.objects.none(), required=False, label=_("IOM focal point"))
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    lists: dict = {}  # the page's partner and place formsets, set per request by ProgrammeAdmin
+
+    class Meta:
+        model = Programme
+        fields = [*services.EDITABLE_FIELDS, "secondary_sectors"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["iom_focal_point"].queryset = User.objects.iom_staff()
+        self.fields["iom_focal_point"].initial = self.instance.iom_focal_point_id
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        lists = {name: formset for name, formset in self.lists.items() if formset.is_valid()}
+        if self.errors or len(lists) != len(self.lists):
+            return cleaned  # the page's own errors first
+        try:
+            services.programme_check(programme=self.instance, **self.service_parts())
+        except ValidationError as refused:
+            show_refusal(refused, self, {name: (fs, fs.kept_forms()) for name, fs in lists.items()})
+        return cleaned
+
+    def service_parts(self) -> dict:
+        cleaned = self.cleaned_data
+        parts = {
+            "expected_version": cleaned.get("loaded_version") if self.instance.pk else None,
+            "fields": {name: cleaned[name] for name in services.EDITABLE_FIELDS if name in cleaned},
+            "secondary_sectors": list(cleaned.get("secondary_sectors") or []),
+        }
+        if "participations" in self.lists:
+            parts["participations"] = [
+                {key: form.cleaned_data.get(key) for key in ("organisation", "role", "contribution", "notes")}
+                for form in self.lists["participations"].kept_forms()
+            ]
+        if "locations" in self.lists:
+            parts["locations"] = [form.cleaned_data["admin_unit"] for form in self.lists["locations"].kept_forms()]
+        return parts
 
 
 @admin.register(Programme)
@@ -105,8 +196,9 @@ class ProgrammeAdmin(admin.ModelAdmin):
     list_filter = ["status", "scope", "primary_sector", "currency"]
     search_fields = ["code", "title_fr", "title_en", "search_text"]
     list_select_related = ["primary_sector"]
-    autocomplete_fields = ["primary_sector", "iom_focal_point"]
+    autocomplete_fields = ["primary_sector"]
     filter_horizontal = ["secondary_sectors"]
+    form = ProgrammeAdminForm
     date_hierarchy = "planned_start"
     readonly_fields = ["status", "status_action", "version", "created_by", "created_at", "updated_by", "updated_at"]
     inlines = [ParticipationInline, LocationInline, OutcomeInline, IndicatorInline, DocumentInline, StatusChangeInline]
@@ -121,7 +213,10 @@ class ProgrammeAdmin(admin.ModelAdmin):
             {"fields": [("planned_start", "planned_end"), ("actual_start", "actual_end"), ("budget", "currency")]},
         ),
         (_("IOM"), {"fields": ["iom_focal_point", "internal_notes"]}),
-        (_("Record"), {"fields": ["version", ("created_by", "created_at"), ("updated_by", "updated_at")]}),
+        (
+            _("Record"),
+            {"fields": ["version", "loaded_version", ("created_by", "created_at"), ("updated_by", "updated_at")]},
+        ),
     ]
 
     @admin.display(description=_("status action"))
@@ -131,21 +226,63 @@ class ProgrammeAdmin(admin.ModelAdmin):
         url = reverse("admin:programmes_programmestatuschange_add") + "?" + urlencode({"programme": obj.code})
         return format_html('<a href="{}">{}</a>', url, _("Change the status"))
 
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # The code names the programme in URLs, exports and IATI: fixed once created.
+        return [*self.readonly_fields, "code"] if obj is not None else list(self.readonly_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not hasattr(request, "programme_lists"):
+            request.programme_lists = {}
+        return type(form.__name__, (form,), {"lists": request.programme_lists})
+
+    def get_formset_kwargs(self, request, obj, inline, prefix) -> dict:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ParticipationInline | LocationInline):
+            kwargs["lists"] = request.programme_lists
+        return kwargs
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as refused:  # changed by someone else between the check and the save
+            for message in refused.messages:
+                messages.error(request, message)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        obj.version = (obj.version or 0) + (1 if change else 0)
-        super().save_model(request, obj, form, change)
+        """Saved by the services, with the page's partners and places (save_related saves the rest)."""
+        parts = form.service_parts()
+        if change:
+            services.programme_update(programme=obj, user=request.user, **parts)
+        else:
+            parts.pop("expected_version")
+            services.programme_create(user=request.user, programme=obj, **parts)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        for formset in formsets:
+            if not isinstance(formset, DomainListFormSet):
+                self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(Participation)
 class ParticipationAdmin(admin.ModelAdmin):
+    """A list to search; partners are changed on their programme's page (its rules apply to the whole list)."""
+
     list_display = ["programme", "organisation", "role", "contribution"]
     list_filter = ["role", "organisation__category"]
     search_fields = ["programme__code", "organisation__acronym", "organisation__name_fr"]
     list_select_related = ["programme", "organisation"]
     autocomplete_fields = ["programme", "organisation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Outcome)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 
@@ -36,7 +35,7 @@ from core.api import (
 from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
-from . import stats
+from . import services, stats
 from .filters import ProgrammeFilter
 from .models import (
     ApprovalRoad,
@@ -53,7 +52,8 @@ from .models import (
     Status,
 )
 from .privacy import cells_hidden_from_partners
-from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status, programme_save
+from .rules import row_key
+from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status
 
 # --- Permissions ------------------------------------------------------------------------------
 
@@ -121,9 +121,20 @@ class StrictInputMixin:
 
 
 def model_errors(exc: DjangoValidationError) -> dict:
-    """A model's full_clean() errors in DRF's shape (NON_FIELD_ERRORS → non_field_errors)."""
+    """A service's refusal in the API's shape: `participations-1-role` → `participations.1.role`,
+    `locations-2-admin_unit` → `locations.2` (a location is its P-code), NON_FIELD_ERRORS → non_field_errors."""
     errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-    return {api_settings.NON_FIELD_ERRORS_KEY if k == NON_FIELD_ERRORS else k: v for k, v in errors.items()}
+    shaped: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        found = row_key(key)
+        if key == NON_FIELD_ERRORS:
+            key = api_settings.NON_FIELD_ERRORS_KEY
+        elif found and found[0] == "locations":
+            key = f"locations.{found[1]}"
+        elif found:
+            key = ".".join(map(str, found))
+        shaped.setdefault(key, []).extend(messages)
+    return shaped
 
 
 # --- Sectors and key figures ------------------------------------------------------------------
@@ -242,6 +253,14 @@ class ParticipationSerializer(serializers.ModelSerializer):
         slug_field="code", queryset=Organisation.objects.all(), help_text=_("The organisation's code.")
     )
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    # Declared without limits: the services check the amount (programmes/rules.py), as for every door.
+    contribution = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=2,
+        allow_null=True,
+        required=False,
+        help_text=_("Funding partners only, in the programme's currency."),
+    )
 
     class Meta:
         model = Participation
@@ -253,11 +272,6 @@ class ParticipationSerializer(serializers.ModelSerializer):
             if unknown:
                 raise serializers.ValidationError({key: [_("Unknown or read-only field.")] for key in unknown})
         return super().to_internal_value(data)
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("contribution") is not None and attrs.get("role") != "funding":
-            raise serializers.ValidationError({"contribution": [_("Only a funding partner has a contribution.")]})
-        return attrs
 
 
 class LocationSerializer(serializers.ModelSerializer):
@@ -327,10 +341,13 @@ class IndicatorSerializer(serializers.ModelSerializer):
 class SlugListField(serializers.ListField):
     """Related objects read and written as a list of codes; the whole list is resolved in one query."""
 
-    def __init__(self, *, queryset, slug_field: str, read_attr: str | None = None, child=None, **kwargs):
+    def __init__(
+        self, *, queryset, slug_field: str, read_attr: str | None = None, child=None, unique: bool = True, **kwargs
+    ):
         self.queryset = queryset
         self.slug_field = slug_field
         self.read_attr = read_attr or slug_field
+        self.unique = unique
         super().__init__(child=child or serializers.CharField(max_length=40), **kwargs)
 
     def to_representation(self, value) -> list[str]:
@@ -344,7 +361,7 @@ class SlugListField(serializers.ListField):
 
     def to_internal_value(self, data) -> list:
         slugs = super().to_internal_value(data)
-        if len(set(slugs)) != len(slugs):
+        if self.unique and len(set(slugs)) != len(slugs):
             raise serializers.ValidationError(_("Each value may appear only once."))
         found = {getattr(o, self.slug_field): o for o in self.queryset.filter(**{f"{self.slug_field}__in": slugs})}
         missing = [slug for slug in slugs if slug not in found]
@@ -409,11 +426,12 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
     )
     iom_focal_point = serializers.SlugRelatedField(
         slug_field="username",
-        queryset=User.objects.filter(organisation__isnull=True, is_staff=True),
+        queryset=User.objects.all(),  # any user is read; the services accept active IOM staff only
         allow_null=True,
         required=False,
-        help_text=_("Username of an IOM staff member."),
+        help_text=_("Username of an active IOM staff member."),
     )
+    budget = serializers.DecimalField(max_digits=15, decimal_places=2, required=False)
     internal_notes = serializers.CharField(
         required=False, allow_blank=True, help_text=_("IOM staff only: never sent to partner users.")
     )
@@ -424,6 +442,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         read_attr="admin_unit.pcode",
         child=serializers.RegexField(PCODE_REGEX, max_length=11, error_messages={"invalid": pcode_validator.message}),
         max_length=MAX_LOCATIONS,
+        unique=False,  # a place given twice is refused by the services, with the message of every door
         required=False,
         help_text=_("P-codes of the regions, departments or communes where the programme works."),
     )
@@ -456,85 +475,14 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
             del fields["internal_notes"]
         return fields
 
-    def validate_code(self, code: str) -> str:
-        if self.instance is not None and code != self.instance.code:
-            raise serializers.ValidationError(_("The code of an existing programme cannot change."))
-        return code
-
-    def validate_participations(self, participations: list[dict]) -> list[dict]:
-        codes = [p["organisation"].code for p in participations]
-        if len(set(codes)) != len(codes):
-            raise serializers.ValidationError(_("Each organisation may take part only once."))
-        return participations
-
-    def validate(self, attrs: dict) -> dict:
-        candidate = copy.copy(self.instance) if self.instance is not None else Programme()
-        for name, value in attrs.items():
-            if name not in {"participations", "locations", "secondary_sectors"}:
-                setattr(candidate, name, value)
-        errors = {}
-        if candidate.planned_end and candidate.planned_start and candidate.planned_end < candidate.planned_start:
-            errors["planned_end"] = [_("The planned end cannot be before the planned start.")]
-        if candidate.actual_end and candidate.actual_start and candidate.actual_end < candidate.actual_start:
-            errors["actual_end"] = [_("The actual end cannot be before the actual start.")]
-        if errors:
-            raise serializers.ValidationError(errors)
-        try:
-            candidate.full_clean(exclude=["search_text", "version", "created_by", "updated_by"])
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(model_errors(exc)) from None
-        return attrs
-
-    def create(self, validated_data: dict) -> Programme:
-        user = validated_data.pop("user")
-        validated_data.pop("expected_version", None)
-        nested = {
-            k: validated_data.pop(k)
-            for k in ("participations", "locations", "secondary_sectors")
-            if k in validated_data
-        }
-        programme = Programme(**validated_data)
-        programme_save(programme=programme, user=user, expected_version=None)
-        self._save_nested(programme, nested)
-        return programme
-
-    def update(self, programme: Programme, validated_data: dict) -> Programme:
-        user = validated_data.pop("user")
-        expected_version = validated_data.pop("expected_version")
-        nested = {
-            k: validated_data.pop(k)
-            for k in ("participations", "locations", "secondary_sectors")
-            if k in validated_data
-        }
-        for name, value in validated_data.items():
-            setattr(programme, name, value)
-        programme_save(programme=programme, user=user, expected_version=expected_version)
-        self._save_nested(programme, nested)
-        return programme
-
-    def _save_nested(self, programme: Programme, nested: dict) -> None:
-        """A list that is sent replaces the stored one; a list that is left out stays as it is."""
-        if "secondary_sectors" in nested:
-            programme.secondary_sectors.set(nested["secondary_sectors"])
-        # Row by row (not bulk_create) so that the change history records each added partner and place.
-        if "locations" in nested:
-            wanted = {unit.pk: unit for unit in nested["locations"]}
-            programme.locations.exclude(admin_unit_id__in=wanted).delete()
-            kept = set(programme.locations.values_list("admin_unit_id", flat=True))
-            for unit_id, unit in wanted.items():
-                if unit_id not in kept:
-                    ProgrammeLocation.objects.create(programme=programme, admin_unit=unit)
-        if "participations" in nested:
-            wanted = {p["organisation"].pk: p for p in nested["participations"]}
-            programme.participations.exclude(organisation_id__in=wanted).delete()
-            current = {p.organisation_id: p for p in programme.participations.all()}
-            for org_id, fields in wanted.items():
-                participation = current.get(org_id) or Participation(programme=programme)
-                changed = [name for name, value in fields.items() if getattr(participation, name, None) != value]
-                if participation.pk is None or changed:
-                    for name, value in fields.items():
-                        setattr(participation, name, value)
-                    participation.save()
+    def service_parts(self) -> dict:
+        """What the client sent, as the services take it (lists left out stay as they are)."""
+        data = dict(self.validated_data)
+        parts: dict = {"fields": {name: data[name] for name in services.EDITABLE_FIELDS if name in data}}
+        for name in ("secondary_sectors", "participations", "locations"):
+            if name in data:
+                parts[name] = data[name]
+        return parts
 
 
 class TransitionSerializer(StrictInputMixin, serializers.Serializer):
@@ -684,7 +632,10 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        programme = serializer.save(user=request.user)
+        try:
+            programme = services.programme_create(user=request.user, **serializer.service_parts())
+        except DjangoValidationError as refused:
+            raise serializers.ValidationError(model_errors(refused)) from None
         return self._detail(programme.code, status=201)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
@@ -693,12 +644,15 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
         serializer = self.get_serializer(programme, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         try:
-            with transaction.atomic():
-                serializer.save(user=request.user, expected_version=expected_version)
+            services.programme_update(
+                programme=programme, user=request.user, expected_version=expected_version, **serializer.service_parts()
+            )
         except StaleProgramme:
             raise PreconditionFailed() from None
         except ProgrammeLocked as locked:
             raise Conflict(locked.message) from None
+        except DjangoValidationError as refused:
+            raise serializers.ValidationError(model_errors(refused)) from None
         return self._detail(programme.code)
 
     @action(detail=True, methods=["post"])

@@ -23,6 +23,7 @@ from partners.models import Organisation
 from .editing import edit_rights_required
 from .models import Document
 from .services import ProgrammeLocked
+from .services import document_add as add_document
 from .views import get_programme_for_user
 
 PDF = "application/pdf"
@@ -123,14 +124,19 @@ def document_upload(request: HttpRequest, code: str) -> HttpResponse:
     form = DocumentForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         document = form.save(commit=False)
-        document.programme = programme
         document.original_filename = request.FILES["file"].name[:255]
         document.content_type = form.sniffed_type
         document.size = request.FILES["file"].size
-        document.uploaded_by = request.user
-        document.save()
-        messages.success(request, _("Document “%(title)s” added.") % {"title": document.title})
-        return redirect(programme)
+        try:
+            add_document(programme=programme, user=request.user, document=document)
+        except ProgrammeLocked as locked:  # put under review while the page was open
+            messages.error(request, locked.message)
+            return redirect(programme)
+        except ValidationError as refused:
+            form.add_error(None, refused)
+        else:
+            messages.success(request, _("Document “%(title)s” added.") % {"title": document.title})
+            return redirect(programme)
     status = 400 if request.method == "POST" else 200
     return render(request, "programmes/document_form.html", {"form": form, "programme": programme}, status=status)
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
 
+from . import services
 from .forms import (
     AgreementForm,
     IndicatorFormSet,
@@ -28,9 +29,11 @@ from .forms import (
     digest,
     find_places,
     form_values,
+    live_forms,
     posted_state,
     programme_state,
     read_fingerprint,
+    show_refusal,
     state_fingerprint,
 )
 from .models import ApprovalRoad, Participation, Programme, ProgrammeLocation, Status
@@ -40,7 +43,6 @@ from .services import (
     TransitionNotAllowed,
     programme_change_status,
     programme_record_agreement,
-    programme_save,
 )
 from .views import get_programme_for_user
 
@@ -103,14 +105,18 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         return _render_form(request, programme, form, formsets, status=400)
     try:
         with transaction.atomic():
-            saved = form.save(commit=False)
-            programme_save(programme=saved, user=request.user, expected_version=form.cleaned_data.get("version"))
-            form.save_m2m()
-            for formset in formsets.values():
-                formset.instance = saved
-                formset.save()
+            saved = _save(request.user, programme, form, formsets)
+            formsets["indicators"].instance = saved
+            formsets["indicators"].save()
     except StaleProgramme as stale:
         return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except ProgrammeLocked as locked:  # put under review while the page was open
+        form.add_error(None, locked.message)
+        return _render_form(request, programme, form, formsets, status=409)
+    except ValidationError as refused:
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        show_refusal(refused, form, lists)
+        return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
         # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
         current = Programme.objects.select_related("updated_by").get(pk=programme.pk) if programme.pk else None
@@ -121,6 +127,21 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         return _render_conflict(request, current, form, formsets, problem)
     messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
     return redirect(saved)
+
+
+def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Programme:
+    """Hand what the page read to the services, which decide (programmes/services.py)."""
+    parts = {
+        "fields": form.service_fields(),
+        "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
+        "participations": formsets["participations"].service_rows(),
+        "locations": formsets["locations"].service_units(),
+    }
+    if programme.pk is None:
+        return services.programme_create(user=user, **parts)
+    return services.programme_update(
+        programme=programme, user=user, expected_version=form.cleaned_data.get("version"), **parts
+    )
 
 
 def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -30,22 +30,27 @@ from .models import (
     Status,
     fold_text,
 )
+from .rules import ParticipationRow, row_key
+from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEGATIVE = _("This amount cannot be negative.")
 PERCENTAGE = _("A percentage must lie between 0 and 100.")
 
 
-def iom_staff_users():
-    """Active IOM staff (no partner organisation): the only people who can be an IOM focal point."""
-    return User.objects.filter(is_active=True, is_staff=True, organisation__isnull=True).order_by(
-        "last_name", "first_name", "username"
-    )
-
-
 class FocalPointField(forms.ModelChoiceField):
+    """Offers active IOM staff; reads any user, so that the domain rule explains a wrong choice."""
+
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.username
+
+    def to_python(self, value) -> User | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return User.objects.get(pk=int(value))
+        except (TypeError, ValueError, User.DoesNotExist):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
 
 
 # --- The programme ----------------------------------------------------------------------------
@@ -89,18 +94,13 @@ class ProgrammeForm(forms.ModelForm):
             "actual_end": DATE_WIDGET,
             "budget": forms.NumberInput(attrs={"min": "0", "step": "0.01"}),
         }
-        error_messages = {
-            "code": {"unique": _("Another programme already uses this code.")},
-            "budget": {"min_value": _("The budget cannot be negative.")},
-        }
         help_texts = {
             "code": _("Capital letters, digits, dots or hyphens, e.g. NE-CT-2026-001. It cannot change later."),
-            "iom_focal_point": _("Active IOM staff only."),
         }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        focal_points = iom_staff_users()
+        focal_points = User.objects.iom_staff()
         if self.instance.iom_focal_point_id:
             # Keep the current focal point selectable even if they have left since.
             focal_points = User.objects.filter(
@@ -120,18 +120,9 @@ class ProgrammeForm(forms.ModelForm):
     def clean_code(self) -> str:
         return (self.cleaned_data.get("code") or "").strip().upper()
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        planned_start, planned_end = cleaned.get("planned_start"), cleaned.get("planned_end")
-        if planned_start and planned_end and planned_end < planned_start:
-            self.add_error("planned_end", _("The planned end cannot be before the planned start."))
-        actual_start, actual_end = cleaned.get("actual_start"), cleaned.get("actual_end")
-        if actual_start and actual_end and actual_end < actual_start:
-            self.add_error("actual_end", _("The actual end cannot be before the actual start."))
-        primary, secondary = cleaned.get("primary_sector"), cleaned.get("secondary_sectors")
-        if primary and secondary and primary in secondary:
-            self.add_error("secondary_sectors", _("The primary sector cannot also be a secondary sector."))
-        return cleaned
+    def service_fields(self) -> dict:
+        """The programme's own fields as the services take them (the rules live in programmes/rules.py)."""
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data}
 
 
 # --- Shared choices -----------------------------------------------------------------------------
@@ -171,21 +162,11 @@ class ParticipationForm(SharedChoicesForm):
         model = Participation
         fields = ["organisation", "role", "contribution", "notes"]
         widgets = {"contribution": forms.NumberInput(attrs={"min": "0", "step": "0.01"})}
-        error_messages = {"contribution": {"min_value": NEGATIVE}}
         help_texts = {"contribution": _("Funding partners only, in the programme's currency.")}
 
     def __init__(self, *args, organisations=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        contribution, role = cleaned.get("contribution"), cleaned.get("role")
-        if contribution is not None and role and role != Role.FUNDING:
-            self.add_error(
-                "contribution", _("Only a funding partner has a contribution: choose the role Funding or clear it.")
-            )
-        return cleaned
 
 
 class BaseParticipationFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
@@ -201,20 +182,15 @@ class BaseParticipationFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSe
         organisations = Organisation.objects.visible_to(self.user).filter(Q(is_active=True) | Q(pk__in=current))
         return {"organisations": organisations}
 
-    def clean(self) -> None:
-        seen: set[int] = set()
-        for form in live_forms(self):
-            organisation = form.cleaned_data.get("organisation")
-            if organisation is None:
-                continue
-            if organisation.pk in seen:
-                form.add_error(
-                    "organisation",
-                    _("%(organisation)s is listed twice: an organisation has one role per programme.")
-                    % {"organisation": organisation},
-                )
-            seen.add(organisation.pk)
-        super().clean()
+    def validate_unique(self) -> None:
+        """One role per organisation is a domain rule: the service says it next to the row."""
+
+    def service_rows(self) -> list[ParticipationRow]:
+        return [
+            ParticipationRow.from_mapping(form.cleaned_data)
+            for form in live_forms(self)
+            if form.cleaned_data.get("organisation")
+        ]
 
 
 ParticipationFormSet = forms.inlineformset_factory(
@@ -309,16 +285,11 @@ class LocationForm(forms.ModelForm):
 
 
 class BaseLocationFormSet(forms.BaseInlineFormSet):
-    def clean(self) -> None:
-        seen: set[str] = set()
-        for form in live_forms(self):
-            unit = form.cleaned_data.get("admin_unit")
-            if unit is None:
-                continue
-            if unit.pcode in seen:
-                form.add_error("admin_unit", _("This place is already listed for the programme."))
-            seen.add(unit.pcode)
-        super().clean()
+    def validate_unique(self) -> None:
+        """A place listed twice is a domain rule: the service says it next to the row."""
+
+    def service_units(self) -> list[AdminUnit]:
+        return [form.cleaned_data["admin_unit"] for form in live_forms(self) if form.cleaned_data.get("admin_unit")]
 
 
 LocationFormSet = forms.inlineformset_factory(
@@ -509,6 +480,23 @@ class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
 IndicatorFormSet = forms.inlineformset_factory(
     Programme, Indicator, form=IndicatorForm, formset=BaseIndicatorFormSet, extra=1, can_delete=True
 )
+
+
+def show_refusal(refused: ValidationError, form: forms.BaseForm, lists: dict[str, tuple]) -> None:
+    """Put a service's refusal next to the fields it names. `lists` maps a list name (participations,
+    locations) to (formset, forms in the order the service received the rows, see programmes/rules.py)."""
+    errors = refused.message_dict if hasattr(refused, "error_dict") else {NON_FIELD_ERRORS: refused.messages}
+    for key, messages in errors.items():
+        found = row_key(key)
+        if found and found[0] in lists and found[1] < len(lists[found[0]][1]):
+            row_form = lists[found[0]][1][found[1]]
+            row_form.add_error(found[2] if found[2] in row_form.fields else None, messages)
+        elif key in lists:
+            lists[key][0].non_form_errors().extend(messages)
+        elif key in form.fields:
+            form.add_error(key, messages)
+        else:
+            form.add_error(None, messages)
 
 
 def live_forms(formset) -> list[forms.Form]:

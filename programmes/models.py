@@ -292,6 +292,7 @@ class Programme(BilingualMixin, models.Model):
         _("code"),
         max_length=32,
         unique=True,
+        error_messages={"unique": _("Another programme already uses this code.")},
         validators=[
             RegexValidator(
                 r"^[A-Z0-9][A-Z0-9.\-]{2,31}$",
@@ -316,7 +317,11 @@ class Programme(BilingualMixin, models.Model):
     actual_start = models.DateField(_("actual start"), null=True, blank=True)
     actual_end = models.DateField(_("actual end"), null=True, blank=True)
     budget = models.DecimalField(
-        _("budget"), max_digits=15, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
+        _("budget"),
+        max_digits=15,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"), _("The budget cannot be negative."))],
     )
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
     iom_focal_point = models.ForeignKey(
@@ -326,7 +331,7 @@ class Programme(BilingualMixin, models.Model):
         null=True,
         blank=True,
         related_name="focal_programmes",
-        limit_choices_to={"organisation__isnull": True, "is_staff": True},
+        help_text=_("Active IOM staff only."),
     )
     internal_notes = models.TextField(_("internal notes (IOM only)"), blank=True)
     search_text = models.TextField(editable=False, default="")
@@ -384,6 +389,9 @@ class Programme(BilingualMixin, models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="programme_status_valid"),
         ]
 
+    # The focal point as read from the database: rules.programme_field_errors checks only a new choice.
+    loaded_focal_point_id: int | None = None
+
     def __str__(self) -> str:
         return f"{self.code} — {self.title}"
 
@@ -393,6 +401,18 @@ class Programme(BilingualMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("programmes:detail", args=[self.code])
+
+    @classmethod
+    def from_db(cls, db, field_names, values) -> Programme:
+        programme = super().from_db(db, field_names, values)
+        programme.loaded_focal_point_id = programme.__dict__.get("iom_focal_point_id")
+        return programme
+
+    def clean(self) -> None:
+        """The rules on the programme's own fields (dates, focal point); see programmes/rules.py."""
+        from .rules import programme_field_errors, raise_if
+
+        raise_if(programme_field_errors(self))
 
     @property
     def title(self) -> str:
@@ -412,12 +432,10 @@ class Programme(BilingualMixin, models.Model):
     def can_transition_to(self, status: str) -> bool:
         return status in self.allowed_transitions()
 
-    def clean(self) -> None:
-        super().clean()
-        if self.status in ENDING_STATUSES:
-            problem = self.actual_end_problem(self.actual_end)
-            if problem:
-                raise ValidationError({"actual_end": problem})
+    @property
+    def has_ended(self) -> bool:
+        """Completed or closed: its actual end must be recorded and not in the future."""
+        return self.status in ENDING_STATUSES
 
     # --- The two roads through the lifecycle ---------------------------------------------------
 
@@ -612,7 +630,7 @@ class Participation(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=NON_NEGATIVE,
+        validators=[MinValueValidator(Decimal("0"), _("This amount cannot be negative."))],
         help_text=_("For funders: the amount committed, in the programme's currency."),
     )
     notes = models.CharField(_("notes"), max_length=255, blank=True)
@@ -637,6 +655,11 @@ class Participation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} — {self.get_role_display()}"
+
+    def clean(self) -> None:
+        from .rules import contribution_errors, raise_if
+
+        raise_if(contribution_errors(role=self.role, contribution=self.contribution))
 
 
 class ProgrammeLocation(models.Model):

@@ -1,25 +1,60 @@
-"""Workflows on programmes that have rules or side effects: status changes and concurrent edits."""
+"""The one write path of a programme and its parts: every door (edit page, API, admin, importer) calls these.
+
+Each service is keyword-only and, in one transaction: locks the programme row, refuses while the
+programme is under review or when someone saved since `expected_version` was read, normalises free
+text, applies the rules of programmes/rules.py (a refusal is a ValidationError of field → messages
+and changes nothing), saves, bumps the version and leaves history (django-auditlog rows attributed
+to `user`, whatever the door).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from auditlog.context import auditlog_value, set_actor
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import rules
 from .models import (
     ENDING_STATUSES,
     REASON_REQUIRED,
     Document,
+    Participation,
     Programme,
     ProgrammeAgreement,
+    ProgrammeLocation,
     ProgrammeStatusChange,
     Status,
 )
+from .rules import ParticipationRow
 
+# The programme's own fields a door may write (status moves only through programme_change_status).
+EDITABLE_FIELDS = (
+    "code",
+    "title_fr",
+    "title_en",
+    "summary_fr",
+    "summary_en",
+    "primary_sector",
+    "scope",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "budget",
+    "currency",
+    "iom_focal_point",
+    "internal_notes",
+)
+# Not the door's to set: filled in by the services.
+NOT_VALIDATED = ["search_text", "version", "created_by", "updated_by"]
 # While the agreement may still be recorded or corrected.
 AGREEMENT_EDITABLE_STATUSES = (Status.PIPELINE, Status.APPROVED, Status.ACTIVE, Status.SUSPENDED)
 
@@ -127,26 +162,292 @@ def programme_record_agreement(
     return agreement
 
 
-def programme_save(*, programme: Programme, user, expected_version: int | None) -> Programme:
-    """Save an edited programme unless someone else saved it since `expected_version` was loaded.
+@contextmanager
+def attributed_to(user) -> Iterator[None]:
+    """History rows written inside are attributed to `user` (an API token or a command has no session)."""
+    try:
+        outer = auditlog_value.get()
+    except LookupError:
+        outer = None
+    if outer is not None and outer.get("actor") == user:
+        yield
+        return
+    try:
+        with set_actor(user, remote_addr=(outer or {}).get("remote_addr")):
+            yield
+    finally:
+        if outer is not None:
+            auditlog_value.set(outer)  # the request's own context applies again after this block
 
-    The caller saves related formsets inside the same transaction (`transaction.atomic`), so that a
-    refused save leaves nothing half-written.
+
+def programme_lock(*, programme: Programme, expected_version: int | None) -> Programme:
+    """Re-read the programme under a row lock; refuse while under review or when saved since it was read.
+
+    Call inside `transaction.atomic()`; the lock holds until the transaction ends.
     """
-    if programme.pk is None:
-        programme.created_by = user
-        programme.updated_by = user
-        programme.version = 1
-        programme.save()
-        return programme
     # Lock only the programme row: PostgreSQL refuses FOR UPDATE on the outer-joined (nullable) user.
     current = Programme.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=programme.pk)
     if current.is_locked_for_review:
         raise ProgrammeLocked
     if expected_version is not None and current.version != expected_version:
         raise StaleProgramme(current)
-    programme.version = current.version + 1
-    programme.updated_by = user
-    programme.status = current.status  # status moves only through programme_change_status
-    programme.save()
+    return current
+
+
+def programme_touch(*, programme: Programme, user) -> None:
+    """Record a change of a part of the programme: one more version, by `user` (the row is locked)."""
+    Programme.objects.filter(pk=programme.pk).update(
+        version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+    )
+    programme.refresh_from_db(fields=["version", "updated_by", "updated_at"])
+
+
+def programme_create(
+    *,
+    user,
+    fields: Mapping[str, Any],
+    secondary_sectors: Iterable = (),
+    participations: Iterable[ParticipationRow | Mapping] = (),
+    locations: Iterable = (),
+    programme: Programme | None = None,
+) -> Programme:
+    """A new programme in the pipeline, with its sectors, partners and places, created by `user`.
+
+    `programme`: an unsaved instance to fill in and save (a door that needs its own object back).
+    """
+    programme = programme if programme is not None else Programme()
+    programme.status = Status.PIPELINE
+    _assign(programme, fields)
+    rows = [_row(r) for r in participations]
+    units = list(locations)
+    secondary = list(secondary_sectors)
+    with transaction.atomic(), attributed_to(user):
+        _validate(programme, secondary=secondary, rows=rows, units=units)
+        programme.created_by = programme.updated_by = user
+        programme.version = 1
+        programme.save()
+        programme.loaded_focal_point_id = programme.iom_focal_point_id
+        _save_parts(programme, secondary=secondary, rows=rows, units=units)
     return programme
+
+
+def programme_update(
+    *,
+    programme: Programme,
+    user,
+    expected_version: int | None,
+    fields: Mapping[str, Any] | None = None,
+    secondary_sectors: Iterable | None = None,
+    participations: Iterable[ParticipationRow | Mapping] | None = None,
+    locations: Iterable | None = None,
+) -> Programme:
+    """Change the programme's own fields and replace the lists that are given (None leaves a list as is).
+
+    Every rule is checked on the programme as it would be after the change, lists included (a budget
+    lowered below the contributions is refused like a contribution raised above the budget).
+    """
+    with transaction.atomic(), attributed_to(user):
+        current, secondary, rows, units = _checked_update(
+            programme, expected_version, fields, secondary_sectors, participations, locations
+        )
+        current.version += 1
+        current.updated_by = user
+        current.save()
+        current.loaded_focal_point_id = current.iom_focal_point_id
+        _save_parts(current, secondary=secondary, rows=rows, units=units)
+    _copy_saved(current, programme)
+    return programme
+
+
+def programme_check(
+    *,
+    programme: Programme,
+    expected_version: int | None,
+    fields: Mapping[str, Any],
+    secondary_sectors: Iterable = (),
+    participations: Iterable[ParticipationRow | Mapping] = (),
+    locations: Iterable = (),
+) -> None:
+    """Raise what programme_create/programme_update would refuse, saving nothing.
+
+    For a door that must show the refusal before it saves (the Django admin validates its whole page
+    first); inside the caller's transaction the programme row stays locked until the save.
+    """
+    if programme.pk is None:
+        candidate = Programme(status=Status.PIPELINE)
+        _assign(candidate, fields)
+        _validate(
+            candidate, secondary=list(secondary_sectors), rows=[_row(r) for r in participations], units=list(locations)
+        )
+        return
+    with transaction.atomic():
+        _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations)
+
+
+def participations_replace(
+    *, programme: Programme, user, expected_version: int | None, participations: Iterable[ParticipationRow | Mapping]
+) -> Programme:
+    """The programme's partners become exactly these rows (matched by organisation)."""
+    return programme_update(
+        programme=programme, user=user, expected_version=expected_version, participations=participations
+    )
+
+
+def locations_replace(*, programme: Programme, user, expected_version: int | None, locations: Iterable) -> Programme:
+    """The programme's places become exactly these administrative units."""
+    return programme_update(programme=programme, user=user, expected_version=expected_version, locations=locations)
+
+
+def programme_save(*, programme: Programme, user, expected_version: int | None) -> Programme:
+    """Save a programme whose own fields were set on the instance (kept for callers of the old API)."""
+    fields = {name: getattr(programme, name) for name in EDITABLE_FIELDS}
+    if programme.pk is None:
+        return programme_create(user=user, fields=fields, programme=programme)
+    return programme_update(programme=programme, user=user, expected_version=expected_version, fields=fields)
+
+
+# Documents (and budget lines, reviews/services.py) are not part of the programme's edited fields or
+# its API representation: they take the programme's row lock and respect the review lock, but do not
+# bump its version, so that an upload never turns a colleague's edit of the programme into a conflict.
+
+
+def document_add(*, programme: Programme, user, document: Document) -> Document:
+    """Attach an uploaded, already checked file (see documents.validate_document_file) to the programme."""
+    with transaction.atomic(), attributed_to(user):
+        current = programme_lock(programme=programme, expected_version=None)
+        document.programme = current
+        document.sector = None
+        document.uploaded_by = user
+        rules.normalise_text_fields(document)
+        document.full_clean(exclude=["file", "uploaded_by"])
+        document.save()
+    return document
+
+
+def document_delete(*, document: Document, user) -> None:
+    """Remove a programme's document; its file is deleted once the transaction commits."""
+    with transaction.atomic(), attributed_to(user):
+        programme_lock(programme=document.programme, expected_version=None)
+        stored = document.file
+        document.delete()
+        transaction.on_commit(lambda: stored.delete(save=False))
+
+
+# --- Internals ----------------------------------------------------------------------------------
+
+
+def _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations) -> tuple:
+    """Lock, check the review lock and the version, apply the change to the locked row and validate it."""
+    fields = dict(fields or {})
+    if "code" in fields and fields["code"] != programme.code:
+        raise ValidationError({"code": [_("The code of an existing programme cannot change.")]})
+    current = programme_lock(programme=programme, expected_version=expected_version)
+    _assign(current, fields)
+    secondary = list(secondary_sectors) if secondary_sectors is not None else None
+    rows = [_row(r) for r in participations] if participations is not None else None
+    units = list(locations) if locations is not None else None
+    _validate(
+        current,
+        secondary=secondary if secondary is not None else list(current.secondary_sectors.all()),
+        rows=rows if rows is not None else _stored_rows(current),
+        units=units,
+    )
+    return current, secondary, rows, units
+
+
+def _assign(programme: Programme, fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field is read-only.")] for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(programme, name, value)
+    rules.normalise_text_fields(programme)
+
+
+def _row(row: ParticipationRow | Mapping) -> ParticipationRow:
+    row = row if isinstance(row, ParticipationRow) else ParticipationRow.from_mapping(row)
+    return ParticipationRow(
+        organisation=row.organisation,
+        role=row.role,
+        contribution=row.contribution,
+        notes=rules.normalise_text(row.notes or ""),
+    )
+
+
+def _stored_rows(programme: Programme) -> list[ParticipationRow]:
+    return [
+        ParticipationRow(p.organisation, p.role, p.contribution, p.notes)
+        for p in programme.participations.select_related("organisation")
+    ]
+
+
+def _validate(programme: Programme, *, secondary: list, rows: list[ParticipationRow], units: list | None) -> None:
+    """Every rule at once, so that a door can show all the messages of one submission together."""
+    errors: rules.Errors = {}
+    try:
+        programme.full_clean(exclude=NOT_VALIDATED)
+    except ValidationError as invalid:
+        errors.update(invalid.message_dict)
+    _merge(errors, rules.sector_errors(primary_sector_id=programme.primary_sector_id, secondary_sectors=secondary))
+    budget = programme.budget if "budget" not in errors else None
+    _merge(errors, rules.participation_errors(rows, budget=budget, currency=programme.currency))
+    for index, row in enumerate(rows):
+        participation = Participation(
+            programme=programme,
+            organisation=row.organisation,
+            role=row.role,
+            contribution=row.contribution,
+            notes=row.notes,
+        )
+        try:
+            participation.full_clean(exclude=["programme"], validate_unique=False, validate_constraints=False)
+        except ValidationError as invalid:
+            for name, messages in invalid.message_dict.items():
+                key = "participations" if name == NON_FIELD_ERRORS else f"participations-{index}-{name}"
+                _merge(errors, {key: messages})
+    if units is not None:
+        _merge(errors, rules.location_errors(units))
+    rules.raise_if(errors)
+
+
+def _merge(errors: rules.Errors, more: rules.Errors) -> None:
+    for key, messages in more.items():
+        for message in messages:
+            if message not in errors.get(key, []):
+                errors.setdefault(key, []).append(message)
+
+
+def _save_parts(programme: Programme, *, secondary: list | None, rows: list | None, units: list | None) -> None:
+    """Replace the given lists row by row (not in bulk) so that the history records each change."""
+    if secondary is not None:
+        programme.secondary_sectors.set(secondary)
+    if units is not None:
+        wanted = {unit.pk: unit for unit in units}
+        for location in programme.locations.exclude(admin_unit_id__in=wanted):
+            location.delete()
+        kept = set(programme.locations.values_list("admin_unit_id", flat=True))
+        for unit_id, unit in wanted.items():
+            if unit_id not in kept:
+                ProgrammeLocation.objects.create(programme=programme, admin_unit=unit)
+    if rows is not None:
+        wanted_rows = {row.organisation.pk: row for row in rows}
+        for participation in programme.participations.exclude(organisation_id__in=wanted_rows):
+            participation.delete()
+        current = {p.organisation_id: p for p in programme.participations.all()}
+        for organisation_id, row in wanted_rows.items():
+            participation = current.get(organisation_id) or Participation(
+                programme=programme, organisation=row.organisation
+            )
+            values = {"role": row.role, "contribution": row.contribution, "notes": row.notes}
+            if participation.pk is None or any(getattr(participation, k) != v for k, v in values.items()):
+                for name, value in values.items():
+                    setattr(participation, name, value)
+                participation.save()
+
+
+def _copy_saved(saved: Programme, target: Programme) -> None:
+    if saved is target:
+        return
+    for field in Programme._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target.loaded_focal_point_id = saved.iom_focal_point_id

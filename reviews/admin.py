@@ -77,11 +77,22 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
 
 @admin.register(BudgetLine)
 class BudgetLineAdmin(admin.ModelAdmin):
+    """A list to search; lines are changed on the programme's budget page (review lock, history)."""
+
     list_display = ["programme", "category", "description", "amount"]
     list_filter = ["category", "programme__currency"]
     search_fields = ["programme__code", "description"]
     list_select_related = ["programme"]
     autocomplete_fields = ["programme"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class AssignmentInline(ReadOnlyInline):

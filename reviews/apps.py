@@ -10,8 +10,13 @@ class ReviewsConfig(AppConfig):
     verbose_name = _("Review and approval")
 
     def ready(self) -> None:
+        from auditlog.registry import auditlog
+
         from programmes.demo import demo_seeded
 
+        from . import models
+
+        auditlog.register(models.BudgetLine)  # written by services.budget_lines_update, in the history
         demo_seeded.connect(_seed_review_demo, dispatch_uid="reviews.seed_review_demo")
 
 

@@ -19,6 +19,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from programmes.models import Currency, Document, DocumentCategory, Participation, Programme, Role, Scope
+from programmes.rules import contributions_over_budget
 
 from .models import STAFF_AND_OFFICE, BudgetLine, ExchangeRate, FundRule, ProposalKind
 
@@ -181,6 +182,16 @@ def check_idf_funder(*, is_idf_funded: bool) -> CheckItem:
     )
 
 
+def check_contributions_within_budget(*, budget: Decimal, currency: str, contributions: list) -> CheckItem:
+    """The funders' contributions (the IOM Development Fund's included) fit in the budget: the rule every
+    door applies on save (programmes/rules.py), checked again here for programmes saved before it."""
+    label = _("Funders' contributions within the budget")
+    message = contributions_over_budget(contributions=contributions, budget=budget, currency=currency)
+    if message:
+        return CheckItem("contributions", label, False, message)
+    return CheckItem("contributions", label, True, _("The funders' contributions fit in the budget."))
+
+
 KIND_SCOPE = {ProposalKind.MULTI_REGIONAL: Scope.MULTI_REGIONAL, ProposalKind.GLOBAL: Scope.GLOBAL}
 
 
@@ -222,6 +233,16 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
             )
         )
         items.append(check_budget_lines_total(budget=programme.budget, lines=lines, currency=programme.currency))
+        contributions = list(
+            Participation.objects.filter(programme=programme, contribution__isnull=False).values_list(
+                "contribution", flat=True
+            )
+        )
+        items.append(
+            check_contributions_within_budget(
+                budget=programme.budget, currency=programme.currency, contributions=contributions
+            )
+        )
         max_percent = rule.max_staff_office_percent if rule is not None else Decimal("30")
         items.append(check_staff_office_share(budget=programme.budget, lines=lines, max_percent=max_percent))
     return items

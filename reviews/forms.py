@@ -26,11 +26,7 @@ from .models import (
 
 
 def iom_staff_in(group: str):
-    return (
-        User.objects.filter(is_active=True, is_staff=True, organisation__isnull=True, groups__name=group)
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+    return User.objects.iom_staff().filter(groups__name=group).distinct()
 
 
 class PersonChoiceField(forms.ModelChoiceField):

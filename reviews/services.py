@@ -16,13 +16,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from programmes.models import Programme, Status
-from programmes.services import programme_change_status
+from programmes.rules import normalise_text_fields, raise_if
+from programmes.services import attributed_to, programme_change_status, programme_lock
 
 from .eligibility import all_pass, eligibility_checklist
 from .models import (
     APPROVERS_GROUP,
     EXPERTS_GROUP,
+    PREPARATION_STATUSES,
     REVIEW_MANAGERS_GROUP,
+    BudgetLine,
     Decision,
     EventKind,
     Proposal,
@@ -426,3 +429,41 @@ def proposal_resubmit(*, proposal: Proposal, user, message: str = "") -> Proposa
             )
     _refresh(proposal)
     return proposal
+
+
+def budget_lines_update(
+    *, programme: Programme, user, lines: list[dict], delete: list[int] = (), expected_version: int | None = None
+) -> None:
+    """Save `lines` ({"id" (None for a new line), "category", "description", "amount"}), delete the lines `delete`.
+
+    Like every write of a programme's part: the programme row locked, refused under review or once
+    decided, free text normalised, each line validated (errors keyed `lines-<index>-<field>`), history
+    attributed to `user`. Budget lines are not part of the programme's edited fields: no version bump.
+    """
+    with transaction.atomic(), attributed_to(user):
+        current = programme_lock(programme=programme, expected_version=expected_version)
+        if current.status not in PREPARATION_STATUSES:
+            raise ReviewError(
+                _("The budget cannot be changed while the proposal is under review or decided."), code="state"
+            )
+        stored = {line.pk: line for line in BudgetLine.objects.filter(programme=current)}
+        wanted, errors = [], {}
+        for index, values in enumerate(lines):
+            line = stored.get(values.get("id")) or BudgetLine(programme=current)
+            changed = any(getattr(line, name) != values[name] for name in ("category", "description", "amount"))
+            for name in ("category", "description", "amount"):
+                setattr(line, name, values[name])
+            normalise_text_fields(line)
+            try:
+                line.full_clean(exclude=["programme"])
+            except ValidationError as invalid:
+                for name, messages in invalid.message_dict.items():
+                    errors.setdefault(f"lines-{index}-{name}", []).extend(messages)
+            wanted.append((line, changed or line.pk is None))
+        raise_if(errors)
+        for pk in delete:
+            if pk in stored:
+                stored[pk].delete()
+        for line, changed in wanted:
+            if changed:
+                line.save()

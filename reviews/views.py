@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from programmes.models import Programme, Status
+from programmes.rules import row_key
 from programmes.views import get_programme_for_user
 
 from . import services
@@ -182,13 +183,36 @@ def budget_lines(request: HttpRequest, code: str) -> HttpResponse:
                 status=409,
             )
         if formset.is_valid():
-            formset.save()
-            messages.success(request, _("The budget lines were saved."))
-            return redirect("reviews:budget", programme.code)
+            kept = [f for f in formset.forms if f.has_changed() or f.instance.pk]
+            kept = [f for f in kept if f.cleaned_data and not formset._should_delete_form(f)]
+            lines = [{"id": f.instance.pk, **{k: f.cleaned_data[k] for k in LINE_FIELDS}} for f in kept]
+            delete = [f.instance.pk for f in formset.deleted_forms if f.instance.pk]
+            try:
+                services.budget_lines_update(programme=programme, user=request.user, lines=lines, delete=delete)
+            except ValidationError as refused:
+                _show_line_errors(refused, formset, kept)
+            else:
+                messages.success(request, _("The budget lines were saved."))
+                return redirect("reviews:budget", programme.code)
         return render(
             request, "reviews/budget.html", {"programme": programme, "formset": formset, "editable": True}, status=400
         )
     return render(request, "reviews/budget.html", {"programme": programme, "formset": formset, "editable": editable})
+
+
+LINE_FIELDS = ("category", "description", "amount")
+
+
+def _show_line_errors(refused: ValidationError, formset, kept: list) -> None:
+    """The service's refusal next to the line it names (`lines-<index>-<field>`), or above the lines."""
+    errors = refused.message_dict if hasattr(refused, "error_dict") else {"lines": refused.messages}
+    for key, messages_ in errors.items():
+        found = row_key(key)
+        if found and found[1] < len(kept):
+            form = kept[found[1]]
+            form.add_error(found[2] if found[2] in form.fields else None, messages_)
+        else:
+            formset.non_form_errors().extend(messages_)
 
 
 # --- Review manager ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ class _FormReader(HTMLParser):
         self.in_template = 0
         self.in_form = False
         self.select: str | None = None
+        self.select_multiple = False
         self.select_has_selected = False
         self.first_option: str | None = None
         self.textarea: str | None = None
@@ -40,6 +41,7 @@ class _FormReader(HTMLParser):
                 self.pairs.append((a["name"], a.get("value", "")))
         elif tag == "select" and "disabled" not in a:
             self.select, self.select_has_selected, self.first_option = a.get("name"), False, None
+            self.select_multiple = "multiple" in a
         elif tag == "option" and self.select:
             value = a.get("value", "")
             if self.first_option is None:
@@ -58,7 +60,7 @@ class _FormReader(HTMLParser):
         if tag == "form":
             self.in_form = False
         elif tag == "select" and self.select:
-            if not self.select_has_selected and self.first_option is not None:
+            if not self.select_has_selected and self.first_option is not None and not self.select_multiple:
                 self.pairs.append((self.select, self.first_option))
             self.select = None
         elif tag == "textarea" and self.textarea:

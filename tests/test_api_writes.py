@@ -107,7 +107,7 @@ def test_read_only_and_unknown_fields_are_rejected_with_400_and_never_applied(as
 
 
 def test_error_body_names_each_field_and_follows_accept_language(as_persona, programme_a):
-    bad = {"budget": "-5", "planned_start": "2025-13-45", "scope": "galactic", "colour": "x"}
+    bad = {"budget": "beaucoup", "planned_start": "2025-13-45", "scope": "galactic", "colour": "x"}
     fr = patch(as_persona("staff", "fr"), programme_a, bad, if_match=f'"{programme_a.version}"').json()
     en = patch(as_persona("staff", "en"), programme_a, bad, if_match=f'"{programme_a.version}"').json()
     assert fr["status"] == en["status"] == 400 and fr["code"] == en["code"] == "invalid"
@@ -135,7 +135,7 @@ def test_error_body_names_each_field_and_follows_accept_language(as_persona, pro
         ({"locations": ["NE999999999"]}, "locations"),
         ({"locations": ["Tillabéri"]}, "locations.0"),
         ({"locations": "NE006"}, "locations"),
-        ({"locations": ["NE006", "NE006"]}, "locations"),
+        ({"locations": ["NE006", "NE006"]}, "locations.1"),
         ({"secondary_sectors": ["NOPE"]}, "secondary_sectors"),
         ({"primary_sector": None}, "primary_sector"),
         ({"iom_focal_point": "bob.partner-a"}, "iom_focal_point"),
@@ -152,7 +152,7 @@ def test_error_body_names_each_field_and_follows_accept_language(as_persona, pro
                     {"organisation": "org-a", "role": "funding"},
                 ]
             },
-            "participations",
+            "participations.1.organisation",
         ),
         ({"participations": [{"organisation": "org-a", "role": "funding", "id": 3}]}, "participations.0.id"),
     ],

@@ -416,7 +416,7 @@ def test_inactive_organisations_are_offered_only_where_already_chosen(client, st
 def test_a_database_clash_during_the_save_is_reported_and_rolled_back(client, staff, programme_a, monkeypatch):
     from django.db import IntegrityError
 
-    from programmes.forms import BaseLocationFormSet
+    from programmes.forms import BaseIndicatorFormSet
 
     def clash(self, commit=True):
         raise IntegrityError("duplicate key")
@@ -424,7 +424,7 @@ def test_a_database_clash_during_the_save_is_reported_and_rolled_back(client, st
     client.force_login(staff)
     data = form_data(client.get(edit_url(programme_a, "en")).content.decode())
     data["title_fr"] = "Jamais enregistré"
-    monkeypatch.setattr(BaseLocationFormSet, "save", clash)
+    monkeypatch.setattr(BaseIndicatorFormSet, "save", clash)
     response = client.post(edit_url(programme_a, "en"), data)
     assert response.status_code == 409
     assert "Your changes clash with data saved meanwhile" in response.content.decode()

@@ -36,8 +36,26 @@ def test_an_eligible_idf_programme_passes_every_item(eligible):
         "budget_range": True,
         "budget_lines": True,
         "staff_office": True,
+        "contributions": True,
     }
     assert all_pass(items)
+
+
+def test_an_idf_contribution_above_the_budget_fails_eligibility(eligible):
+    from partners.models import Organisation
+    from programmes.models import Participation
+
+    eligible.budget = Decimal("150000")
+    eligible.currency = "USD"
+    eligible.save()
+    Participation.objects.create(
+        programme=eligible,
+        organisation=Organisation.objects.get(code="iom-idf"),
+        role="funding",
+        contribution=Decimal("2154400"),
+    )
+    item = {i.code: i for i in eligibility_checklist(eligible, ProposalKind.IDF)}["contributions"]
+    assert not item.passed and "2" in item.message and "150" in item.message
 
 
 @pytest.mark.parametrize(

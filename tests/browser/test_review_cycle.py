@@ -78,7 +78,8 @@ def test_a_full_review_cycle_with_the_demo_accounts(open_as, review_demo):
     staff = open_as("staff")
     staff.goto(f"/fr/reviews/{code}/")
     assert staff.locator("#eligibility-checklist [data-state=fail]").count() == 0
-    assert staff.locator("#eligibility-checklist [data-state=pass]").count() == 6
+    # required fields, endorsement, IDF funder, budget range, budget lines, contributions, staff + office
+    assert staff.locator("#eligibility-checklist [data-state=pass]").count() == 7
     staff.click("#submit-form button[type=submit]")
     staff.wait_for_load_state("networkidle")
     assert "La proposition a été soumise pour examen." in staff.inner_text("main")

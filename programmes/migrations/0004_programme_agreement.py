@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0002_search_trigram_index'),
+        ('programmes', '0003_rules_in_the_domain'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

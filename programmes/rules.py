@@ -1,0 +1,189 @@
+"""The rules that say what a programme may be: written once here, applied by the services at every door.
+
+Each check returns errors as a dict of field name → messages, the shape of a Django
+`ValidationError(dict)`: the doors show each message next to its field. Errors of one row of a list
+(participations, locations) are keyed `<list>-<index>-<field>`, the index counting the rows given to
+the service, e.g. `participations-1-contribution`; an error of the whole list is keyed by its name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from partners.models import User
+
+# Dates outside this range are typing mistakes (9999-12-31) that would break reports and IATI files.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+# C0 control characters other than tab, line feed and carriage return (a pasted vertical tab or form
+# feed breaks spreadsheets and XML), and DEL.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Errors = dict[str, list[str]]
+
+
+def normalise_text(value: str) -> str:
+    """Unicode NFC, without the control characters that no report format can carry."""
+    return _CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", value))
+
+
+def normalise_text_fields(instance: models.Model) -> None:
+    """Normalise every free-text field of a model instance in place, before it is validated and saved."""
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, models.CharField | models.TextField) and not field.choices:
+            value = getattr(instance, field.attname)
+            if isinstance(value, str):
+                setattr(instance, field.attname, normalise_text(value))
+
+
+def raise_if(errors: Errors) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def add(errors: Errors, key: str, message: str) -> None:
+    errors.setdefault(key, []).append(message)
+
+
+# --- The programme's own fields (called by Programme.clean(), hence by every full_clean) -----------
+
+DATE_FIELDS = ("planned_start", "planned_end", "actual_start", "actual_end")
+
+
+def programme_field_errors(programme) -> Errors:
+    errors: Errors = {}
+    for name in DATE_FIELDS:
+        value = getattr(programme, name)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            add(
+                errors,
+                name,
+                _("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST_DATE.year, "latest": LATEST_DATE.year},
+            )
+    if "planned_end" not in errors and _before(programme.planned_end, programme.planned_start):
+        add(errors, "planned_end", _("The planned end cannot be before the planned start."))
+    if "actual_end" not in errors and _before(programme.actual_end, programme.actual_start):
+        add(errors, "actual_end", _("The actual end cannot be before the actual start."))
+    if "actual_end" not in errors and programme.has_ended:
+        # A completed or closed programme has ended: when, is known and past (see programme_change_status).
+        problem = programme.actual_end_problem(programme.actual_end)
+        if problem:
+            add(errors, "actual_end", problem)
+    focal_point_id = programme.iom_focal_point_id
+    # A focal point who has left since being chosen stays until someone picks another: only a new
+    # choice must be active IOM staff.
+    newly_chosen = focal_point_id is not None and focal_point_id != programme.loaded_focal_point_id
+    if newly_chosen and not User.objects.iom_staff().filter(pk=focal_point_id).exists():
+        add(errors, "iom_focal_point", _("The IOM focal point must be an active member of IOM staff."))
+    return errors
+
+
+def _before(end: date | None, start: date | None) -> bool:
+    return end is not None and start is not None and end < start
+
+
+# --- Sectors, partners and places ---------------------------------------------------------------
+
+
+def sector_errors(*, primary_sector_id: int | None, secondary_sectors: Iterable) -> Errors:
+    if primary_sector_id is not None and any(s.pk == primary_sector_id for s in secondary_sectors):
+        return {"secondary_sectors": [_("The primary sector cannot also be a secondary sector.")]}
+    return {}
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    """One organisation's part as a door read it: the services replace the list with these rows."""
+
+    organisation: object
+    role: str
+    contribution: Decimal | None = None
+    notes: str = ""
+
+    @classmethod
+    def from_mapping(cls, row: Mapping) -> ParticipationRow:
+        return cls(
+            organisation=row["organisation"],
+            role=row["role"],
+            contribution=row.get("contribution"),
+            notes=row.get("notes") or "",
+        )
+
+
+def contribution_errors(*, role: str, contribution: Decimal | None) -> Errors:
+    """Only a funder has a contribution (also a database constraint; this says it next to the field)."""
+    from .models import Role
+
+    if contribution is not None and role != Role.FUNDING:
+        return {"contribution": [_("Only a funding partner has a contribution: choose the role Funding or clear it.")]}
+    return {}
+
+
+def participation_errors(rows: list[ParticipationRow], *, budget: Decimal | None, currency: str) -> Errors:
+    """One role per organisation, a contribution only for funders, contributions within the budget."""
+    errors: Errors = {}
+    seen: set[int] = set()
+    for index, row in enumerate(rows):
+        if row.organisation.pk in seen:
+            add(
+                errors,
+                f"participations-{index}-organisation",
+                _("%(organisation)s is listed twice: an organisation has one role per programme.")
+                % {"organisation": row.organisation},
+            )
+        seen.add(row.organisation.pk)
+        for name, messages in contribution_errors(role=row.role, contribution=row.contribution).items():
+            errors.setdefault(f"participations-{index}-{name}", []).extend(messages)
+    message = contributions_over_budget(
+        contributions=[row.contribution for row in rows], budget=budget, currency=currency
+    )
+    if message:
+        add(errors, "participations", message)
+    return errors
+
+
+def contributions_over_budget(*, contributions: Iterable[Decimal | None], budget: Decimal | None, currency: str) -> str:
+    """Why the funders' contributions exceed the budget, or "" when they fit.
+
+    Contributions are recorded in the programme's currency (Participation.contribution), like the
+    budget, so no conversion is needed; the IOM Development Fund's eligibility calls this same rule.
+    """
+    total = sum((c for c in contributions if c is not None), Decimal("0"))
+    if budget is None or total <= budget:
+        return ""
+    return _("The funders' contributions total %(total)s, more than the budget of %(budget)s.") % {
+        "total": money(total, currency),
+        "budget": money(budget, currency),
+    }
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{number_format(amount, decimal_pos=0, use_l10n=True, force_grouping=True)} {currency}"
+
+
+def location_errors(units: list) -> Errors:
+    errors: Errors = {}
+    seen: set[int] = set()
+    for index, unit in enumerate(units):
+        if unit.pk in seen:
+            add(errors, f"locations-{index}-admin_unit", _("This place is already listed for the programme."))
+        seen.add(unit.pk)
+    return errors
+
+
+def row_key(key: str) -> tuple[str, int, str] | None:
+    """`participations-1-contribution` → ("participations", 1, "contribution"); None for other keys."""
+    match = re.fullmatch(r"([a-z_]+)-(\d+)-([a-z_]+)", key)
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
