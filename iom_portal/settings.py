@@ -108,6 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------------------------
+# Reference lists (labelled places) and API throttle counts. The default lives in each process's
+# memory; with several web processes set CACHE_URL to a shared cache (redis://redis:6379/1) so that
+# an admin edit or a reference-data reload is seen by every process at once.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Users and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "partners.User"
 AUTHENTICATION_BACKENDS = [

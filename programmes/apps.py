@@ -16,8 +16,29 @@ class ProgrammesConfig(AppConfig):
         auditlog.register(
             models.Programme, exclude_fields=["search_text", "version", "updated_at"], m2m_fields={"secondary_sectors"}
         )
+        from .history import register_history_part
+
         auditlog.register(models.Participation)
         auditlog.register(models.ProgrammeLocation)
         auditlog.register(models.Document, exclude_fields=["file"])
+        auditlog.register(models.Outcome)
+        auditlog.register(models.Output)
         auditlog.register(models.Indicator)
         auditlog.register(models.IndicatorValue)
+        # What the programme page's history shows, and what partners may see of it.
+        register_history_part(models.Programme)
+        register_history_part(models.Participation, identity=["organisation", "role"], label=_("partner"))
+        register_history_part(models.ProgrammeLocation, identity=["admin_unit"], label=_("place"))
+        register_history_part(
+            models.Document, identity=["title"], partners_see=lambda row: row.get("visibility") == "partners"
+        )
+        register_history_part(models.Outcome, identity=["code", "statement"])
+        register_history_part(models.Output, identity=["code", "statement"])
+        register_history_part(models.Indicator, identity=["code", "name"])
+        register_history_part(
+            models.IndicatorValue,
+            identity=["indicator", "period_start", "period_end", "sex", "age_group"],
+            # Disaggregated cells are IOM-only on the page too; totals are shown with small counts masked.
+            partners_see=lambda row: row.get("sex") == "all" and row.get("age_group") == "all",
+            counts=["target", "achieved"],
+        )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -41,6 +41,7 @@ from .models import (
     Visibility,
 )
 from .reference import load_reference_data
+from .roles import ensure_role_groups
 
 # Demo data is anchored to a fixed date so that the same seed always gives the same data.
 TODAY = date(2026, 11, 1)
@@ -215,39 +216,9 @@ def _ensure_demo_organisations() -> None:
         )
 
 
-def ensure_groups() -> dict[str, Group]:
-    """The permission groups of IOM staff: officers edit, viewers and experts read."""
-    # User accounts are managed by administrators only: staff groups do not even read them.
-    view = Permission.objects.filter(
-        codename__startswith="view_", content_type__app_label__in=["programmes", "partners", "regions"]
-    ).exclude(codename="view_user")
-    edit = Permission.objects.filter(
-        content_type__app_label="programmes",
-        content_type__model__in=[
-            "programme",
-            "participation",
-            "programmelocation",
-            "outcome",
-            "output",
-            "indicator",
-            "indicatorvalue",
-            "document",
-        ],
-    )
-    groups = {}
-    for name, perms in [
-        ("IOM programme officers", [*view, *edit]),
-        ("IOM viewers", list(view)),
-        ("Technical experts", list(view)),
-    ]:
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(perms)
-        groups[name] = group
-    return groups
-
-
 def ensure_demo_accounts() -> list[User]:
-    groups = ensure_groups()
+    groups = ensure_role_groups()  # created by migration programmes.0004; recreated if a test flushed them
+    groups["Technical experts"] = Group.objects.get_or_create(name="Technical experts")[0]
     orgs = {o.code: o for o in Organisation.objects.filter(code__in=["anltp-tim", "ins"])}
     specs = [
         ("admin", "Aïcha", "Administratrice", {"is_staff": True, "is_superuser": True}, None, None),

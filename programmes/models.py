@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -40,6 +40,22 @@ class BilingualMixin:
             if value:
                 return value
         return getattr(self, f"{field}_fr", "")
+
+
+class InProgrammeHistory:
+    """Audit-log entries of this row carry the id of its programme (`additional_data["programme"]`), so the
+    programme's history (programmes/history.py) finds every part in one query, even once deleted."""
+
+    history_programme = "programme_id"  # attribute path from the row to its programme's id
+
+    def get_additional_data(self) -> dict:
+        target = self
+        try:
+            for name in self.history_programme.split("."):
+                target = getattr(target, name)
+        except ObjectDoesNotExist:  # the parent went first (a cascade): the entry is simply not linked
+            return {}
+        return {} if target is None else {"programme": target}
 
 
 # --- Sectors ----------------------------------------------------------------------------------
@@ -285,8 +301,10 @@ class ProgrammeQuerySet(models.QuerySet):
         )
 
 
-class Programme(BilingualMixin, models.Model):
+class Programme(BilingualMixin, InProgrammeHistory, models.Model):
     """A migration-management programme or project of IOM Niger."""
+
+    history_programme = "pk"
 
     code = models.CharField(
         _("code"),
@@ -611,7 +629,7 @@ IATI_ORGANISATION_ROLE = {
 }
 
 
-class Participation(models.Model):
+class Participation(InProgrammeHistory, models.Model):
     """An organisation's part in a programme, in one role; funders carry their contribution."""
 
     programme = models.ForeignKey(
@@ -662,7 +680,7 @@ class Participation(models.Model):
         raise_if(contribution_errors(role=self.role, contribution=self.contribution))
 
 
-class ProgrammeLocation(models.Model):
+class ProgrammeLocation(InProgrammeHistory, models.Model):
     """A place in Niger where a programme works: a region, a department or a commune."""
 
     programme = models.ForeignKey(
@@ -725,7 +743,7 @@ class DocumentQuerySet(models.QuerySet):
         )
 
 
-class Document(models.Model):
+class Document(InProgrammeHistory, models.Model):
     """A file attached to a programme (proposal, endorsement, report) or a sector (guidance, standard)."""
 
     programme = models.ForeignKey(
@@ -829,7 +847,7 @@ class ProgrammeAgreement(models.Model):
 # --- Results framework ------------------------------------------------------------------------
 
 
-class Outcome(BilingualMixin, models.Model):
+class Outcome(BilingualMixin, InProgrammeHistory, models.Model):
     """An expected outcome of a programme (top of its results framework)."""
 
     programme = models.ForeignKey(
@@ -853,8 +871,10 @@ class Outcome(BilingualMixin, models.Model):
         return self.localized("statement")
 
 
-class Output(BilingualMixin, models.Model):
+class Output(BilingualMixin, InProgrammeHistory, models.Model):
     """An output contributing to an outcome."""
+
+    history_programme = "outcome.programme_id"
 
     outcome = models.ForeignKey(Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="outputs")
     code = models.CharField(_("code"), max_length=20)
@@ -890,7 +910,7 @@ class KeyIndicator(models.TextChoices):
     OFFICIALS_TRAINED = "officials_trained", _("Officials trained")
 
 
-class Indicator(BilingualMixin, models.Model):
+class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     """A results indicator of a programme, at outcome or output level (aggregate counts only)."""
 
     programme = models.ForeignKey(
@@ -964,8 +984,10 @@ class AgeGroup(models.TextChoices):
     OLDER = "60+", _("60 years and over")
 
 
-class IndicatorValue(models.Model):
+class IndicatorValue(InProgrammeHistory, models.Model):
     """Target and achieved value of an indicator for one reporting period and one sex/age cell."""
+
+    history_programme = "indicator.programme_id"
 
     indicator = models.ForeignKey(
         Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="values"

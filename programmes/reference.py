@@ -17,7 +17,7 @@ from typing import Any
 from django.db import models, transaction
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
-from regions.models import AdminLevel, AdminUnit, Office
+from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
 
 from .models import FigureScope, KeyFigure, Sector
 
@@ -208,6 +208,7 @@ def _add(total: SyncResult, part: SyncResult) -> None:
 @transaction.atomic
 def load_reference_data() -> dict[str, SyncResult]:
     units = load_admin_units()
+    bump_reference_version()  # bulk writes send no signals: cached place lists are rebuilt on next use
     return {
         "regions": units[AdminLevel.REGION],
         "departments": units[AdminLevel.DEPARTMENT],

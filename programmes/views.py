@@ -6,33 +6,29 @@ import csv
 from collections.abc import Iterator
 from itertools import groupby
 
-from auditlog.models import LogEntry
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
-from regions.models import AdminLevel, AdminUnit, places
+from regions.models import AdminLevel, cached_reference, places
 
 from .exports import safe_cell
 from .filters import ProgrammeFilter
+from .history import programme_history
 from .models import (
     Document,
     DocumentCategory,
     Participation,
     Programme,
     ProgrammeLocation,
-    ProgrammeStatusChange,
     Role,
     Sector,
     Status,
@@ -42,11 +38,7 @@ from .stats import key_indicator_totals, results_framework
 
 PAGE_SIZE = 25
 CSV_CHUNK = 500
-HISTORY_LIMIT = 40
 SECTOR_PROGRAMMES_SHOWN = 25
-# Fields whose history only IOM staff may read.
-# Fields whose changes partners never see in the history (IOM-internal, or naming IOM staff).
-IOM_ONLY_FIELDS = {"internal_notes", "created_by", "updated_by", "iom_focal_point", "version"}
 
 
 def get_programme_for_user(user, code: str) -> Programme:
@@ -69,19 +61,17 @@ def area_options() -> list[dict]:
     return groups
 
 
-_AREA_HTML: dict[str, str] = {}
-
-
 def _area_optgroups_html(selected: set[str]) -> str:
-    """The 341 place options as HTML, built once per language; the chosen one is marked by substitution."""
-    language = get_language()
-    html = _AREA_HTML.get(language)
-    if html is None:
-        html = _AREA_HTML[language] = format_html_join(
+    """The 341 place options as HTML, built once per language and reference version; the chosen one is
+    marked by substitution."""
+    html = cached_reference(
+        "area-options-html",
+        lambda: format_html_join(
             "",
             '<optgroup label="{}">{}</optgroup>',
             ((g["label"], _options_html(g["options"], set())) for g in area_options()),
-        )
+        ),
+    )
     for value in selected - {""}:
         option = format_html('<option value="{}">', value)
         html = html.replace(option, format_html('<option value="{}" selected>', value), 1)
@@ -284,113 +274,6 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
         "map_config": map_config(highlight=[location.admin_unit.pcode for location in locations]),
     }
     return render(request, "programmes/programme_detail.html", context)
-
-
-def programme_history(programme: Programme, *, iom: bool) -> list[dict]:
-    """Status changes and audit-log entries of the programme, its partners and places, newest first.
-
-    Partners (iom=False) see what changed but not who at IOM changed it, nor the reasons given in
-    the review (decisions, revision requests), nor changes to IOM-only fields.
-
-    A constant number of queries whatever the history's length: related objects named in the
-    changes (organisations, units, users, sectors) are fetched in one query per model.
-    """
-    status_changes = ProgrammeStatusChange.objects.filter(programme=programme).select_related("changed_by")[
-        :HISTORY_LIMIT
-    ]
-    types = ContentType.objects.get_for_models(Programme, Participation, ProgrammeLocation)
-    pk = str(programme.pk)
-    children = Q(changes__programme__0=pk) | Q(changes__programme__1=pk)
-    entries = list(
-        LogEntry.objects.filter(
-            Q(content_type=types[Programme], object_pk=pk)
-            | Q(content_type__in=[types[Participation], types[ProgrammeLocation]]) & children
-        )
-        .select_related("actor", "content_type")
-        .order_by("-timestamp", "-pk")[:HISTORY_LIMIT]
-    )
-    resolver = _RelatedNames(entries)
-    rows = [
-        {
-            "when": change.changed_at,
-            "who": change.changed_by if iom else None,
-            "what": _("Status changed"),
-            "changes": [(_("status"), change.get_from_status_display(), change.get_to_status_display())],
-            "reason": change.reason if iom else "",
-        }
-        for change in status_changes
-    ]
-    for entry in entries:
-        model = entry.content_type.model_class()
-        changes = []
-        for name, values in (entry.changes or {}).items():
-            if name == "programme" and model is not Programme:
-                continue
-            if name in IOM_ONLY_FIELDS and not iom:
-                continue
-            changes.append(resolver.describe(model, name, values))
-        if not changes and entry.action == LogEntry.Action.UPDATE:
-            continue
-        rows.append(
-            {
-                "when": entry.timestamp,
-                "who": entry.actor if iom else None,
-                "what": f"{entry.get_action_display()} · {model._meta.verbose_name}"
-                + ("" if model is Programme else f" « {entry.object_repr} »"),
-                "changes": changes,
-                "reason": "",
-            }
-        )
-    rows.sort(key=lambda row: row["when"], reverse=True)
-    return rows[:HISTORY_LIMIT]
-
-
-class _RelatedNames:
-    """Names of the objects that audit-log entries refer to by primary key, fetched in bulk."""
-
-    def __init__(self, entries: list[LogEntry]) -> None:
-        wanted: dict[type, set[int]] = {}
-        for entry in entries:
-            model = entry.content_type.model_class()
-            for name, values in (entry.changes or {}).items():
-                field = self._field(model, name)
-                if isinstance(values, list) and getattr(field, "many_to_one", False) and field.concrete:
-                    ids = {int(v) for v in values if v not in (None, "None", "") and str(v).isdigit()}
-                    wanted.setdefault(field.related_model, set()).update(ids)
-        self.names: dict[type, dict[int, str]] = {}
-        for related, ids in wanted.items():
-            queryset = related._default_manager.filter(pk__in=ids)
-            if related is AdminUnit:
-                queryset = queryset.defer("boundary")
-            self.names[related] = {obj.pk: str(obj) for obj in queryset}
-
-    @staticmethod
-    def _field(model, name: str):
-        try:
-            return model._meta.get_field(name)
-        except FieldDoesNotExist:
-            return None
-
-    def describe(self, model, name: str, values) -> tuple[str, str, str]:
-        field = self._field(model, name)
-        label = str(getattr(field, "verbose_name", name))
-        if isinstance(values, dict):  # a many-to-many change: {"operation": "add", "objects": [...]}
-            objects = ", ".join(str(o) for o in values.get("objects", []))
-            added = values.get("operation") == "add"
-            return label, "—" if added else objects, objects if added else "—"
-        is_fk = getattr(field, "many_to_one", False) and field.concrete
-        choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
-        shown = []
-        for value in [*values, None, None][:2]:
-            if value in (None, "None", ""):
-                shown.append("—")
-            elif is_fk and str(value).isdigit():
-                shown.append(self.names.get(field.related_model, {}).get(int(value), f"#{value}"))
-            elif choices:
-                shown.append(str(choices.get(value, value)))
-            else:
-                shown.append(str(value))
-        return label, shown[0], shown[1]
 
 
 # --- Sectors ----------------------------------------------------------------------------------

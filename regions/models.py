@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+from uuid import uuid4
 
+from django.core.cache import cache
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -127,25 +131,61 @@ class Place:
     names: str
 
 
-_PLACES: dict[str, list[Place]] = {}
+# --- Reference data cache -----------------------------------------------------------------------
+# Lists built from reference data (the labelled places, the area picker's HTML) live in Django's cache
+# under a key that carries a version. Reloading the reference data or editing a unit in the admin
+# bumps the version, so every process (with a shared cache such as Redis, see CACHE_URL) rebuilds on
+# its next request instead of serving old names until a restart.
+
+REFERENCE_VERSION_KEY = "reference-data:version"
+REFERENCE_CACHE_SECONDS = 24 * 60 * 60
+T = TypeVar("T")
+
+
+def reference_version() -> str:
+    """The current version of the reference data; a new random one if the cache lost it."""
+    version = cache.get(REFERENCE_VERSION_KEY)
+    if version is None:
+        cache.add(REFERENCE_VERSION_KEY, uuid4().hex, timeout=None)
+        version = cache.get(REFERENCE_VERSION_KEY)
+    return version
+
+
+def bump_reference_version() -> None:
+    """Forget every cached list built from reference data, now and again once the transaction commits
+    (so that no other process keeps a list it rebuilt from the rows before the commit)."""
+
+    def bump() -> None:
+        cache.set(REFERENCE_VERSION_KEY, uuid4().hex, timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def cached_reference(name: str, build: Callable[[], T]) -> T:
+    """`build()` for the active language, cached until the reference data changes."""
+    key = f"reference-data:{reference_version()}:{name}:{get_language()}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, REFERENCE_CACHE_SECONDS)
+    return value
 
 
 def places() -> list[Place]:
     """Every region, department and commune in P-code order (each right after its parent), labelled in
-    the active language. Reference data: one query per language and process, then reused (restart the
-    processes after load_reference_data changes names)."""
-    language = get_language()
-    if language not in _PLACES:
-        labels: dict[int, str] = {}
-        result = []
-        units = AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id")
-        for unit in units.order_by("pcode"):
-            labels[unit.pk] = f"{labels[unit.parent_id]} › {unit.name}" if unit.parent_id in labels else unit.name
-            result.append(
-                Place(unit.pcode, labels[unit.pk], unit.level, f"{unit.name_fr} {unit.name_en} {unit.name_alt}")
-            )
-        _PLACES[language] = result
-    return _PLACES[language]
+    the active language. One query per language until the units change (see `cached_reference`)."""
+    return cached_reference("places", _build_places)
+
+
+def _build_places() -> list[Place]:
+    labels: dict[int, str] = {}
+    result = []
+    units = AdminUnit.objects.only("pcode", "name_fr", "name_en", "name_alt", "level", "parent_id")
+    for unit in units.order_by("pcode"):
+        labels[unit.pk] = f"{labels[unit.parent_id]} › {unit.name}" if unit.parent_id in labels else unit.name
+        result.append(Place(unit.pcode, labels[unit.pk], unit.level, f"{unit.name_fr} {unit.name_en} {unit.name_alt}"))
+    return result
 
 
 class OfficeKind(models.TextChoices):

@@ -13,10 +13,13 @@ class ReviewsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from programmes.demo import demo_seeded
+        from programmes.history import register_history_part
 
-        from . import models
+        from .models import BudgetLine
 
-        auditlog.register(models.BudgetLine)  # written by services.budget_lines_update, in the history
+        auditlog.register(BudgetLine)  # written by services.budget_lines_update
+        # The budget lines belong to the proposal under review: in the history for IOM staff only.
+        register_history_part(BudgetLine, identity=["category", "description"], iom_only=True)
         demo_seeded.connect(_seed_review_demo, dispatch_uid="reviews.seed_review_demo")
 
 

@@ -20,6 +20,7 @@ from programmes.models import (
     NON_NEGATIVE,
     BilingualMixin,
     Currency,
+    InProgrammeHistory,
     Programme,
     Scope,
     Sector,
@@ -158,7 +159,7 @@ class BudgetCategory(models.TextChoices):
 STAFF_AND_OFFICE = (BudgetCategory.STAFF, BudgetCategory.OFFICE)
 
 
-class BudgetLine(models.Model):
+class BudgetLine(InProgrammeHistory, models.Model):
     """One line of a programme's budget by category, in the programme's currency."""
 
     programme = models.ForeignKey(

@@ -34,10 +34,49 @@ RATES = [
 
 GROUPS = ["Review managers", "Approvers", "Technical experts"]
 
+# Besides reading programmes, partners and places like every IOM role, review managers read the review
+# configuration and keep the experts' sectors up to date. Who reviews what is decided per proposal,
+# not by permissions: the groups only say who may be chosen as manager, approver or expert.
+EXTRA_PERMISSIONS = {
+    "Review managers": [
+        "view_fundrule",
+        "view_reviewcriterion",
+        "view_exchangerate",
+        "view_reviewerprofile",
+        "add_reviewerprofile",
+        "change_reviewerprofile",
+    ],
+    "Approvers": ["view_fundrule", "view_reviewcriterion", "view_exchangerate"],
+    "Technical experts": [],
+}
+
+
+def ensure_review_groups(apps=None) -> dict:
+    """The three review groups with their permissions; idempotent. Migrations pass their `apps`."""
+    from django.apps import apps as global_apps
+
+    from programmes.roles import grant, read_permissions
+
+    apps = apps or global_apps
+    group, permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
+    read = read_permissions(permission)
+    return {
+        name: grant(
+            group,
+            name,
+            [
+                *read,
+                *permission.objects.filter(content_type__app_label="reviews", codename__in=EXTRA_PERMISSIONS[name]),
+            ],
+        )
+        for name in GROUPS
+    }
+
 
 def load_review_reference(fund_rule=None, criterion=None, rate=None, group=None) -> None:
     """Create what is missing. The migration passes its historical models; other callers pass nothing."""
-    if fund_rule is None:
+    in_migration = fund_rule is not None
+    if not in_migration:
         from django.contrib.auth.models import Group
 
         from .models import ExchangeRate, FundRule, ReviewCriterion
@@ -59,3 +98,5 @@ def load_review_reference(fund_rule=None, criterion=None, rate=None, group=None)
         )
     for name in GROUPS:
         group.objects.get_or_create(name=name)
+    if not in_migration:  # permissions exist only once every migration has run
+        ensure_review_groups()

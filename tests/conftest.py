@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from partners.models import Organisation, OrganisationCategory, User
-from programmes.demo import ensure_groups
 from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector, Status
 from programmes.reference import load_reference_data
+from programmes.roles import ensure_role_groups
 from regions.models import AdminUnit
+from reviews.reference import ensure_review_groups
 
 _codes = itertools.count(1)
 
@@ -23,7 +25,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data once per test database (it is idempotent)."""
     with django_db_blocker.unblock():
         load_reference_data()
-        ensure_groups()
+        _ensure_groups()
+
+
+def _ensure_groups() -> None:
+    """The role groups come from migrations; a transactional test's flush removes them, so recreate them."""
+    ensure_role_groups()
+    ensure_review_groups()
 
 
 @pytest.fixture
@@ -31,7 +39,7 @@ def reference(db):
     """Reference data is present (reloaded if a transactional test flushed it)."""
     if not AdminUnit.objects.exists() or not Sector.objects.exists():
         load_reference_data()
-        ensure_groups()
+        _ensure_groups()
 
 
 def make_organisation(code: str, **fields) -> Organisation:
@@ -125,6 +133,12 @@ def programme_b(org_b) -> Programme:
 @pytest.fixture
 def draft_a(org_a) -> Programme:
     return make_programme(org_a, status=Status.PIPELINE)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache (reference lists, throttle counts), whatever ran before it."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

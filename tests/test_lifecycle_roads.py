@@ -392,3 +392,10 @@ def test_the_api_approves_a_donor_funded_programme_on_its_basis_and_completes_it
     assert done.status_code == 200, done.json()
     programme.refresh_from_db()
     assert programme.status == Status.COMPLETED and programme.actual_end == TODAY()
+
+
+def test_programme_officers_may_record_signed_agreements_in_the_admin(staff, viewer):
+    assert staff.has_perm("programmes.add_programmeagreement") and staff.has_perm(
+        "programmes.change_programmeagreement"
+    )
+    assert not viewer.has_perm("programmes.add_programmeagreement")

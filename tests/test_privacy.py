@@ -177,3 +177,34 @@ def test_live_key_figures_hide_small_totals_from_partners_in_the_api_and_dashboa
     client.force_login(staff)
     staff_rows = client.get("/api/v1/key-figures/live/").json()["key_indicators"]
     assert [r["total"] for r in staff_rows if r["key"] == "trafficked_assisted"] == ["3.00"]
+
+
+def test_the_history_does_not_reveal_small_counts_disaggregated_cells_or_iom_documents_to_partners(
+    client, partner_a, staff, programme_a
+):
+    from datetime import date
+
+    from programmes.models import Document, Indicator, IndicatorValue
+
+    indicator = Indicator.objects.create(programme=programme_a, code="P1", name_fr="Victimes assistées", target=D(50))
+    period = {"period_start": date(2025, 1, 1), "period_end": date(2025, 12, 31)}
+    total = IndicatorValue.objects.create(indicator=indicator, achieved=D(40), **period)
+    total.achieved = D(2)
+    total.save()
+    IndicatorValue.objects.create(indicator=indicator, sex="female", achieved=D(4567), **period)
+    Document.objects.create(
+        programme=programme_a, title="NOTE-OIM", category="other", visibility="iom_only", file="d/n.pdf"
+    )
+
+    client.force_login(partner_a)
+    partner_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()
+    client.force_login(staff)
+    staff_page = client.get(f"/fr/programmes/{programme_a.code}/").content.decode()
+
+    start = partner_page.index('id="history-title"')
+    history = partner_page[start : partner_page.index("</section>", start)]
+    digits = history.replace("\xa0", "").replace("\u202f", "").replace(" ", "")
+    assert "40 → &lt; 5" in history and "→2<" not in digits
+    assert "4567" not in digits and "NOTE-OIM" not in history
+    staff_digits = staff_page.replace("\xa0", "").replace("\u202f", "").replace(" ", "")
+    assert "40 → 2" in staff_page and "4567" in staff_digits and "NOTE-OIM" in staff_page

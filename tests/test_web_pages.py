@@ -287,14 +287,14 @@ def test_detail_shows_partners_by_role_locations_map_and_history(client, staff, 
     assert "Tillabéri › " in html and "NE006012007" in html
     assert "pcode=NE006012007" in html  # the small map draws the programme's units
     assert "Historique des modifications" in html
-    assert "notes internes (OIM uniquement)" in html  # the audited change, shown to IOM staff
+    assert "Notes internes (OIM uniquement) : — → NOTE-INTERNE-CONFIDENTIELLE" in html  # the audited change
 
 
 def test_partner_history_hides_changes_to_iom_only_fields(client, partner_a, rich_programme):
     client.force_login(partner_a)
     html = html_of(client, rich_programme.get_absolute_url())
     assert "Historique des modifications" in html
-    assert "notes internes" not in html
+    assert "notes internes" not in html.lower() and "NOTE-INTERNE" not in html
 
 
 # --- Organisations, regions, sectors ----------------------------------------------------------

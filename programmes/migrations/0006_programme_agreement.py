@@ -6,10 +6,18 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def grant_agreement_rights(apps, schema_editor):
+    """Programme officers record signed agreements like every other part of a programme."""
+    from programmes.roles import create_missing_permissions, ensure_role_groups
+
+    create_missing_permissions(apps, "programmes")
+    ensure_role_groups(apps)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0003_rules_in_the_domain'),
+        ('programmes', '0005_history_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -31,4 +39,5 @@ class Migration(migrations.Migration):
                 'ordering': ['programme'],
             },
         ),
+        migrations.RunPython(grant_agreement_rights, migrations.RunPython.noop),
     ]

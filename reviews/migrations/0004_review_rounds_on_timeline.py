@@ -39,7 +39,7 @@ def number_existing_rounds(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0002_fund_rules_criteria_and_groups'),
+        ('reviews', '0003_review_group_permissions'),
     ]
 
     operations = [
