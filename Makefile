@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := iom_portal.settings
 
-.PHONY: run test lint format migrations-check deploy-check messages bench ci clean install
+.PHONY: run test lint format migrations-check deploy-check messages bench ci clean install backup restore
 
 # Runtime packages for `make run`; the development tools (pytest, ruff, Playwright...) on top for the rest.
 $(VENV)/.runtime: requirements.txt
@@ -57,6 +57,15 @@ bench: install
 	-$(PY) bench/api.py --database-url postgres://postgres@127.0.0.1:5432/$${BENCH_DB:-iom_bench}
 	createdb -h 127.0.0.1 -U postgres iom_bench_reports 2>/dev/null || true
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/iom_bench_reports $(PY) bench/reports.py
+
+# Backups (PostgreSQL only): `make backup` writes backups/iom-portal-backup-<time>.tar (BACKUP_DIR overrides);
+# `make restore FILE=backups/....tar` restores it into the (empty) database of DATABASE_URL and MEDIA_ROOT.
+backup: $(VENV)/.runtime
+	$(PY) manage.py backup --output $${BACKUP_DIR:-backups/}
+
+restore: $(VENV)/.runtime
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=path/to/backup.tar"; exit 2; }
+	$(PY) manage.py restore "$(FILE)"
 
 ci:
 	bash .ci/run

@@ -59,7 +59,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
-    "iom_portal.apps.PortalConfig",  # the wiring: security log receivers
+    "iom_portal.apps.PortalConfig",  # the wiring: security log receivers; backup and restore commands
 ]
 
 MIDDLEWARE = [
@@ -72,11 +72,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "iom_portal.security.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "iom_portal.security.SessionLifetimeMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "iom_portal.security.ResponseHeadersMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -109,9 +111,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------------
-# Reference lists (labelled places) and API throttle counts. The default lives in each process's
-# memory; with several web processes set CACHE_URL to a shared cache (redis://redis:6379/1) so that
-# an admin edit or a reference-data reload is seen by every process at once.
+# Reference lists (labelled places), API throttle counts and the per-username login slow-down. The
+# default lives in each process's memory; with several web or worker processes set CACHE_URL to a
+# shared cache (redis://redis:6379/1) so that they all count and see the same.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Users and authentication -----------------------------------------------------------------
@@ -132,13 +134,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling on username + IP, so an attacker elsewhere cannot lock a real user out.
+# Behind a TLS proxy (or a chain of them), how many proxies in front of the portal append to
+# X-Forwarded-For. 0: the connecting address is the client (X-Forwarded-For ignored). Only set it
+# to the number of proxies you run: a higher number lets clients choose their own address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Login throttling on username + client address, so an attacker elsewhere cannot lock a real user out.
+AXES_CLIENT_IP_CALLABLE = "iom_portal.security.axes_client_ip"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Per username, from any address: after this many failures within an hour, each further attempt
+# waits 1, 2, 4 ... seconds, at most LOGIN_USERNAME_MAX_DELAY (browsers that signed in before are exempt).
+LOGIN_USERNAME_FREE_FAILURES = env.int("LOGIN_USERNAME_FREE_FAILURES", default=10)
+LOGIN_USERNAME_MAX_DELAY = env.int("LOGIN_USERNAME_MAX_DELAY", default=60)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Sessions: 30 minutes of inactivity ends a session, and so do 10 hours since login whatever the
@@ -203,7 +214,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Hard time limit stays below the broker's visibility timeout, so a task is never run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that does not answer fails fast: the web request records the job and answers at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -217,6 +230,8 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
 # --- Reports (background jobs, see reports/) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE |= {
     "reports-recover-stale-jobs": {"task": "reports.recover_stale_jobs", "schedule": 5 * 60},
+    # Jobs recorded while the broker was unreachable are sent once it is back.
+    "reports-dispatch-queued-jobs": {"task": "reports.dispatch_queued_jobs", "schedule": 60},
     "reports-delete-expired-files": {"task": "reports.delete_expired_files", "schedule": 60 * 60},
     "reports-monthly-portfolio": {
         "task": "reports.monthly_portfolio",
@@ -247,11 +262,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.api.ApiPagination",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["core.api.ApiAnonThrottle", "core.api.ApiUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},

@@ -201,6 +201,14 @@ class KeyIndicatorTotalSerializer(serializers.Serializer):
         help_text=_("True when the total is hidden (fewer than the threshold).")
     )
 
+    partial = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "True when this total leaves out counts hidden from you (below the threshold), so that no "
+            "subtraction can reveal them."
+        ),
+    )
+
     def get_suppressed(self, row: dict) -> bool:
         return bool(row.get("suppressed"))
 

@@ -223,6 +223,14 @@ def _rank(place: Place, query: str) -> int:
     return 1 if name.startswith(query) else 2
 
 
+LABEL_SEPARATOR = re.compile(r"\s*[›>]\s*")
+
+
+def _label_key(label: str) -> str:
+    """'tillaberi › kollo › namaro' for 'Tillabéri›Kollo > Namaro': labels compared without accents or spacing."""
+    return " › ".join(" ".join(part.split()) for part in LABEL_SEPARATOR.split(fold_text(label).strip()))
+
+
 class PlaceInput(forms.TextInput):
     """A P-code text box; static/js/picker.js turns it into a search by name."""
 
@@ -232,7 +240,7 @@ class PlaceInput(forms.TextInput):
 
 
 class PlaceField(forms.Field):
-    """A place given by its P-code, or by a name that designates exactly one place."""
+    """A place given by its P-code, its full label, or a name that designates exactly one place."""
 
     widget = PlaceInput
     default_error_messages = {
@@ -252,12 +260,17 @@ class PlaceField(forms.Field):
             if unit is None:
                 raise ValidationError(self.error_messages["unknown_pcode"], params={"value": text.upper()})
             return unit
-        exact = [p for p in find_places(text, limit=50) if _rank(p, fold_text(text).strip()) == 0]
+        if LABEL_SEPARATOR.search(text):
+            # A full label, as the picker shows it: "Agadez › Tchirozerine › Agadez".
+            key = _label_key(text)
+            exact = [p for p in places() if _label_key(p.label) == key]
+        else:
+            exact = [p for p in find_places(text, limit=50) if _rank(p, fold_text(text).strip()) == 0]
         if not exact:
             raise ValidationError(self.error_messages["unknown_name"], params={"value": text})
         if len(exact) > 1:
-            places = "; ".join(f"{p.label} = {p.pcode}" for p in exact)
-            raise ValidationError(self.error_messages["ambiguous"], params={"value": text, "places": places})
+            candidates = "; ".join(f"{p.label} = {p.pcode}" for p in exact)
+            raise ValidationError(self.error_messages["ambiguous"], params={"value": text, "places": candidates})
         return AdminUnit.objects.without_boundary().get(pcode=exact[0].pcode)
 
     def prepare_value(self, value):

@@ -1,4 +1,19 @@
-"""Small-cell suppression of disaggregated figures shown to partners (aggregates only, never a person)."""
+"""Small-cell suppression of the figures shown to partners (aggregates only, never a person).
+
+The method (docs/PRIVACY.md):
+
+1. Primary suppression: a count of people between 1 and SMALL_CELL_THRESHOLD-1 (an IndicatorValue of
+   a "unit" indicator) is shown to partners as "< N".
+2. Complementary suppression inside a table: whenever a cell hides, enough other cells of the same
+   group (the sex cells, the age cells of one period; an indicator's overall against its periods)
+   hide too that subtraction cannot give it back (`suppress_small_cells`, `hidden_cells`).
+3. Totals across tables are built from visible figures only: every total a partner sees (live key
+   figures on the dashboard, sector pages, the API and the key figures report) adds up the period
+   totals the partner can see, and leaves the hidden ones out (`partner_hidden_total_q`). Each
+   number a partner can see is then a function of the numbers the partner can see, so no
+   difference between any two of them — or any sum of differences — can reveal a hidden count.
+   The price: a partner's total can be a few people below IOM's; the pages say so.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +25,17 @@ from django.utils.translation import gettext as _
 REST = "_rest"
 # Shown instead of a count hidden only to protect a small one (it could be recovered by subtraction).
 HIDDEN_MARK = "•"
+
+
+def partner_hidden_total_q(threshold: int | None = None):
+    """The IndicatorValue rows partners never see as a number (for querysets of totals rows): counts of
+    people between 1 and threshold-1. Exclude them from every aggregate shown to a partner."""
+    from django.db.models import Q
+
+    from .models import Measure
+
+    threshold = settings.SMALL_CELL_THRESHOLD if threshold is None else threshold
+    return Q(indicator__measure=Measure.UNIT, achieved__gt=0, achieved__lt=threshold)
 
 
 def small_label(threshold: int | None = None) -> str:

@@ -26,7 +26,7 @@ from .models import (
     Sex,
     Status,
 )
-from .privacy import HIDDEN_MARK, suppress_small_cells
+from .privacy import HIDDEN_MARK, partner_hidden_total_q, small_label, suppress_small_cells
 
 
 def programmes_by_status(programmes: QuerySet) -> list[dict]:
@@ -48,9 +48,13 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
     """Achieved values of the key indicators per year, from totals rows only (never a disaggregated cell).
 
     Incremental indicators add up their periods; a cumulative indicator counts its highest running
-    total of the year, so that reporting the same people twice does not inflate the figure. With
-    `suppress_small` (partners), a total below SMALL_CELL_THRESHOLD has `total` None and `suppressed`
-    set to the "< N" label.
+    total of the year, so that reporting the same people twice does not inflate the figure.
+
+    With `suppress_small` (partners) every total is built from the figures partners can see and
+    nothing else: a period total hidden from them (a count of 1 to SMALL_CELL_THRESHOLD-1 people)
+    adds nothing to any total they see, so no difference between two outputs gives it back (see
+    programmes/privacy.py). `partial` says a total left such counts out; a total made only of
+    hidden counts is itself hidden (`total` None, `suppressed` the "< N" label or "•").
     """
     base = (
         IndicatorValue.objects.filter(
@@ -59,17 +63,35 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
         .exclude(indicator__key_indicator="")
         .annotate(year=ExtractYear("period_end"))
     )
+    # Partners: the period totals hidden from them add nothing; they are only counted (same queries).
+    hidden_q = partner_hidden_total_q()
     totals: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+    hidden_counts: dict[tuple[str, int], int] = defaultdict(int)
     incremental = base.filter(indicator__cumulative=False).values("indicator__key_indicator", "year")
-    for row in incremental.annotate(value=Sum("achieved")).order_by():
-        totals[(row["indicator__key_indicator"], row["year"])] += row["value"]
     per_indicator = base.filter(indicator__cumulative=True).values("indicator", "indicator__key_indicator", "year")
-    for row in per_indicator.annotate(value=Max("achieved")).order_by():
-        totals[(row["indicator__key_indicator"], row["year"])] += row["value"]
+    for rows, aggregate in ((incremental, Sum), (per_indicator, Max)):
+        if suppress_small:
+            annotated = rows.annotate(
+                value=aggregate("achieved", filter=~hidden_q), hidden=Count("pk", filter=hidden_q)
+            )
+        else:
+            annotated = rows.annotate(value=aggregate("achieved"))
+        for row in annotated.order_by():
+            key = (row["indicator__key_indicator"], row["year"])
+            if row["value"] is not None:
+                totals[key] += row["value"]
+            if row.get("hidden"):
+                hidden_counts[key] += row["hidden"]
+    for key in hidden_counts:
+        totals.setdefault(key, Decimal(0))
     labels = dict(KeyIndicator.choices)
     rows = []
     for (key, year), total in sorted(totals.items()):
-        shown = suppress_small_cells(total, {})[0] if suppress_small else total
+        shown: str | Decimal = suppress_small_cells(total, {})[0] if suppress_small else total
+        hidden_here = hidden_counts.get((key, year), 0)
+        if hidden_here and not total:
+            # Only hidden counts: one is "< N" by definition; several are not summed (their sum is hidden).
+            shown = small_label() if hidden_here == 1 else HIDDEN_MARK
         hidden = isinstance(shown, str)
         rows.append(
             {
@@ -78,6 +100,7 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
                 "year": year,
                 "total": None if hidden else total,
                 "suppressed": shown if hidden else "",
+                "partial": bool(hidden_here) and not hidden,
             }
         )
     return rows

@@ -6,14 +6,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 
 from core.api import LIST_ERRORS, READ_ERRORS, error_responses
 
-from .models import ReportJob, ReportType
+from .models import WAITING_MESSAGE, ReportJob, ReportType
 from .services import report_job_create, report_job_file_response
 
 
@@ -28,6 +33,11 @@ class ReportJobSerializer(serializers.ModelSerializer):
         ),
     )
     download_url = serializers.SerializerMethodField()
+    waiting_for_worker = serializers.BooleanField(
+        read_only=True,
+        help_text=_("True while the task queue is unreachable: the job is recorded and starts once it is back."),
+    )
+    status_detail = serializers.SerializerMethodField(help_text=_("The status in words, in your language."))
 
     class Meta:
         model = ReportJob
@@ -49,6 +59,8 @@ class ReportJobSerializer(serializers.ModelSerializer):
             "finished_at",
             "expires_at",
             "download_url",
+            "waiting_for_worker",
+            "status_detail",
         ]
         read_only_fields = [f for f in fields if f not in ("type", "parameters", "language")]
 
@@ -61,15 +73,22 @@ class ReportJobSerializer(serializers.ModelSerializer):
             return view.reverse_action("download", kwargs={"uuid": job.uuid})
         return job.get_download_url()
 
+    def get_status_detail(self, job: ReportJob) -> str:
+        return str(WAITING_MESSAGE) if job.waiting_for_worker else str(job.get_status_display())
+
     def create(self, validated_data: dict) -> ReportJob:
+        request = self.context["request"]
         try:
             return report_job_create(
-                user=self.context["request"].user,
+                user=request.user,
                 type=validated_data["type"],
                 parameters=validated_data.get("parameters") or {},
                 language=validated_data.get("language") or "fr",
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
             )
         except DjangoValidationError as error:
+            if "idempotency_key" in error.message_dict:
+                raise serializers.ValidationError(error.message_dict) from error
             raise serializers.ValidationError({"parameters": error.message_dict}) from error
 
 
@@ -84,7 +103,21 @@ class ReportJobSerializer(serializers.ModelSerializer):
     ),
     create=extend_schema(
         summary=_("Ask for a report"),
-        responses={201: ReportJobSerializer, **error_responses(400, 401, 415, 429)},
+        description=_(
+            "Answers at once with the recorded job, even when the task queue is down (waiting_for_worker). "
+            "Send an Idempotency-Key header (e.g. a UUID) to make retries safe: the same key returns the same "
+            "job (200) instead of a new one (201)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=_("1 to 64 letters, digits or . _ : - ; a UUID works."),
+            )
+        ],
+        responses={201: ReportJobSerializer, 200: ReportJobSerializer, **error_responses(400, 401, 415, 429)},
     ),
 )
 class ReportJobViewSet(
@@ -95,7 +128,12 @@ class ReportJobViewSet(
     queryset = ReportJob.objects.none()  # the router's basename ("reportjob"); get_queryset() scopes it
     serializer_class = ReportJobSerializer
     lookup_field = "uuid"
-    parser_classes = [JSONParser]
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        if getattr(response.data.serializer.instance, "replayed", False):
+            response.status_code = 200  # the same Idempotency-Key again: the first job, not a new one
+        return response
 
     def get_queryset(self):
         return ReportJob.objects.visible_to(self.request.user).select_related("requester")

@@ -12,6 +12,8 @@ from .models import ReportType
 class ReportRequestForm(forms.Form):
     type = forms.ChoiceField(label=_("Report"), choices=ReportType.choices)
     language = forms.ChoiceField(label=_("Language of the report"), choices=settings.LANGUAGES)
+    # A fresh token per displayed form: submitting the same form twice gives the same job.
+    idempotency_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     programme = forms.CharField(
         label=_("Programme code (factsheet only)"),
         required=False,

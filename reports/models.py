@@ -36,6 +36,12 @@ REPORT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+WAITING_MESSAGE = _(
+    "Waiting for a worker: the task queue cannot be reached right now. Your request is recorded and the "
+    "report will start as soon as the queue is back; there is no need to ask again."
+)
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -103,6 +109,15 @@ class ReportJob(models.Model):
     claim_token = models.UUIDField(_("claim token"), null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     enqueued_at = models.DateTimeField(_("last sent to the workers"), null=True, blank=True)
+    idempotency_key = models.CharField(
+        _("idempotency key"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Sent by the client (Idempotency-Key header, or the form's hidden token): a retry returns this job."
+        ),
+    )
     error_message = models.TextField(_("error message"), blank=True)
     validation_messages = models.JSONField(
         _("validation messages"),
@@ -128,6 +143,11 @@ class ReportJob(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["requester", "-created_at"])]
         constraints = [
             models.CheckConstraint(condition=Q(type__in=ReportType.values), name="report_job_type_valid"),
+            models.UniqueConstraint(
+                fields=["requester", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="report_job_idempotency_key_unique_per_requester",
+            ),
             models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="report_job_status_valid"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="report_job_progress_0_100"),
             models.CheckConstraint(
@@ -177,6 +197,12 @@ class ReportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.EXPIRED)
+
+    @property
+    def waiting_for_worker(self) -> bool:
+        """Recorded, but not yet handed to the task queue (the broker was unreachable): the dispatcher
+        sends it as soon as the broker is back."""
+        return self.status == JobStatus.QUEUED and self.enqueued_at is None
 
     @property
     def is_ready(self) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, QueryDict
 from django.utils import timezone, translation
@@ -68,6 +69,12 @@ def clean_parameters(*, user, type: str, parameters: dict) -> dict:
     """Validated parameters of a report request, or a ValidationError keyed by field."""
     if type not in ReportType.values:
         raise ValidationError({"type": [gettext_lazy("Choose a report type.")]})
+    for name, value in parameters.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        if "\x00" in str(name) or any("\x00" in str(v) for v in values):
+            raise ValidationError(
+                {str(name).replace("\x00", ""): [gettext_lazy("Text cannot contain the NUL character.")]}
+            )
     if type == ReportType.FACTSHEET_PDF:
         code = str(parameters.get("programme") or "").strip()
         if not code:
@@ -86,22 +93,114 @@ def clean_parameters(*, user, type: str, parameters: dict) -> dict:
     return cleaned
 
 
-def _enqueue(job: ReportJob) -> None:
+# The broker is unreachable: the job row stays queued and unsent, and the dispatcher sends it later.
+BROKER_DOWN = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def dispatch_job(job_id: int) -> bool:
+    """Hand one queued job to the task queue, once (no retry loop): False when the broker is down."""
     from .tasks import run_report  # the tasks module imports this one
 
-    ReportJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: run_report.delay(job.pk))
+    try:
+        if run_report.app.conf.task_always_eager:
+            run_report.delay(job_id)  # in-process: no broker to reach
+        else:
+            with run_report.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=0)  # one try: a request never waits on the broker
+                run_report.apply_async(args=[job_id], retry=False, connection=connection)
+    except BROKER_DOWN as error:
+        logger.warning("Report job %s waits for a worker: the task queue is unreachable (%s)", job_id, error)
+        return False
+    ReportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED, enqueued_at__isnull=True).update(
+        enqueued_at=timezone.now()
+    )
+    return True
 
 
-def report_job_create(*, user, type: str, parameters: dict, language: str) -> ReportJob:
-    """Record the request and send it to the workers once the transaction commits."""
+def report_jobs_dispatch(limit: int = 200) -> int:
+    """Send the queued jobs no worker has been told about yet (oldest first); stop at the first broker
+    failure. Run by beat every minute, when a worker starts, and after every report request."""
+    sent = 0
+    waiting = ReportJob.objects.filter(status=JobStatus.QUEUED, enqueued_at__isnull=True).order_by("created_at", "pk")
+    for job_id in list(waiting.values_list("pk", flat=True)[:limit]):
+        if not dispatch_job(job_id):
+            break
+        sent += 1
+    return sent
+
+
+def _enqueue(job: ReportJob, *, sweep: bool = False) -> None:
+    """Mark the job unsent and send it once the transaction commits (a failed send leaves it waiting);
+    with `sweep`, then also send every other job that waited for the broker to come back."""
+    ReportJob.objects.filter(pk=job.pk).update(enqueued_at=None)
+    job.enqueued_at = None
+
+    def send() -> None:
+        if dispatch_job(job.pk) and sweep:
+            report_jobs_dispatch()
+
+    transaction.on_commit(send)
+
+
+def _clean_idempotency_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if key and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationError(
+            {
+                "idempotency_key": [
+                    gettext_lazy(
+                        "The idempotency key must be 1 to 64 letters, digits or the characters . _ : - (a UUID works)."
+                    )
+                ]
+            }
+        )
+    return key
+
+
+def _replay(user, key: str, type: str, cleaned: dict) -> ReportJob | None:
+    """The job already asked for with this key, or None; the same key for another request is refused."""
+    existing = ReportJob.objects.filter(requester=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.type != type or existing.parameters != cleaned:
+        raise ValidationError(
+            {"idempotency_key": [gettext_lazy("This idempotency key was already used for a different report request.")]}
+        )
+    existing.replayed = True
+    return existing
+
+
+def report_job_create(
+    *, user, type: str, parameters: dict, language: str, idempotency_key: str | None = None
+) -> ReportJob:
+    """Record the request and send it to the workers once the transaction commits.
+
+    The job row is the truth: when the broker is down the request still succeeds and the job waits
+    for the dispatcher. With an idempotency key, asking twice returns the first job (`replayed`)."""
+    key = _clean_idempotency_key(idempotency_key)
     cleaned = clean_parameters(user=user, type=type, parameters=parameters)
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    job = ReportJob.objects.create(
-        type=type, parameters=cleaned, requester=user, language=language, requested_as_staff=user.is_iom_staff
-    )
-    _enqueue(job)
+    if key and (existing := _replay(user, key, type, cleaned)) is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            job = ReportJob.objects.create(
+                type=type,
+                parameters=cleaned,
+                requester=user,
+                language=language,
+                requested_as_staff=user.is_iom_staff,
+                idempotency_key=key,
+            )
+    except IntegrityError:
+        existing = _replay(user, key, type, cleaned) if key else None
+        if existing is None:
+            raise
+        return existing
+    job.replayed = False
+    _enqueue(job, sweep=True)
     return job
 
 
@@ -161,6 +260,11 @@ class Heartbeat:
     done: int = 0
     last_beat: float = 0.0
     last_percent: int = 0
+    problems: list = field(default_factory=list)  # [{"programme": code, "errors": [...]}], see builders.records
+
+    def problem(self, code: str, errors: list[str]) -> None:
+        """A value of this programme was cleaned or left out: recorded on the job, never a failed report."""
+        self.problems.append({"programme": code, "errors": [str(e) for e in errors]})
 
     def __call__(self, count: int) -> None:
         self.done += count
@@ -223,11 +327,11 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         count, problems = iati.write_iati_xml(
             programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
         )
-        return {"row_count": count, "validation_messages": problems}
+        return {"row_count": count, "validation_messages": progress.problems + problems}
     else:
         portfolio.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
         count = progress.total
-    return {"row_count": count}
+    return {"row_count": count, "validation_messages": progress.problems}
 
 
 def _checksum(path: Path) -> tuple[int, str]:

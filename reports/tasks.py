@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from . import services
 
 MAX_RETRIES = 4
+logger = logging.getLogger(__name__)
 
 
 def backoff(retries: int) -> int:
@@ -42,3 +46,21 @@ def delete_expired_files() -> int:
 @shared_task(name="reports.monthly_portfolio")
 def monthly_portfolio() -> int:
     return services.report_job_schedule_monthly_portfolio().pk
+
+
+@shared_task(name="reports.dispatch_queued_jobs")
+def dispatch_queued_jobs() -> int:
+    """Send the jobs recorded while the broker was unreachable (beat, every minute)."""
+    return services.report_jobs_dispatch()
+
+
+@worker_ready.connect
+def dispatch_on_worker_start(**kwargs) -> None:
+    """A worker that starts (e.g. after the broker or the whole stack came back) sends what waited."""
+    try:
+        sent = services.report_jobs_dispatch()
+    except Exception:  # never keep a worker from starting
+        logger.exception("Could not dispatch the waiting report jobs at worker start")
+        return
+    if sent:
+        logger.info("Dispatched %s report jobs that waited for a worker", sent)

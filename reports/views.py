@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,7 +18,7 @@ from programmes.filters import ProgrammeFilter
 from programmes.models import Programme
 
 from .forms import ReportRequestForm
-from .models import ReportJob
+from .models import WAITING_MESSAGE, ReportJob
 from .services import FILTER_FIELDS, report_job_create, report_job_file_response, report_job_retry
 
 
@@ -61,6 +63,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
                     type=form.cleaned_data["type"],
                     parameters=parameters,
                     language=form.cleaned_data["language"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
                 )
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
@@ -68,11 +71,16 @@ def report_list(request: HttpRequest) -> HttpResponse:
                     for message in errors:
                         target.add_error(field if field in target.fields else None, message)
             else:
-                messages.success(request, _("Your report is being prepared. You can keep working meanwhile."))
+                if job.replayed:
+                    messages.info(request, _("This request was already sent: here is the report it asked for."))
+                elif job.waiting_for_worker:
+                    messages.warning(request, WAITING_MESSAGE)
+                else:
+                    messages.success(request, _("Your report is being prepared. You can keep working meanwhile."))
                 return redirect(job)
         status = 400
     else:
-        initial = {"language": get_language(), **request.GET.dict()}
+        initial = {"language": get_language(), **request.GET.dict(), "idempotency_key": uuid4().hex}
         form, filter_form = _styled(ReportRequestForm(initial=initial)), _filter_form(request)
     jobs = ReportJob.objects.visible_to(request.user).select_related("requester")
     page = Paginator(jobs, 25).get_page(request.GET.get("page"))

@@ -171,7 +171,14 @@ def test_live_key_figures_hide_small_totals_from_partners_in_the_api_and_dashboa
     client.force_login(partner_a)
     rows = client.get("/api/v1/key-figures/live/").json()["key_indicators"]
     assert rows == [
-        {"key": "trafficked_assisted", "label": rows[0]["label"], "year": 2024, "total": None, "suppressed": True}
+        {
+            "key": "trafficked_assisted",
+            "label": rows[0]["label"],
+            "year": 2024,
+            "total": None,
+            "suppressed": True,
+            "partial": False,
+        }
     ]
     assert "&lt; 5" in client.get("/fr/").content.decode()
     client.force_login(staff)

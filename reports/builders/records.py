@@ -7,6 +7,7 @@ Names and labels follow the active language (the caller wraps a builder in trans
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from partners.models import Organisation
 from programmes.models import (
@@ -39,6 +41,85 @@ from programmes.privacy import HIDDEN_MARK, small_label
 from regions.models import AdminUnit
 
 Progress = Callable[[int], None]
+
+# --- Values no file format can carry -------------------------------------------------------------
+# The domain refuses them, but a row written before that rule, by SQL or by an import bypassing it
+# must not fail a whole report: the builders clean each record first and report what they changed.
+# C0 controls but tab, newline and carriage return; DEL; and what XML 1.0 cannot hold at all.
+UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
+
+
+def clean_text(value: Any) -> tuple[Any, bool]:
+    """(text safe for XLSX, CSV and XML, whether it had to change); other values pass unchanged."""
+    if not isinstance(value, str):
+        return value, False
+    cleaned = UNWRITABLE.sub(" ", value)
+    if cleaned == value:
+        return value, False
+    return " ".join(part for part in cleaned.split(" ") if part) if cleaned.strip() else "", True
+
+
+def date_in_range(value: Any) -> bool:
+    return (
+        not isinstance(value, date)
+        or EARLIEST_DATE <= (value.date() if isinstance(value, datetime) else value) <= LATEST_DATE
+    )
+
+
+def sanitise_record(record: ProgrammeRecord) -> list[str]:
+    """Clean the record in place; one message per value changed or left out (for the job's messages)."""
+    problems: list[str] = []
+
+    def text(owner: Any, name: str, label: str) -> None:
+        cleaned, changed = clean_text(getattr(owner, name))
+        if changed:
+            setattr(owner, name, cleaned)
+            problems.append(_("%(field)s: control characters replaced by spaces.") % {"field": label})
+
+    for name in ("code", "title_fr", "title_en", "summary_fr", "summary_en"):
+        text(record, name, name)
+    for name in ("planned_start", "planned_end", "actual_start", "actual_end"):
+        value = getattr(record, name)
+        if not date_in_range(value):
+            # planned_start is required everywhere: the nearest bound; any other date is left out.
+            bound = LATEST_DATE if value > LATEST_DATE else EARLIEST_DATE
+            setattr(record, name, bound if name == "planned_start" else None)
+            problems.append(
+                _("%(field)s: the date %(date)s is outside %(first)s–%(last)s and was left out.")
+                % {"field": name, "date": value.isoformat(), "first": EARLIEST_DATE.year, "last": LATEST_DATE.year}
+            )
+    results = []
+    for kind, pk, code, fr, en in record.results:
+        cleaned = [clean_text(v) for v in (code, fr, en)]
+        if any(changed for _v, changed in cleaned):
+            problems.append(
+                _("%(field)s: control characters replaced by spaces.") % {"field": f"{kind} {cleaned[0][0]}"}
+            )
+        results.append((kind, pk, *(v for v, _changed in cleaned)))
+    record.results = results
+    for indicator in record.indicators:
+        for name in ("code", "name_fr", "name_en", "unit"):
+            text(indicator, name, f"{_('indicator')} {indicator.code} {name}")
+        kept = []
+        for value in indicator.values:
+            if date_in_range(value[0]) and date_in_range(value[1]):
+                kept.append(value)
+            else:
+                problems.append(
+                    _(
+                        "indicator %(code)s: a value for %(start)s–%(end)s has a date outside %(first)s–%(last)s and was left out."
+                    )
+                    % {
+                        "code": indicator.code,
+                        "start": value[0].isoformat(),
+                        "end": value[1].isoformat(),
+                        "first": EARLIEST_DATE.year,
+                        "last": LATEST_DATE.year,
+                    }
+                )
+        indicator.values = kept
+    return problems
 
 
 def _no_progress(done: int) -> None:
@@ -272,6 +353,11 @@ def iter_programmes(
             records[pid].secondary_sector_ids.append(sector)
         if results:
             _attach_results(records, ids, all_cells=all_cells, statements=statements)
+        report_problem = getattr(progress, "problem", None)  # services.Heartbeat collects them on the job
+        for record in records.values():
+            problems = sanitise_record(record)
+            if problems and report_problem is not None:
+                report_problem(record.code, problems)
         yield from records.values()
         progress(len(chunk))
 

@@ -18,6 +18,10 @@
     rows.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
     var row = rows.lastElementChild;
+    if (row.dataset.rowNoun) {
+      // Named like the server-rendered rows: "Partner 3".
+      row.setAttribute("aria-label", row.dataset.rowNoun + " " + rows.children.length);
+    }
     row.dispatchEvent(new CustomEvent("formset:added", { bubbles: true }));
     var first = row.querySelector("input:not([type=hidden]), select, textarea");
     if (first) { first.focus(); }

@@ -44,11 +44,39 @@
     L.Icon.Default.imagePath = "";
   }
 
+  // The offices drawn as markers, as a list after the map: the text alternative keyboards and screen
+  // readers use (the shaded regions have theirs in the table next to the map).
+  function officeList(element, features) {
+    var after = document.getElementById(element.id + "-after");
+    if (!after || !features.length) return;
+    var details = document.createElement("details");
+    details.className = "small mt-1";
+    var summary = document.createElement("summary");
+    summary.textContent = (element.dataset.officesLabel || "") + " (" + features.length + ")";
+    var list = document.createElement("ul");
+    list.className = "mb-0";
+    features.forEach(function (feature) {
+      var p = feature.properties;
+      var item = document.createElement("li");
+      item.textContent = p.name + " — " + p.kind + " · " + p.commune;
+      list.appendChild(item);
+    });
+    details.appendChild(summary);
+    details.appendChild(list);
+    after.appendChild(details);
+  }
+
   function initMap(element) {
     var config = JSON.parse(document.getElementById(element.dataset.config).textContent);
     var labels = element.dataset;
     setDefaultIcon(element);
-    var map = L.map(element, { attributionControl: true, zoomSnap: 0.25, scrollWheelZoom: false });
+    var map = L.map(element, { attributionControl: true, zoomControl: false, zoomSnap: 0.25, scrollWheelZoom: false });
+    // Leaflet's own control and popup texts are English: the page gives them in its language.
+    L.control.zoom({ zoomInTitle: labels.zoomInLabel || "Zoom in", zoomOutTitle: labels.zoomOutLabel || "Zoom out" }).addTo(map);
+    map.on("popupopen", function (event) {
+      var close = event.popup.getElement() && event.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && labels.closeLabel) close.setAttribute("aria-label", labels.closeLabel);
+    });
     map.setView([17.6, 8.1], 5);
     element.leafletMap = map;
     if (config.tile_url) {
@@ -67,7 +95,7 @@
       L.DomEvent.on(button, "click", function (event) {
         L.DomEvent.stop(event);
         history.pop();
-        showLayer(history.length ? history[history.length - 1] : config.layer, false);
+        showLayer(history.length ? history[history.length - 1] : config.layer, false).then(focusFirstShape);
       });
       return button;
     };
@@ -77,6 +105,21 @@
       var text = "<strong>" + escapeHtml(p.name) + "</strong>";
       if (p.active !== undefined) text += "<br>" + escapeHtml(labels.activeLabel || "") + " " + p.active;
       return text;
+    }
+
+    function open(feature, byKeyboard) {
+      var p = feature.properties;
+      if (config.drill && p.level < 2) {
+        history.push(config.children.replace("PCODE", p.pcode));
+        showLayer(history[history.length - 1], true).then(function () { if (byKeyboard) focusFirstShape(); });
+      } else {
+        window.location.href = p.url;
+      }
+    }
+
+    function focusFirstShape() {
+      var first = element.querySelector("path[tabindex='0']");
+      if (first) first.focus({ preventScroll: true });
     }
 
     function showLayer(url, push) {
@@ -90,17 +133,25 @@
           },
           onEachFeature: function (feature, layer) {
             layer.bindTooltip(tooltip(feature), { sticky: true });
-            layer.on("click", function () {
-              var p = feature.properties;
-              if (config.drill && p.level < 2) {
-                history.push(config.children.replace("PCODE", p.pcode));
-                showLayer(history[history.length - 1], true);
-              } else {
-                window.location.href = p.url;
-              }
-            });
+            layer.on("click", function () { open(feature); });
           },
         }).addTo(map);
+        // Each shape is a Tab stop: a button named "Agadez, active programmes: 4"; Enter or Space
+        // does what a click does.
+        shaded.eachLayer(function (layer) {
+          var el = layer.getElement && layer.getElement();
+          if (!el) return;
+          var p = layer.feature.properties;
+          el.setAttribute("tabindex", "0");
+          el.setAttribute("role", config.drill && p.level < 2 ? "button" : "link");
+          el.setAttribute("aria-label", p.name + (p.active !== undefined ? ", " + (labels.activeLabel || "") + " " + p.active : ""));
+          el.addEventListener("keydown", function (event) {
+            if (event.key === "Enter" || event.key === " ") {
+              event.preventDefault();
+              open(layer.feature, true);
+            }
+          });
+        });
         shaded.bringToBack();
         element.dataset.features = String(data.features.length);
         if (data.features.length) map.fitBounds(shaded.getBounds(), { padding: [8, 8] });
@@ -122,6 +173,11 @@
             if (!config.layer) layer.bindTooltip(tooltip(feature), { sticky: true });
           },
         }).addTo(map);
+        // Outlines only show where a programme works (listed in the page's text): not Tab stops.
+        outline.eachLayer(function (layer) {
+          var el = layer.getElement && layer.getElement();
+          if (el) { el.setAttribute("tabindex", "-1"); el.setAttribute("aria-hidden", "true"); }
+        });
         if (!config.layer && data.features.length) map.fitBounds(outline.getBounds(), { padding: [8, 8], maxZoom: 9 });
         element.dataset.highlighted = String(data.features.length);
       }); });
@@ -130,13 +186,15 @@
       steps.push(function () { return fetchJson(config.offices).then(function (data) {
         L.geoJSON(data, {
           pointToLayer: function (feature, latlng) {
-            return L.marker(latlng, { title: feature.properties.name, alt: feature.properties.name });
+            // Not Tab stops: the offices are listed after the map (officeList), where keyboards reach them.
+            return L.marker(latlng, { title: feature.properties.name, alt: feature.properties.name, keyboard: false });
           },
           onEachFeature: function (feature, layer) {
             var p = feature.properties;
             layer.bindPopup("<strong>" + escapeHtml(p.name) + "</strong><br>" + escapeHtml(p.kind) + " · " + escapeHtml(p.commune));
           },
         }).addTo(map);
+        officeList(element, data.features);
       }); });
     }
     var loading = steps.reduce(function (chain, step) { return chain.then(step); }, Promise.resolve());
