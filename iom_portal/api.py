@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
 # --- Schema -----------------------------------------------------------------------------------
@@ -56,6 +57,9 @@ def build_router():
     from reports.api import ReportJobViewSet
 
     router.register("reports", ReportJobViewSet, basename="reportjob")
+    from imports.api import ImportJobViewSet
+
+    router.register("imports", ImportJobViewSet, basename="importjob")
     return router
 
 
@@ -67,6 +71,7 @@ def api_urls() -> list:
     ]
 
 
+@csrf_exempt  # it changes nothing: a POST to an unknown API address is a JSON 404, never an HTML CSRF page
 def not_found(request: HttpRequest) -> JsonResponse:
     body = {"status": 404, "code": "not_found", "detail": str(exceptions.NotFound.default_detail), "errors": {}}
     return JsonResponse(body, status=404)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "imports",
     "iom_portal.apps.PortalConfig",  # the wiring: security log receivers; backup and restore commands
 ]
 
@@ -188,6 +189,10 @@ STORAGES = {
 WHITENOISE_MAX_AGE = 31536000 if _manifest else 0
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Largest IATI file or spreadsheet accepted for import (IOM's whole published IATI file is about 60 MB).
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+# Files up to this size are previewed during the upload request; larger ones by a background job.
+IMPORT_INLINE_BYTES = env.int("IMPORT_INLINE_BYTES", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail -----------------------------------------------------------------------------------

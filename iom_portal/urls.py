@@ -36,6 +36,7 @@ urlpatterns += i18n_patterns(
     path("regions/", include(([*region_urls.urlpatterns, *place_urls.urlpatterns], "regions"))),
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
+    path("imports/", include("imports.urls")),
     prefix_default_language=True,
 )
 

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import User
 
 from . import services
-from .forms import FocalPointField, show_refusal
+from .forms import FocalPointField, IndicatorValueForm, ValueSetMixin, show_refusal
 from .models import (
     Document,
     Indicator,
@@ -303,8 +304,14 @@ class OutputAdmin(admin.ModelAdmin):
     autocomplete_fields = ["outcome"]
 
 
+class IndicatorValueFormSet(ValueSetMixin, BaseInlineFormSet):
+    """The values submitted together are checked as a set, with the rule of the model and the edit page."""
+
+
 class IndicatorValueInline(admin.TabularInline):
     model = IndicatorValue
+    form = IndicatorValueForm
+    formset = IndicatorValueFormSet
     extra = 0
 
 

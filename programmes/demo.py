@@ -509,15 +509,16 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
         for year_offset in (0, 1):
             if start.year + year_offset > TODAY.year:
                 continue  # nothing is achieved in the future
-            period_start = date(start.year + year_offset, 1, 1)
-            period_end = date(start.year + year_offset, 12, 31)
+            # Calendar-year reporting, within the programme's dates.
+            period_start = max(date(start.year + year_offset, 1, 1), start)
+            period_end = min(date(start.year + year_offset, 12, 31), people.programme.planned_end)
             achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
             values.append(
                 IndicatorValue(
                     indicator=people,
                     period_start=period_start,
                     period_end=period_end,
-                    target=target / 2,
+                    target=(target / 2).quantize(Decimal("1")),  # people come whole
                     achieved=achieved,
                 )
             )

@@ -37,6 +37,8 @@ from .forms import (
     state_fingerprint,
 )
 from .models import ApprovalRoad, Participation, Programme, ProgrammeLocation, Status
+from .result_forms import OutcomeFormSet
+from .results import ResultsInvalid
 from .services import (
     ProgrammeLocked,
     StaleProgramme,
@@ -106,13 +108,22 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
     try:
         with transaction.atomic():
             saved = _save(request.user, programme, form, formsets)
-            formsets["indicators"].instance = saved
-            formsets["indicators"].save()
+            # The results framework first: the indicators point into it.
+            indicators = formsets["indicators"]
+            indicators.resolved = formsets["outcomes"].save_results(
+                programme=saved, user=request.user, links=indicators.links()
+            )
+            indicators.instance = saved
+            indicators.save()
     except StaleProgramme as stale:
         return _render_conflict(request, stale.current, form, formsets, str(stale.message))
     except ProgrammeLocked as locked:  # put under review while the page was open
         form.add_error(None, locked.message)
         return _render_form(request, programme, form, formsets, status=409)
+    except ResultsInvalid as refused:  # the framework changed meanwhile (e.g. in the admin)
+        for problem in refused.problems:
+            problem.key.add_error(problem.field, problem.message)
+        return _render_form(request, programme, form, formsets, status=400)
     except ValidationError as refused:
         lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
         show_refusal(refused, form, lists)
@@ -153,8 +164,11 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
             data, instance=programme, queryset=participations, prefix="participations", user=user
         ),
         "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
-        "indicators": IndicatorFormSet(data, instance=programme, prefix="indicators"),
     }
+    formsets["outcomes"] = OutcomeFormSet(data, instance=programme, prefix="outcomes")
+    formsets["indicators"] = IndicatorFormSet(
+        data, instance=programme, prefix="indicators", results=formsets["outcomes"]
+    )
     return form, formsets
 
 

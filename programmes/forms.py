@@ -20,22 +20,20 @@ from .models import (
     DocumentCategory,
     Indicator,
     IndicatorValue,
-    Measure,
-    Outcome,
-    Output,
     Participation,
     Programme,
     ProgrammeLocation,
     Role,
     Status,
     fold_text,
+    indicator_value_set_errors,
 )
+from .results import IndicatorLink, result_code, result_fields
 from .rules import ParticipationRow, row_key
 from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEGATIVE = _("This amount cannot be negative.")
-PERCENTAGE = _("A percentage must lie between 0 and 100.")
 
 
 class FocalPointField(forms.ModelChoiceField):
@@ -325,15 +323,30 @@ class IndicatorValueForm(forms.ModelForm):
         }
         error_messages = {"target": {"min_value": NEGATIVE}, "achieved": {"min_value": NEGATIVE}}
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        start, end = cleaned.get("period_start"), cleaned.get("period_end")
-        if start and end and end < start:
-            self.add_error("period_end", _("The period end cannot be before its start."))
-        return cleaned
+    def validate_unique(self) -> None:
+        # The submitted values of the indicator are checked as a set by the formset (ValueSetMixin).
+        exclude = self._get_validation_exclusions() | {"indicator"}
+        try:
+            self.instance.validate_unique(exclude=exclude)
+            self.instance.validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            self._update_errors(error)
 
 
-class BaseIndicatorValueFormSet(forms.BaseInlineFormSet):
+class ValueSetMixin:
+    """A formset of one indicator's values: the submitted set meets `indicator_value_set_errors`
+    (one value per cell, breakdowns within their total), the rule the model applies to stored values."""
+
+    def clean(self) -> None:
+        rows = [form for form in live_forms(self) if not form.errors]
+        for index, fields in indicator_value_set_errors([form.instance for form in rows]).items():
+            for name, messages in fields.items():
+                for message in messages:
+                    rows[index].add_error(name, message)
+        super().clean()
+
+
+class BaseIndicatorValueFormSet(ValueSetMixin, forms.BaseInlineFormSet):
     """Values of one indicator; the rows can come prefetched for the whole programme (no query each)."""
 
     def __init__(self, *args, prefetched: list | None = None, **kwargs) -> None:
@@ -359,45 +372,24 @@ class BaseIndicatorValueFormSet(forms.BaseInlineFormSet):
         self.add_fields(form, None)
         return form
 
-    def clean(self) -> None:
-        seen: set[tuple] = set()
-        for form in live_forms(self):
-            key = tuple(form.cleaned_data.get(f) for f in ("period_start", "sex", "age_group"))
-            if None in key:
-                continue
-            if key in seen:
-                form.add_error("period_start", _("There is already a value for this period, sex and age group."))
-            seen.add(key)
-        super().clean()
-
 
 IndicatorValueFormSet = forms.inlineformset_factory(
     Indicator, IndicatorValue, form=IndicatorValueForm, formset=BaseIndicatorValueFormSet, extra=1, can_delete=True
 )
 
 
-class ResultChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return f"{obj.code} {obj.statement}"[:90]
+class IndicatorForm(forms.ModelForm):
+    result = forms.CharField(
+        label=_("Result measured"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"list": "result-codes", "autocomplete": "off", "size": 8}),
+        help_text=_("Code of an outcome or output above, e.g. OC1 or OP1.1; empty for none."),
+    )
 
-
-class IndicatorForm(SharedChoicesForm):
     class Meta:
         model = Indicator
-        fields = [
-            "code",
-            "name_fr",
-            "name_en",
-            "unit",
-            "measure",
-            "cumulative",
-            "baseline",
-            "target",
-            "key_indicator",
-            "outcome",
-            "output",
-        ]
-        field_classes = {"outcome": ResultChoiceField, "output": ResultChoiceField}
+        fields = ["code", "name_fr", "name_en", "unit", "measure", "cumulative", "baseline", "target", "key_indicator"]
         widgets = {
             "baseline": forms.NumberInput(attrs={"min": "0", "step": "any"}),
             "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
@@ -406,31 +398,34 @@ class IndicatorForm(SharedChoicesForm):
         # Explained once above the list rather than under every row.
         help_texts = {"cumulative": "", "unit": ""}
 
-    def __init__(self, *args, programme=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        programme_id = programme.pk if programme is not None and programme.pk else 0
-        self.fields["outcome"].queryset = Outcome.objects.filter(programme_id=programme_id)
-        self.fields["output"].queryset = Output.objects.filter(outcome__programme_id=programme_id)
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("measure") == Measure.PERCENTAGE:
-            for name in ("baseline", "target"):
-                value = cleaned.get(name)
-                if value is not None and value > Decimal("100"):
-                    self.add_error(name, PERCENTAGE)
-        outcome, output = cleaned.get("outcome"), cleaned.get("output")
-        if outcome and output and output.outcome_id != outcome.pk:
-            self.add_error("output", _("This output belongs to another outcome."))
-        return cleaned
-
-
-class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
-    """Indicators of a programme, each carrying the formset of its period values (`form.values`)."""
-
-    shared_choice_fields = ("outcome", "output")
-
     def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("result", result_code(self.instance))
+
+    def clean_result(self) -> str:
+        return (self.cleaned_data.get("result") or "").strip()
+
+    def link(self) -> IndicatorLink:
+        return IndicatorLink(
+            result=self.cleaned_data.get("result", ""),
+            pk=self.instance.pk,
+            code=self.cleaned_data.get("code", ""),
+            key=self,
+        )
+
+
+class BaseIndicatorFormSet(forms.BaseInlineFormSet):
+    """Indicators of a programme, each carrying the formset of its period values (`form.values`).
+
+    With `results` (the outcomes formset of the same page), the result each indicator measures is
+    checked against the submitted framework, and saved once `results` has been written (`resolved`).
+    """
+
+    def __init__(self, *args, results=None, **kwargs) -> None:
+        self.results = results
+        self.resolved: dict | None = None
+        kwargs.setdefault("queryset", Indicator.objects.select_related("outcome", "output"))
         super().__init__(*args, **kwargs)
         values_by_indicator: dict[int, list] = {}
         if self.instance.pk:
@@ -438,9 +433,6 @@ class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
                 values_by_indicator.setdefault(value.indicator_id, []).append(value)
         for form in self.forms:
             form.values = self._values_formset(form, values_by_indicator.get(form.instance.pk, []))
-
-    def form_extra_kwargs(self) -> dict:
-        return {"programme": self.instance}
 
     def _values_formset(self, form, prefetched: list) -> BaseIndicatorValueFormSet:
         return IndicatorValueFormSet(
@@ -459,7 +451,20 @@ class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
     def is_valid(self) -> bool:
         valid = super().is_valid()
         kept = [f for f in self.forms if hasattr(f, "cleaned_data") and not self._should_delete_form(f)]
-        return all([valid, *(form.values.is_valid() for form in kept)])
+        valid = all([valid, *(form.values.is_valid() for form in kept)])
+        if self.results is None:
+            return valid
+        # The framework and the indicators pointing into it are checked together, once both parse.
+        if not hasattr(self, "_results_checked"):
+            self._results_checked = True
+            if valid and self.results.is_valid():
+                for problem in self.results.problems(self.links()):
+                    problem.key.add_error(problem.field, problem.message)
+        return valid and self.results.is_valid() and not any(f.errors for f in kept)
+
+    def links(self) -> list[IndicatorLink]:
+        """The indicators the programme keeps, with the result each measures."""
+        return [form.link() for form in live_forms(self)]
 
     def clean(self) -> None:
         for form in self.forms:
@@ -472,13 +477,20 @@ class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
                 if code in seen:
                     form.add_error("code", _("Another indicator of this programme already uses this code."))
                 seen.add(code)
-            if form.cleaned_data.get("measure") == Measure.PERCENTAGE and form.values.is_valid():
-                for value_form in live_forms(form.values):
-                    for name in ("target", "achieved"):
-                        value = value_form.cleaned_data.get(name)
-                        if value is not None and value > Decimal("100"):
-                            value_form.add_error(name, PERCENTAGE)
         super().clean()
+
+    def save_new(self, form, commit: bool = True):
+        self._attach(form)
+        return super().save_new(form, commit=commit)
+
+    def save_existing(self, form, obj, commit: bool = True):
+        self._attach(form)
+        return super().save_existing(form, obj, commit=commit)
+
+    def _attach(self, form) -> None:
+        if self.resolved is not None:
+            result = self.resolved.get(form.cleaned_data.get("result", ""))
+            form.instance.outcome, form.instance.output = result_fields(result)
 
     def save(self, commit: bool = True):
         indicators = super().save(commit=commit)

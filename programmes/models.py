@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -846,6 +847,25 @@ class ProgrammeAgreement(models.Model):
 
 # --- Results framework ------------------------------------------------------------------------
 
+RESULT_CODE_TAKEN = _("Another outcome or output of this programme already uses this code.")
+WHOLE_NUMBER = _("A count of people is a whole number.")
+PERCENTAGE_RANGE = _("A percentage must lie between 0 and 100.")
+OUTPUT_OF_OTHER_OUTCOME = _("This output belongs to another outcome.")
+# Units that say an indicator counts people (compared without accents or case).
+PEOPLE_UNITS = frozenset(
+    {"personnes", "personne", "persons", "person", "people", "individus", "individuals", "beneficiaires"}
+    | {"beneficiaries", "migrants", "victimes", "victims", "participants", "menages", "households"}
+)
+
+
+def result_code_taken(programme_id: int | None, code: str, *, outcome_pk=None, output_pk=None) -> bool:
+    """Outcome and output codes name one result each within a programme (indicators refer to them)."""
+    if not programme_id or not code:
+        return False
+    outcomes = Outcome.objects.filter(programme_id=programme_id, code=code).exclude(pk=outcome_pk)
+    outputs = Output.objects.filter(outcome__programme_id=programme_id, code=code).exclude(pk=output_pk)
+    return outcomes.exists() or outputs.exists()
+
 
 class Outcome(BilingualMixin, InProgrammeHistory, models.Model):
     """An expected outcome of a programme (top of its results framework)."""
@@ -853,15 +873,20 @@ class Outcome(BilingualMixin, InProgrammeHistory, models.Model):
     programme = models.ForeignKey(
         Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="outcomes"
     )
-    code = models.CharField(_("code"), max_length=20)
+    code = models.CharField(_("code"), max_length=20, help_text=_("e.g. OC1"))
     statement_fr = models.TextField(_("statement (French)"))
     statement_en = models.TextField(_("statement (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Smaller numbers come first."))
 
     class Meta:
         verbose_name = _("outcome")
         verbose_name_plural = _("outcomes")
-        ordering = ["programme", "code"]
-        constraints = [models.UniqueConstraint(fields=["programme", "code"], name="outcome_code_unique")]
+        ordering = ["programme", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "code"], name="outcome_code_unique", violation_error_message=RESULT_CODE_TAKEN
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.statement}"
@@ -869,6 +894,18 @@ class Outcome(BilingualMixin, InProgrammeHistory, models.Model):
     @property
     def statement(self) -> str:
         return self.localized("statement")
+
+    def validate_constraints(self, exclude=None) -> None:
+        super().validate_constraints(exclude)
+        # Like Django's unique checks: skipped when the programme is excluded from the validation (the
+        # edit page, whose submitted framework the results service checks as a whole).
+        exclude = exclude or ()
+        if (
+            "programme" not in exclude
+            and "code" not in exclude
+            and result_code_taken(self.programme_id, self.code, outcome_pk=self.pk)
+        ):
+            raise ValidationError({"code": RESULT_CODE_TAKEN})
 
 
 class Output(BilingualMixin, InProgrammeHistory, models.Model):
@@ -877,15 +914,20 @@ class Output(BilingualMixin, InProgrammeHistory, models.Model):
     history_programme = "outcome.programme_id"
 
     outcome = models.ForeignKey(Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, related_name="outputs")
-    code = models.CharField(_("code"), max_length=20)
+    code = models.CharField(_("code"), max_length=20, help_text=_("e.g. OP1.1"))
     statement_fr = models.TextField(_("statement (French)"))
     statement_en = models.TextField(_("statement (English)"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Smaller numbers come first."))
 
     class Meta:
         verbose_name = _("output")
         verbose_name_plural = _("outputs")
-        ordering = ["outcome", "code"]
-        constraints = [models.UniqueConstraint(fields=["outcome", "code"], name="output_code_unique")]
+        ordering = ["outcome", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outcome", "code"], name="output_code_unique", violation_error_message=RESULT_CODE_TAKEN
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.statement}"
@@ -893,6 +935,14 @@ class Output(BilingualMixin, InProgrammeHistory, models.Model):
     @property
     def statement(self) -> str:
         return self.localized("statement")
+
+    def validate_constraints(self, exclude=None) -> None:
+        super().validate_constraints(exclude)
+        exclude = exclude or ()
+        if "outcome" in exclude or "code" in exclude or not self.outcome_id:
+            return
+        if result_code_taken(self.outcome.programme_id, self.code, output_pk=self.pk):
+            raise ValidationError({"code": RESULT_CODE_TAKEN})
 
 
 class Measure(models.TextChoices):
@@ -910,17 +960,30 @@ class KeyIndicator(models.TextChoices):
     OFFICIALS_TRAINED = "officials_trained", _("Officials trained")
 
 
+def _related(instance, name: str):
+    """A foreign key's object if it is set or already attached (possibly unsaved), else None."""
+    if getattr(instance, f"{name}_id") is not None or name in instance._state.fields_cache:
+        return getattr(instance, name)
+    return None
+
+
+def _is_whole(value: Decimal | None) -> bool:
+    return value is None or value == value.to_integral_value()
+
+
 class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     """A results indicator of a programme, at outcome or output level (aggregate counts only)."""
 
     programme = models.ForeignKey(
         Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="indicators"
     )
+    # RESTRICT: removing a result that still has indicators is refused (the programme's own deletion,
+    # which removes the indicators too, is not).
     outcome = models.ForeignKey(
-        Outcome, verbose_name=_("outcome"), on_delete=models.CASCADE, null=True, blank=True, related_name="indicators"
+        Outcome, verbose_name=_("outcome"), on_delete=models.RESTRICT, null=True, blank=True, related_name="indicators"
     )
     output = models.ForeignKey(
-        Output, verbose_name=_("output"), on_delete=models.CASCADE, null=True, blank=True, related_name="indicators"
+        Output, verbose_name=_("output"), on_delete=models.RESTRICT, null=True, blank=True, related_name="indicators"
     )
     code = models.CharField(_("code"), max_length=20)
     name_fr = models.CharField(_("name (French)"), max_length=255)
@@ -959,7 +1022,7 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
                 condition=~Q(measure="percentage")
                 | (Q(baseline__lte=100) & (Q(target__isnull=True) | Q(target__lte=100))),
                 name="indicator_percentage_within_0_100",
-                violation_error_message=_("A percentage must lie between 0 and 100."),
+                violation_error_message=PERCENTAGE_RANGE,
             ),
         ]
 
@@ -969,6 +1032,28 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     @property
     def name(self) -> str:
         return self.localized("name")
+
+    @property
+    def counts_people(self) -> bool:
+        """A number of people: disaggregated by sex and age, a key figure, or a unit such as "personnes"."""
+        if self.measure != Measure.UNIT:
+            return False
+        return self.disaggregated or bool(self.key_indicator) or fold_text(self.unit).strip() in PEOPLE_UNITS
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        for name in ("baseline", "target"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if self.measure == Measure.PERCENTAGE and value > 100:
+                errors.setdefault(name, []).append(PERCENTAGE_RANGE)
+            elif self.counts_people and not _is_whole(value):
+                errors.setdefault(name, []).append(WHOLE_NUMBER)
+        if self.outcome_id and self.output_id and self.output.outcome_id != self.outcome_id:
+            errors.setdefault("output", []).append(OUTPUT_OF_OTHER_OUTCOME)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Sex(models.TextChoices):
@@ -982,6 +1067,55 @@ class AgeGroup(models.TextChoices):
     CHILDREN = "0-17", _("0–17 years")
     ADULTS = "18-59", _("18–59 years")
     OLDER = "60+", _("60 years and over")
+
+
+SAME_CELL = _("There is already a value for this period, sex and age group.")
+# What a breakdown of one period's total adds up to, by kind of breakdown.
+BREAKDOWN_TOO_LARGE = {
+    "sex": _("The values by sex add up to %(sum)s, more than this period's total of %(total)s."),
+    "age": _("The values by age group add up to %(sum)s, more than this period's total of %(total)s."),
+    "both": _("The values by sex and age group add up to %(sum)s, more than this period's total of %(total)s."),
+}
+
+
+def _number(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def indicator_value_set_errors(values) -> dict[int, dict[str, list[str]]]:
+    """Errors of a set of one indicator's values taken together, by position in `values`.
+
+    One value per period, sex and age group; and for each period and each of target and achieved,
+    the values by sex, by age group, and by sex and age group each add up to no more than the total.
+    """
+    values = list(values)
+    errors: dict[int, dict[str, list[str]]] = {}
+    seen: set[tuple] = set()
+    periods: dict = {}
+    for index, value in enumerate(values):
+        if value.period_start is None:
+            continue
+        key = (value.period_start, value.sex, value.age_group)
+        if key in seen:
+            errors.setdefault(index, {}).setdefault("period_start", []).append(str(SAME_CELL))
+        seen.add(key)
+        periods.setdefault(value.period_start, []).append(index)
+    for indexes in periods.values():
+        totals = [values[i] for i in indexes if values[i].is_total]
+        if not totals:
+            continue
+        for name in ("target", "achieved"):
+            total = getattr(totals[0], name)
+            if total is None:
+                continue
+            for kind in ("sex", "age", "both"):
+                members = [i for i in indexes if values[i].breakdown == kind and getattr(values[i], name) is not None]
+                added = sum((getattr(values[i], name) for i in members), Decimal("0"))
+                if added > total:
+                    message = BREAKDOWN_TOO_LARGE[kind] % {"sum": _number(added), "total": _number(total)}
+                    for i in members:
+                        errors.setdefault(i, {}).setdefault(name, []).append(message)
+    return errors
 
 
 class IndicatorValue(InProgrammeHistory, models.Model):
@@ -1002,7 +1136,12 @@ class IndicatorValue(InProgrammeHistory, models.Model):
     achieved = models.DecimalField(
         _("achieved"), max_digits=14, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
     )
-    comment = models.CharField(_("comment"), max_length=255, blank=True)
+    comment = models.CharField(
+        _("comment"),
+        max_length=255,
+        blank=True,
+        help_text=_("Required to explain a period outside the programme's dates."),
+    )
 
     class Meta:
         verbose_name = _("indicator value")
@@ -1012,7 +1151,7 @@ class IndicatorValue(InProgrammeHistory, models.Model):
             models.UniqueConstraint(
                 fields=["indicator", "period_start", "sex", "age_group"],
                 name="indicator_value_one_per_period_and_cell",
-                violation_error_message=_("There is already a value for this period, sex and age group."),
+                violation_error_message=SAME_CELL,
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gte=models.F("period_start")),
@@ -1032,6 +1171,90 @@ class IndicatorValue(InProgrammeHistory, models.Model):
     @property
     def is_total(self) -> bool:
         return self.sex == Sex.ALL and self.age_group == AgeGroup.ALL
+
+    @property
+    def breakdown(self) -> str:
+        """ "" for a total, else which breakdown the cell belongs to: "sex", "age" or "both"."""
+        if self.is_total:
+            return ""
+        if self.age_group == AgeGroup.ALL:
+            return "sex"
+        return "age" if self.sex == Sex.ALL else "both"
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        start, end = self.period_start, self.period_end
+        if start and end and end < start:
+            errors.setdefault("period_end", []).append(_("The period end cannot be before its start."))
+        indicator = _related(self, "indicator")
+        programme = _related(indicator, "programme") if indicator is not None else None
+        if indicator is not None:
+            people = indicator.counts_people or (indicator.measure == Measure.UNIT and not self.is_total)
+            for name in ("target", "achieved"):
+                value = getattr(self, name)
+                if value is None:
+                    continue
+                if indicator.measure == Measure.PERCENTAGE and value > 100:
+                    errors.setdefault(name, []).append(PERCENTAGE_RANGE)
+                elif people and not _is_whole(value):
+                    errors.setdefault(name, []).append(WHOLE_NUMBER)
+        if programme is not None:
+            outside = self.outside_programme_dates(programme)
+            if outside and not self.comment.strip():
+                errors.setdefault("period_start" if outside == "start" else "period_end", []).append(
+                    _(
+                        "This period lies outside the programme's dates (%(start)s – %(end)s): correct it, or explain why in the comment."
+                    )
+                    % programme_dates(programme)
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def outside_programme_dates(self, programme: Programme) -> str:
+        """ "start" or "end" when the period begins before or ends after the programme, else ""."""
+        first, last = programme_span(programme)
+        if first and self.period_start and self.period_start < first:
+            return "start"
+        if last and self.period_end and self.period_end > last:
+            return "end"
+        return ""
+
+    def validate_constraints(self, exclude=None) -> None:
+        super().validate_constraints(exclude)
+        # The values already stored for the indicator, with this one in place of its stored self.
+        # Skipped when the indicator is not part of the validation (an inline formset): the formset
+        # then checks the submitted set with the same function.
+        if "indicator" in (exclude or ()) or not self.indicator_id:
+            return
+        siblings = list(IndicatorValue.objects.filter(indicator_id=self.indicator_id).exclude(pk=self.pk))
+        found = indicator_value_set_errors([self, *siblings])
+        errors = found.get(0, {})
+        if self.is_total:  # a total lowered below its breakdown: the cells' messages are this value's
+            for index, fields in found.items():
+                if index and siblings[index - 1].period_start == self.period_start:
+                    for name in ("target", "achieved"):
+                        for message in fields.get(name, []):
+                            if message not in errors.get(name, []):
+                                errors.setdefault(name, []).append(message)
+        if errors:
+            raise ValidationError(errors)
+
+
+def programme_span(programme: Programme) -> tuple:
+    """The first and last day of a programme: planned dates, widened by the actual ones."""
+    starts = [d for d in (programme.planned_start, programme.actual_start) if d]
+    ends = [d for d in (programme.planned_end, programme.actual_end) if d]
+    if programme.planned_end is None:  # open-ended: no last day
+        ends = []
+    return (min(starts) if starts else None, max(ends) if ends else None)
+
+
+def programme_dates(programme: Programme) -> dict[str, str]:
+    first, last = programme_span(programme)
+    return {
+        "start": date_format(first, "SHORT_DATE_FORMAT") if first else "…",
+        "end": date_format(last, "SHORT_DATE_FORMAT") if last else "…",
+    }
 
 
 # --- Key figures ------------------------------------------------------------------------------

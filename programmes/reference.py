@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
+from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
 from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
@@ -205,11 +206,16 @@ def _add(total: SyncResult, part: SyncResult) -> None:
     total.unchanged += part.unchanged
 
 
+# Sent at the end of load_reference_data; apps above programmes (e.g. imports) load their own reference
+# rows in a receiver that returns {kind: SyncResult}, so that programmes never imports them.
+reference_data_loaded = Signal()
+
+
 @transaction.atomic
 def load_reference_data() -> dict[str, SyncResult]:
     units = load_admin_units()
     bump_reference_version()  # bulk writes send no signals: cached place lists are rebuilt on next use
-    return {
+    results = {
         "regions": units[AdminLevel.REGION],
         "departments": units[AdminLevel.DEPARTMENT],
         "communes": units[AdminLevel.COMMUNE],
@@ -218,3 +224,6 @@ def load_reference_data() -> dict[str, SyncResult]:
         "offices": load_offices(),
         "key figures": load_key_figures(),
     }
+    for _receiver, response in reference_data_loaded.send(sender=SyncResult):
+        results.update(response or {})
+    return results

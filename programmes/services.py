@@ -451,3 +451,56 @@ def _copy_saved(saved: Programme, target: Programme) -> None:
     for field in Programme._meta.concrete_fields:
         setattr(target, field.attname, getattr(saved, field.attname))
     target.loaded_focal_point_id = saved.iom_focal_point_id
+
+
+# Statuses an imported activity may bring (IATI ActivityStatus has no review steps), and those that end it.
+IMPORTABLE_STATUSES = (
+    Status.PIPELINE,
+    Status.ACTIVE,
+    Status.SUSPENDED,
+    Status.COMPLETED,
+    Status.CLOSED,
+    Status.CANCELLED,
+)
+
+
+def programme_record_imported_status(
+    *, programme: Programme, to_status: str, user, source: str
+) -> ProgrammeStatusChange:
+    """Give a programme the status its published record says (the import's basis), and record why.
+
+    The importer's door to the lifecycle: the activity as published (e.g. by IOM to the IATI Registry) is the
+    record of its approval, so the lifecycle's steps are not replayed; the rules on what a status means
+    still hold: an ended programme has an actual end that is not in the future.
+    """
+    if to_status not in IMPORTABLE_STATUSES:
+        raise TransitionNotAllowed(
+            {"status": [_("An import cannot set the status “%(status)s”.") % {"status": Status(to_status).label}]}
+        )
+    with transaction.atomic(), attributed_to(user):
+        locked = programme_lock(programme=programme, expected_version=None)
+        if to_status in (Status.COMPLETED, Status.CLOSED):
+            if locked.actual_end is None:
+                raise TransitionNotAllowed(
+                    {
+                        "actual_end": [
+                            _("A completed or closed programme needs its actual end date (IATI activity-date type 4).")
+                        ]
+                    }
+                )
+            if locked.actual_end > timezone.localdate():
+                raise TransitionNotAllowed(
+                    {"actual_end": [_("The actual end of a completed or closed programme cannot be in the future.")]}
+                )
+        change = ProgrammeStatusChange.objects.create(
+            programme=locked,
+            from_status=locked.status,
+            to_status=to_status,
+            changed_by=user,
+            reason=_("Status of the published record: %(source)s") % {"source": source},
+        )
+        Programme.objects.filter(pk=locked.pk).update(
+            status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+        )
+    programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
+    return change

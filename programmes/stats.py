@@ -269,7 +269,7 @@ def results_framework(programme, *, disaggregated: bool) -> list[dict]:
         .prefetch_related(Prefetch("values", queryset=values))
     )
     progress = {i.pk: _indicator_progress(i, list(i.values.all()), disaggregated) for i in indicators}
-    outcomes = list(Outcome.objects.filter(programme=programme).order_by("code").prefetch_related("outputs"))
+    outcomes = list(Outcome.objects.filter(programme=programme).order_by("order", "code").prefetch_related("outputs"))
     framework = []
     for outcome in outcomes:
         framework.append(

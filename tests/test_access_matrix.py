@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from imports.services import import_job_create
 from programmes.models import Document, KeyFigure, Visibility
 from reports.models import ReportJob
 
@@ -87,12 +89,22 @@ def world(
         documents[key] = document
     # A report job of partner A (queued: its file does not exist yet).
     report = ReportJob.objects.create(type="key_figures", parameters={}, requester=partner_a, language="fr")
+    # A 3W sheet partner A submitted for its shared programme, waiting for IOM's decision.
+    sheet = f"#activity+code,#adm1+code\n{programme_a.code},NE003\n".encode()
+    submission = import_job_create(user=partner_a, upload=SimpleUploadedFile("3w.csv", sheet), language="fr")
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
     clients = {"anonymous": Client()}
     for persona, user in users.items():
         clients[persona] = Client()
         clients[persona].force_login(user)
-    return {"clients": clients, "programmes": programmes, "documents": documents, "org_a": org_a, "report": report}
+    return {
+        "clients": clients,
+        "programmes": programmes,
+        "documents": documents,
+        "org_a": org_a,
+        "report": report,
+        "import": submission,
+    }
 
 
 def expected_status(spec, obj: str | None) -> int:
@@ -106,6 +118,7 @@ def fill(template: str, world, obj: str | None) -> str:
         "org": world["org_a"].code,
         "keyfigure": KeyFigure.objects.order_by("pk").first().pk,
         "report": world["report"].uuid,
+        "import": world["import"].uuid,
     }
     if obj is not None:
         values["code"] = world["programmes"][obj].code

@@ -61,9 +61,9 @@ def test_staff_creates_a_programme_with_two_partners_and_a_commune_picked_by_nam
     page.locator('[data-formset="indicators-1-values"]').get_by_role(
         "button", name="Ajouter une valeur de période"
     ).click()
-    for row in (0, 1):
+    for row, end in enumerate(("2026-12-31", "2027-06-30")):  # periods within the programme's dates
         page.fill(f"#id_indicators-1-values-{row}-period_start", f"202{6 + row}-01-01")
-        page.fill(f"#id_indicators-1-values-{row}-period_end", f"202{6 + row}-12-31")
+        page.fill(f"#id_indicators-1-values-{row}-period_end", end)
         page.fill(f"#id_indicators-1-values-{row}-achieved", str(40 + row))
 
     page.get_by_role("button", name="Enregistrer").click()

@@ -17,7 +17,7 @@ def grant_agreement_rights(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0005_history_links'),
+        ('programmes', '0006_results_order_and_restricted_removal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,352 @@
+"""An IATI activity as a draft of the portal's programme, and the field-by-field difference with what is stored."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from programmes.models import Programme, Role, Status
+from programmes.rules import ParticipationRow
+
+from .iati import ActivityRecord
+from .mapping import (
+    GOVERNMENT_TYPES,
+    INCOMING_COMMITMENT,
+    ROLE_FROM_IATI,
+    STATUS_FROM_IATI,
+    Reference,
+    iom_refs,
+    pick,
+    planned_dates,
+    programme_code,
+    scope_of,
+    supported_currency,
+    total_budget,
+)
+from .results import results_draft, stored_signature
+
+PROGRAMME_FIELDS = (
+    "code",
+    "title_fr",
+    "title_en",
+    "summary_fr",
+    "summary_en",
+    "primary_sector",
+    "scope",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "budget",
+    "currency",
+)
+
+
+@dataclass
+class NewOrganisation:
+    """An organisation the file names and the portal does not know: created only when the user confirms."""
+
+    name: str
+    ref: str
+    iati_type: str
+    role: str
+
+
+@dataclass
+class ProgrammeDraft:
+    identifier: str
+    code: str
+    status: str
+    fields: dict = field(default_factory=dict)
+    secondary_sectors: list = field(default_factory=list)
+    participations: list[ParticipationRow] = field(default_factory=list)
+    new_organisations: list[NewOrganisation] = field(default_factory=list)
+    locations: list = field(default_factory=list)
+    raw_xml: str = ""
+    # A sheet adds partners and places to what is stored; an IATI activity describes the programme whole.
+    merge_lists: bool = False
+    results: object = None  # imports.results.ResultsDraft, or None: the stored framework stays
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.raw_xml.encode()).hexdigest()
+
+
+def _role(org, matched) -> str | None:
+    if org.role in ROLE_FROM_IATI:
+        return ROLE_FROM_IATI[org.role]
+    if org.role == "2" and (org.type in GOVERNMENT_TYPES or (matched and matched.category == "national_government")):
+        return Role.GOVERNMENT_COUNTERPART
+    return None
+
+
+def draft_from_activity(record: ActivityRecord, reference: Reference, language: str) -> ProgrammeDraft:
+    """What the portal would hold for this activity; each problem is an error (not imported) or a warning."""
+    draft = ProgrammeDraft(
+        identifier=record.identifier,
+        code=programme_code(record.identifier),
+        status=STATUS_FROM_IATI.get(record.status, Status.PIPELINE),
+        raw_xml=record.raw_xml,
+        errors=list(record.errors),
+        warnings=list(record.warnings),
+    )
+    try:
+        Programme._meta.get_field("code").run_validators(draft.code)
+    except ValidationError as invalid:
+        draft.errors.extend(
+            _("The identifier %(identifier)s cannot become a portal code: %(problem)s")
+            % {"identifier": record.identifier, "problem": message}
+            for message in invalid.messages
+        )
+    if record.status and record.status not in STATUS_FROM_IATI:
+        draft.warnings.append(_("Activity status %(code)s is unknown: taken as pipeline.") % {"code": record.status})
+    description = record.descriptions.get("1", {})
+    fields = {
+        "code": draft.code,
+        "title_fr": record.titles.get("fr") or pick(record.titles, "fr"),
+        "title_en": record.titles.get("en", ""),
+        "summary_fr": description.get("fr") or pick(description, "fr"),
+        "summary_en": description.get("en", ""),
+    }
+    for language_code in set(record.titles) - {"fr", "en"}:
+        draft.warnings.append(
+            _("The title in language “%(language)s” has no portal field: kept in the raw activity.")
+            % {"language": language_code}
+        )
+    fields.update(planned_dates(record))
+    if fields["planned_start"] is None:
+        draft.errors.append(_("The activity has no planned or actual start date."))
+    scope, note = scope_of(record)
+    fields["scope"] = scope
+    if note:
+        draft.warnings.append(note)
+    currency = record.default_currency or (record.budgets[0].amount.currency if record.budgets else "")
+    if not supported_currency(currency):
+        draft.errors.append(
+            _("Currency “%(currency)s” is not one the portal keeps budgets in (XOF, USD, EUR).")
+            % {"currency": currency or "—"}
+        )
+    fields["currency"] = currency
+    budget, problems = total_budget(record, currency)
+    draft.warnings.extend(problems)
+    fields["budget"] = budget if budget is not None else Decimal("0")
+    if budget is None:
+        draft.warnings.append(_("No budget in the activity's currency: the budget is left at 0."))
+    # Sectors: the first one mapped is the primary sector, the others secondary.
+    sectors = []
+    for sector in record.sectors:
+        resolved = reference.sectors.resolve(sector)
+        if resolved is None:
+            draft.warnings.append(
+                _("Sector %(code)s of vocabulary %(vocabulary)s has no portal sector: add a sector mapping.")
+                % {"code": sector.code, "vocabulary": sector.vocabulary}
+            )
+        elif resolved not in sectors:
+            sectors.append(resolved)
+    if not sectors:
+        draft.errors.append(_("None of the activity's sectors maps to a portal sector."))
+    else:
+        fields["primary_sector"] = sectors[0]
+        draft.secondary_sectors = sectors[1:]
+    draft.fields = fields
+    _participations(record, reference, draft, language)
+    _locations(record, reference, draft)
+    draft.results = results_draft(record, draft.warnings)
+    for country in record.recipient_countries:
+        if country.code.upper() != "NE":
+            draft.warnings.append(
+                _("Recipient country %(code)s: the portal records places in Niger only (kept in the raw activity).")
+                % {"code": country.code}
+            )
+    return draft
+
+
+def _participations(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft, language: str) -> None:
+    contributions: dict[str, Decimal] = {}
+    for transaction in record.transactions:
+        if transaction.type == INCOMING_COMMITMENT and transaction.provider is not None:
+            if transaction.amount.currency != draft.fields.get("currency"):
+                draft.warnings.append(
+                    _("A commitment in %(currency)s was not recorded as a contribution.")
+                    % {"currency": transaction.amount.currency}
+                )
+                continue
+            key = transaction.provider.ref.upper() or pick(transaction.provider.names, language)
+            contributions[key] = contributions.get(key, Decimal("0")) + transaction.amount.value
+    seen = set()
+    for org in record.participating_orgs:
+        if org.ref.upper() in iom_refs():
+            continue  # IOM itself
+        match = reference.organisations.match(org, language)
+        role = _role(org, match.organisation)
+        name = match.organisation.name_fr if match.organisation else match.proposed_name
+        if role is None:
+            draft.warnings.append(
+                _("%(name)s (IATI role %(role)s) has no portal role: kept in the raw activity.")
+                % {"name": name or org.ref, "role": org.role or "—"}
+            )
+            continue
+        key = match.organisation.pk if match.organisation else ("new", match.proposed_name)
+        if key in seen:
+            draft.warnings.append(
+                _("%(name)s appears twice: the portal keeps one role per organisation (the first).") % {"name": name}
+            )
+            continue
+        seen.add(key)
+        contribution = None
+        if role == Role.FUNDING:
+            contribution = contributions.get(org.ref.upper()) or contributions.get(pick(org.names, language))
+        if match.organisation is None:
+            if not match.proposed_name:
+                draft.warnings.append(_("A participating organisation has neither name nor identifier: skipped."))
+                continue
+            draft.new_organisations.append(
+                NewOrganisation(name=match.proposed_name, ref=org.ref, iati_type=org.type, role=role)
+            )
+        draft.participations.append(
+            ParticipationRow(organisation=match.organisation, role=role, contribution=contribution)
+        )
+
+
+def _locations(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft) -> None:
+    units = []
+    for location in record.locations:
+        codes = [a.code for a in location.administrative] + [i.code for i in location.location_ids]
+        if location.ref:
+            codes.append(location.ref)
+        names = list(location.names.values())
+        if not names and not any(code.upper().startswith("NE") for code in codes):
+            continue  # a point or a country-level location: nothing to place in Niger's gazetteer
+        if [c for c in codes if c.upper() == "NE"] and not names:
+            continue  # Niger as a whole is the national scope, not a place
+        match = reference.places.resolve(codes, names)
+        if match.unit is None:
+            draft.warnings.append(match.problem)
+        elif match.unit not in units:
+            units.append(match.unit)
+    draft.locations = units
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "code") and not isinstance(value, str):
+        return str(value.code)
+    return str(value)
+
+
+def draft_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[dict]:
+    """Field by field, what would change (the whole draft for a new programme)."""
+    changes = []
+    for name in PROGRAMME_FIELDS:
+        if name not in draft.fields:
+            continue
+        new = draft.fields[name]
+        current = getattr(programme, name) if programme is not None else None
+        if isinstance(new, Decimal) and current is not None:
+            differs = Decimal(current) != new
+        else:
+            differs = _shown(current) != _shown(new)
+        if programme is None or differs:
+            label = str(Programme._meta.get_field(name).verbose_name)
+            changes.append({"field": name, "label": label, "current": _shown(current), "new": _shown(new)})
+    if not draft.merge_lists and (programme is None or programme.status != draft.status):
+        changes.append(
+            {
+                "field": "status",
+                "label": str(Programme._meta.get_field("status").verbose_name),
+                "current": programme.get_status_display() if programme is not None else "",
+                "new": str(Status(draft.status).label),
+            }
+        )
+    changes += _list_changes(draft, programme)
+    if draft.results is not None and (programme is None or draft.results.signature != stored_signature(programme)):
+        values = sum(len(i.values) for i in draft.results.indicators)
+        outputs = sum(len(o.outputs) for o in draft.results.outcomes)
+        changes.append(
+            {
+                "field": "results",
+                "label": str(_("Results framework")),
+                "current": "",
+                "new": _("%(outcomes)s outcomes, %(outputs)s outputs, %(indicators)s indicators, %(values)s values")
+                % {
+                    "outcomes": len(draft.results.outcomes),
+                    "outputs": outputs,
+                    "indicators": len(draft.results.indicators),
+                    "values": values,
+                },
+            }
+        )
+    if programme is not None and not draft.merge_lists:
+        stored_sectors = sorted(s.code for s in programme.secondary_sectors.all())
+        if stored_sectors != sorted(s.code for s in draft.secondary_sectors):
+            changes.append(
+                {
+                    "field": "secondary_sectors",
+                    "label": str(Programme._meta.get_field("secondary_sectors").verbose_name),
+                    "current": ", ".join(stored_sectors),
+                    "new": ", ".join(sorted(s.code for s in draft.secondary_sectors)),
+                }
+            )
+    return changes
+
+
+def _partner_label(row, draft: ProgrammeDraft) -> str:
+    from programmes.models import Role
+
+    if row.organisation is not None:
+        name = row.organisation.acronym or row.organisation.name_fr
+    else:
+        name = next((o.name for o in draft.new_organisations if o.role == row.role), "?")
+    return f"{name} ({Role(row.role).label})"
+
+
+def _list_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[dict]:
+    """Partners and places: for a sheet, those it adds; for an IATI activity, the lists it replaces."""
+    changes = []
+    stored_rows = list(programme.participations.all()) if programme is not None else []
+    stored_partners = {(p.organisation_id, p.role, p.contribution) for p in stored_rows}
+    stored_orgs = {p.organisation_id for p in stored_rows}
+    if draft.merge_lists:
+        added = [r for r in draft.participations if r.organisation is None or r.organisation.pk not in stored_orgs]
+        differs = bool(added)
+        new = added
+    else:
+        wanted = {(r.organisation.pk if r.organisation else None, r.role, r.contribution) for r in draft.participations}
+        differs = wanted != stored_partners
+        new = draft.participations
+    if differs:
+        changes.append(
+            {
+                "field": "participations",
+                "label": str(_("Partners")),
+                "current": ", ".join(
+                    f"{p.organisation.acronym or p.organisation.name_fr} ({p.get_role_display()})" for p in stored_rows
+                )
+                if programme is not None
+                else "",
+                "new": ("+ " if draft.merge_lists else "") + ", ".join(_partner_label(r, draft) for r in new),
+            }
+        )
+    stored_places = {loc.admin_unit_id for loc in programme.locations.all()} if programme is not None else set()
+    wanted_places = {u.pk for u in draft.locations}
+    added_places = [u for u in draft.locations if u.pk not in stored_places]
+    if (draft.merge_lists and added_places) or (not draft.merge_lists and wanted_places != stored_places):
+        shown = added_places if draft.merge_lists else draft.locations
+        changes.append(
+            {
+                "field": "locations",
+                "label": str(_("Places")),
+                "current": ", ".join(sorted(loc.admin_unit.pcode for loc in programme.locations.all()))
+                if programme is not None
+                else "",
+                "new": ("+ " if draft.merge_lists else "") + ", ".join(f"{u.name_fr} ({u.pcode})" for u in shown),
+            }
+        )
+    return changes

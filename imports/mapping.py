@@ -1,0 +1,238 @@
+"""From what an IATI activity says to what the portal would hold: sectors, organisations, places, codes.
+
+Nothing here writes: each resolver reads its reference table once (a constant number of queries
+whatever the file's length) and answers per activity; what cannot be mapped is said, never dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from partners.models import Organisation
+from programmes.models import Currency, Role, Scope, Sector, Status, fold_text
+from regions.models import PCODE_REGEX, AdminUnit
+
+from .iati import ACTUAL_END, ACTUAL_START, PLANNED_END, PLANNED_START, ActivityRecord, CodeRecord, OrgRef
+from .models import SectorMapping
+
+# IATI ActivityStatus → the portal's status (pipeline/identification is the portal's pipeline).
+STATUS_FROM_IATI = {
+    "1": Status.PIPELINE,
+    "2": Status.ACTIVE,
+    "3": Status.COMPLETED,
+    "4": Status.CLOSED,
+    "5": Status.CANCELLED,
+    "6": Status.SUSPENDED,
+}
+# IATI ActivityScope → the portal's scope. 1 global, 2 regional, 3 multi-national (one region or
+# several: decided by the recipient regions), 4 national, 5–8 within one country.
+SCOPE_FROM_IATI = {"1": Scope.GLOBAL, "2": Scope.REGIONAL, "3": Scope.REGIONAL}
+NATIONAL_SCOPES = {"4", "5", "6", "7", "8"}
+# IATI OrganisationRole → the portal's role. 2 Accountable is the government counterpart when the
+# organisation is a government body; 3 Extending has no portal role (kept in the raw activity).
+ROLE_FROM_IATI = {"1": Role.FUNDING, "4": Role.IMPLEMENTING_PARTNER}
+GOVERNMENT_TYPES = {"10", "11", "15"}  # IATI OrganisationType: government, local government, other public sector
+INCOMING_COMMITMENT, INCOMING_FUNDS = "11", "1"
+ORIGINAL_BUDGET, REVISED_BUDGET = "1", "2"
+_PCODE = re.compile(PCODE_REGEX)
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_name(text: str) -> str:
+    """Accents, case, punctuation and spacing forgiven: 'A.N.L.T.P / TIM' and 'anltp-tim' compare equal."""
+    return _NOT_WORD.sub("", fold_text(text))
+
+
+def pick(narratives: dict[str, str], language: str) -> str:
+    """The text in `language`, else in the other portal language, else in any language given."""
+    if narratives.get(language):
+        return narratives[language]
+    for other in ("fr", "en"):
+        if narratives.get(other):
+            return narratives[other]
+    return next(iter(narratives.values()), "")
+
+
+class SectorResolver:
+    """Sector codes of every vocabulary → portal sectors, through the admin-editable mapping table."""
+
+    def __init__(self) -> None:
+        self.mapped = {
+            (m.vocabulary, m.vocabulary_uri, m.code.upper()): m.sector
+            for m in SectorMapping.objects.select_related("sector")
+        }
+        by_dac: dict[str, list[Sector]] = {}
+        self.all_sectors = list(Sector.objects.all())
+        for sector in self.all_sectors:
+            by_dac.setdefault(sector.dac_code, []).append(sector)
+        # A DAC code shared by several portal sectors cannot choose between them: only an explicit mapping can.
+        self.by_dac = {code: sectors[0] for code, sectors in by_dac.items() if len(sectors) == 1}
+
+    def resolve(self, sector: CodeRecord) -> Sector | None:
+        code = sector.code.upper()
+        for key in ((sector.vocabulary, sector.vocabulary_uri, code), (sector.vocabulary, "", code)):
+            if key in self.mapped:
+                return self.mapped[key]
+        if sector.vocabulary == "1":
+            return self.by_dac.get(code)
+        return None
+
+
+@dataclass
+class OrganisationMatch:
+    organisation: Organisation | None
+    how: str  # "ref", "name", "acronym" or "" (not found: proposed for creation)
+    proposed_name: str = ""
+
+
+class OrganisationMatcher:
+    """IATI `@ref` first, then the normalised name or acronym; never a guess between two candidates."""
+
+    def __init__(self) -> None:
+        organisations = list(Organisation.objects.all())
+        self.by_ref = {o.iati_identifier.strip().upper(): o for o in organisations if o.iati_identifier.strip()}
+        self.by_name: dict[str, list[Organisation]] = {}
+        for organisation in organisations:
+            keys = {normalise_name(organisation.name_fr), normalise_name(organisation.name_en)}
+            for acronym in re.split(r"[/,]", organisation.acronym or ""):
+                keys.add(normalise_name(acronym))
+            keys.add(normalise_name(organisation.acronym or ""))
+            for key in keys - {""}:
+                self.by_name.setdefault(key, []).append(organisation)
+
+    def match(self, org: OrgRef, language: str) -> OrganisationMatch:
+        if org.ref and org.ref.strip().upper() in self.by_ref:
+            return OrganisationMatch(self.by_ref[org.ref.strip().upper()], "ref")
+        for name in org.names.values():
+            candidates = self.by_name.get(normalise_name(name), [])
+            if len({c.pk for c in candidates}) == 1:
+                return OrganisationMatch(candidates[0], "name")
+        return OrganisationMatch(None, "", proposed_name=pick(org.names, language) or org.ref)
+
+
+@dataclass
+class PlaceMatch:
+    unit: AdminUnit | None
+    problem: str = ""
+
+
+class PlaceResolver:
+    """Locations → Niger's administrative units: P-codes where given, else names matched to the gazetteer."""
+
+    def __init__(self) -> None:
+        units = list(AdminUnit.objects.without_boundary())
+        self.by_pcode = {u.pcode: u for u in units}
+        self.by_name: dict[str, list[AdminUnit]] = {}
+        for unit in units:
+            for name in {unit.name_fr, unit.name_en, unit.name_alt} - {""}:
+                self.by_name.setdefault(normalise_name(name), []).append(unit)
+
+    def suggest(self, text: str, *, level: int) -> AdminUnit | None:
+        """The closest name of that level, for a "did you mean" (Tilaberi → Tillabéri)."""
+        names = [key for key, units in self.by_name.items() if any(u.level == level for u in units)]
+        close = difflib.get_close_matches(normalise_name(text), names, n=1, cutoff=0.75)
+        if not close:
+            return None
+        return next(u for u in self.by_name[close[0]] if u.level == level)
+
+    def resolve(self, codes: list[str], names: list[str]) -> PlaceMatch:
+        for code in codes:
+            code = code.strip().upper()
+            if _PCODE.match(code):
+                if code in self.by_pcode:
+                    return PlaceMatch(self.by_pcode[code])
+                return PlaceMatch(None, _("P-code %(code)s is not in Niger's gazetteer.") % {"code": code})
+        for name in names:
+            candidates = self.by_name.get(normalise_name(name), [])
+            if len(candidates) == 1:
+                return PlaceMatch(candidates[0])
+            if candidates:
+                # A region and its chief town share a name: the widest unit is what a name alone says.
+                widest = min(candidates, key=lambda u: u.level)
+                if sum(1 for c in candidates if c.level == widest.level) == 1:
+                    return PlaceMatch(widest)
+                labels = ", ".join(f"{c.name_fr} ({c.pcode})" for c in candidates[:5])
+                return PlaceMatch(
+                    None, _("“%(name)s” names several places: %(places)s.") % {"name": name, "places": labels}
+                )
+        shown = names[0] if names else (codes[0] if codes else "—")
+        return PlaceMatch(None, _("“%(name)s” is not a place of Niger's gazetteer.") % {"name": shown})
+
+
+@dataclass
+class Reference:
+    """Every resolver an import needs, built once per file."""
+
+    sectors: SectorResolver = field(default_factory=SectorResolver)
+    organisations: OrganisationMatcher = field(default_factory=OrganisationMatcher)
+    places: PlaceResolver = field(default_factory=PlaceResolver)
+
+
+def iom_refs() -> set[str]:
+    """IOM's own organisation identifiers: IOM is the portal's owner, not one of a programme's partners."""
+    return {settings.IATI_ORGANISATION_PREFIX.upper()}
+
+
+def programme_code(identifier: str) -> str:
+    """The portal code of an activity: IOM's identifiers lose the reporting-organisation prefix."""
+    prefix = f"{settings.IATI_ORGANISATION_PREFIX}-"
+    code = identifier[len(prefix) :] if identifier.upper().startswith(prefix.upper()) else identifier
+    return code.strip().upper()
+
+
+def planned_dates(record: ActivityRecord) -> dict:
+    return {
+        "planned_start": record.dates.get(PLANNED_START) or record.dates.get(ACTUAL_START),
+        "planned_end": record.dates.get(PLANNED_END) or record.dates.get(ACTUAL_END),
+        "actual_start": record.dates.get(ACTUAL_START),
+        "actual_end": record.dates.get(ACTUAL_END),
+    }
+
+
+def total_budget(record: ActivityRecord, currency: str) -> tuple[Decimal | None, list[str]]:
+    """The programme budget: per period the revised budget where one exists, else the original one.
+
+    Budgets in another currency than the programme's cannot be added without a rate: they are reported.
+    """
+    problems = []
+    by_period: dict[tuple, dict[str, Decimal]] = {}
+    for budget in record.budgets:
+        if budget.amount.currency != currency:
+            problems.append(
+                _("A budget in %(currency)s was not added to the %(programme)s total.")
+                % {"currency": budget.amount.currency, "programme": currency}
+            )
+            continue
+        period = (budget.period_start, budget.period_end)
+        by_period.setdefault(period, {})
+        by_period[period][budget.type] = by_period[period].get(budget.type, Decimal("0")) + budget.amount.value
+    if not by_period:
+        return None, problems
+    total = sum(
+        (amounts.get(REVISED_BUDGET, amounts.get(ORIGINAL_BUDGET, Decimal("0"))) for amounts in by_period.values()),
+        Decimal("0"),
+    )
+    return total, problems
+
+
+def scope_of(record: ActivityRecord) -> tuple[str, str]:
+    """The portal scope and, when the file says nothing usable, why the default was taken."""
+    if record.scope in NATIONAL_SCOPES:
+        return Scope.NATIONAL, ""
+    if record.scope == "3" and len(record.recipient_regions) > 1:
+        return Scope.MULTI_REGIONAL, ""
+    if record.scope in SCOPE_FROM_IATI:
+        return SCOPE_FROM_IATI[record.scope], ""
+    if len(record.recipient_countries) > 1:
+        return Scope.REGIONAL, _("No activity scope: several recipient countries, taken as regional.")
+    return Scope.NATIONAL, _("No activity scope: taken as national.")
+
+
+def supported_currency(code: str) -> bool:
+    return code in Currency.values
