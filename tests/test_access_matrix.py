@@ -97,7 +97,14 @@ def world(
     for persona, user in users.items():
         clients[persona] = Client()
         clients[persona].force_login(user)
-    return {"clients": clients, "programmes": programmes, "documents": documents, "org_a": org_a, "report": report, "import": submission}
+    return {
+        "clients": clients,
+        "programmes": programmes,
+        "documents": documents,
+        "org_a": org_a,
+        "report": report,
+        "import": submission,
+    }
 
 
 def expected_status(spec, obj: str | None) -> int:
