@@ -480,18 +480,10 @@ def programme_record_imported_status(
     with transaction.atomic(), attributed_to(user):
         locked = programme_lock(programme=programme, expected_version=None)
         if to_status in (Status.COMPLETED, Status.CLOSED):
-            if locked.actual_end is None:
-                raise TransitionNotAllowed(
-                    {
-                        "actual_end": [
-                            _("A completed or closed programme needs its actual end date (IATI activity-date type 4).")
-                        ]
-                    }
-                )
-            if locked.actual_end > timezone.localdate():
-                raise TransitionNotAllowed(
-                    {"actual_end": [_("The actual end of a completed or closed programme cannot be in the future.")]}
-                )
+            # The same rule as the status page: an ended programme has an actual end, not in the future.
+            problem = Programme.actual_end_problem(locked.actual_end, actual_start=locked.actual_start)
+            if problem:
+                raise TransitionNotAllowed({"actual_end": [problem]})
         change = ProgrammeStatusChange.objects.create(
             programme=locked,
             from_status=locked.status,
