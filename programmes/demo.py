@@ -512,6 +512,8 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             # Calendar-year reporting, within the programme's dates.
             period_start = max(date(start.year + year_offset, 1, 1), start)
             period_end = min(date(start.year + year_offset, 12, 31), people.programme.planned_end)
+            if period_end < period_start:
+                continue  # the programme ended before this year began
             achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
             values.append(
                 IndicatorValue(
