@@ -277,7 +277,7 @@ def import_job_confirm(*, job: ImportJob, user, create_organisations: bool) -> I
     if not is_iom_staff(user) or not user.can_edit_programmes:
         raise PermissionDenied
     with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        locked = ImportJob.objects.select_for_update().defer("preview").get(pk=job.pk)
         if locked.status not in (ImportStatus.PREVIEWED, ImportStatus.PENDING_REVIEW):
             raise ValidationError(_("This import is not waiting for a confirmation."), code="not_waiting")
         locked.status = ImportStatus.APPLYING
@@ -412,7 +412,8 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     """Import every activity the preview found importable; each one is written whole or not at all."""
     if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING, progress=0).update(progress=1):
         return ImportJob.objects.get(pk=job_id)
-    job = ImportJob.objects.select_related("decided_by").get(pk=job_id)
+    # The preview is not needed to import (each activity is read again): leave its JSON in the database.
+    job = ImportJob.objects.select_related("decided_by").defer("preview").get(pk=job_id)
     user = job.decided_by or job.requested_by
     outcome: dict[str, list] = {NEW: [], UPDATE: [], UNCHANGED: [], "skipped": []}
     created_orgs: dict = {}

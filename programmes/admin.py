@@ -7,9 +7,15 @@ language of the page) and saves through them; the status moves only through the 
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import User
@@ -25,10 +31,13 @@ from .models import (
     Output,
     Participation,
     Programme,
+    ProgrammeAgreement,
     ProgrammeLocation,
     ProgrammeStatusChange,
     Sector,
+    Status,
 )
+from .services import TransitionNotAllowed, programme_change_status, programme_record_agreement
 
 
 @admin.register(Sector)
@@ -192,7 +201,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
     filter_horizontal = ["secondary_sectors"]
     form = ProgrammeAdminForm
     date_hierarchy = "planned_start"
-    readonly_fields = ["status", "version", "created_by", "created_at", "updated_by", "updated_at"]
+    readonly_fields = ["status", "status_action", "version", "created_by", "created_at", "updated_by", "updated_at"]
     inlines = [ParticipationInline, LocationInline, OutcomeInline, IndicatorInline, DocumentInline, StatusChangeInline]
 
     class Media:
@@ -200,7 +209,10 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
     fieldsets = [
         (None, {"fields": ["code", ("title_fr", "title_en"), ("summary_fr", "summary_en")]}),
-        (_("Classification"), {"fields": ["primary_sector", "secondary_sectors", "scope", "status"]}),
+        (
+            _("Classification"),
+            {"fields": ["primary_sector", "secondary_sectors", "scope", ("status", "status_action")]},
+        ),
         (
             _("Dates and budget"),
             {"fields": [("planned_start", "planned_end"), ("actual_start", "actual_end"), ("budget", "currency")]},
@@ -211,6 +223,13 @@ class ProgrammeAdmin(admin.ModelAdmin):
             {"fields": ["version", "loaded_version", ("created_by", "created_at"), ("updated_by", "updated_at")]},
         ),
     ]
+
+    @admin.display(description=_("status action"))
+    def status_action(self, obj: Programme) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:programmes_programmestatuschange_add") + "?" + urlencode({"programme": obj.code})
+        return format_html('<a href="{}">{}</a>', url, _("Change the status"))
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # The code names the programme in URLs, exports and IATI: fixed once created.
@@ -339,8 +358,49 @@ class KeyFigureAdmin(admin.ModelAdmin):
     autocomplete_fields = ["sector"]
 
 
+@admin.register(ProgrammeAgreement)
+class ProgrammeAgreementAdmin(admin.ModelAdmin):
+    """Signed agreements, recorded through the same service as the programme's status page."""
+
+    list_display = ["programme", "reference", "signed_on", "recorded_by", "recorded_at"]
+    search_fields = ["programme__code", "reference"]
+    list_select_related = ["programme", "recorded_by"]
+    list_filter = ["signed_on"]
+    autocomplete_fields = ["programme", "document"]
+    readonly_fields = ["recorded_by", "recorded_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        programme_record_agreement(
+            programme=obj.programme,
+            user=request.user,
+            reference=obj.reference,
+            signed_on=obj.signed_on,
+            document=obj.document,
+        )
+
+
+class AdminStatusChangeForm(forms.Form):
+    """The admin's status action: parses the step; `programme_change_status` decides."""
+
+    programme = forms.ModelChoiceField(
+        label=_("programme code"), queryset=Programme.objects.all(), to_field_name="code", widget=forms.TextInput
+    )
+    to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    actual_end = forms.DateField(
+        label=_("Actual end"),
+        required=False,
+        widget=AdminDateWidget,
+        help_text=_("Completed and closed: when the programme actually ended (today if left empty)."),
+    )
+
+
 @admin.register(ProgrammeStatusChange)
 class ProgrammeStatusChangeAdmin(admin.ModelAdmin):
+    """Status changes are history: never edited. "Add" moves a programme through the status service."""
+
     list_display = ["programme", "from_status", "to_status", "changed_by", "changed_at"]
     list_filter = ["to_status"]
     search_fields = ["programme__code", "reason"]
@@ -348,7 +408,42 @@ class ProgrammeStatusChangeAdmin(admin.ModelAdmin):
     date_hierarchy = "changed_at"
 
     def has_add_permission(self, request) -> bool:
-        return False
+        return request.user.has_perm("programmes.change_programme")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        initial = {"programme": request.GET.get("programme", "")[:32]} if request.method == "GET" else None
+        form = AdminStatusChangeForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                programme_change_status(
+                    programme=data["programme"],
+                    to_status=data["to_status"],
+                    user=request.user,
+                    reason=data["reason"],
+                    actual_end=data["actual_end"],
+                )
+            except TransitionNotAllowed as refused:
+                for key, errors in refused.error_dict.items():
+                    form.add_error({"status": "to_status"}.get(key, key), errors)
+            else:
+                self.message_user(
+                    request,
+                    _("Status changed to “%(status)s”.") % {"status": data["programme"].get_status_display()},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:programmes_programme_change", data["programme"].pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Change the status of a programme"),
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        status = 400 if form.errors else 200
+        return TemplateResponse(request, "admin/programmes/status_change_form.html", context, status=status)

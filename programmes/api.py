@@ -38,6 +38,7 @@ from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 from . import services, stats
 from .filters import ProgrammeFilter
 from .models import (
+    ApprovalRoad,
     Indicator,
     IndicatorValue,
     KeyFigure,
@@ -456,6 +457,14 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
     location_details = LocationSerializer(source="locations", many=True, read_only=True)
     outcomes = OutcomeSerializer(many=True, read_only=True)
     indicators = IndicatorSerializer(many=True, read_only=True)
+    approval_road = serializers.ChoiceField(
+        choices=ApprovalRoad.choices,
+        read_only=True,
+        help_text=_(
+            "How the programme is approved: department_review (IOM Development Fund, multi-regional, global) "
+            "or agreement (signed agreement and government endorsement)."
+        ),
+    )
 
     class Meta:
         model = Programme
@@ -463,7 +472,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
         fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
         fields += ["participations", "locations", "location_details", "outcomes", "indicators", "version"]
-        fields += ["created_at", "updated_at"]
+        fields += ["approval_road", "created_at", "updated_at"]
         read_only_fields = ["status", "version", "created_at", "updated_at"]
         # Never accepted from clients even though they are not in the representation.
         rejected_inputs = ("organisation", "created_by", "updated_by", "search_text", "id", "pk")
@@ -486,7 +495,22 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
 
 class TransitionSerializer(StrictInputMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, help_text=_("The status to move to."))
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        default="",
+        help_text=_("Required to suspend, and for completed, closed, cancelled and rejected (irreversible)."),
+    )
+    actual_end = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "Completed and closed: when the programme actually ended, not in the future "
+            "(default: the recorded actual end, else today)."
+        ),
+    )
 
     class Meta:
         rejected_inputs = ()
@@ -657,7 +681,8 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
                     to_status=serializer.validated_data["status"],
                     user=request.user,
                     reason=serializer.validated_data["reason"],
+                    actual_end=serializer.validated_data["actual_end"],
                 )
         except TransitionNotAllowed as exc:
-            raise serializers.ValidationError({"status": exc.messages}) from None
+            raise serializers.ValidationError(exc.message_dict) from None
         return self._detail(programme.code)

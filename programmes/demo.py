@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -18,7 +20,10 @@ from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategor
 from regions.models import AdminUnit
 
 from .models import (
+    IDF_ORGANISATION_CODE,
     AgeGroup,
+    Document,
+    DocumentCategory,
     Indicator,
     IndicatorValue,
     KeyIndicator,
@@ -26,12 +31,14 @@ from .models import (
     Output,
     Participation,
     Programme,
+    ProgrammeAgreement,
     ProgrammeLocation,
     Role,
     Scope,
     Sector,
     Sex,
     Status,
+    Visibility,
 )
 from .reference import load_reference_data, of_place
 from .roles import ensure_role_groups
@@ -40,6 +47,13 @@ from .roles import ensure_role_groups
 TODAY = date(2026, 11, 1)
 DEMO_CODE_REGEX = r"^NE-[A-Z]+-[0-9]{4}-[0-9]{5}$"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 — published demo password, see CONTRACT.md
+# A minimal valid one-page PDF, so that the demo letters and agreements open.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+# The donor-funded national programme the demo approves on its agreement (when the seed produces it).
+AGREEMENT_DEMO_CODE = "NE-MH-2025-00016"
 
 # Sent by `manage.py seed_demo` once the demo programmes and accounts exist: apps above programmes add their
 # own demo data in a receiver (reviews seeds its roles and proposals), so programmes never imports them.
@@ -359,6 +373,7 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     Through = Programme.secondary_sectors.through
     Through.objects.bulk_create([Through(programme=p, sector=s) for p, s in secondary], batch_size=2000)
     counts = _seed_results(rng, results_plan)
+    seed_agreement_demo(focal_point=users[1])
     return DemoSummary(
         programmes=len(new_programmes),
         participations=sum(len(r) for _, r in participations),
@@ -399,7 +414,77 @@ def _plausible_status(drawn: str, start: date, end: date) -> str:
         return Status.APPROVED
     if end < TODAY and drawn in (Status.ACTIVE, Status.SUSPENDED):
         return Status.COMPLETED
+    if end > TODAY and drawn in (Status.COMPLETED, Status.CLOSED):
+        return Status.ACTIVE  # nothing is completed before its end
     return drawn
+
+
+def demo_file(name: str) -> str:
+    """A stored demo PDF (written once), for demo letters and agreements."""
+    path = f"documents/demo/{name}"
+    if not default_storage.exists(path):
+        default_storage.save(path, ContentFile(DEMO_PDF))
+    return path
+
+
+def demo_document(programme: Programme, *, title: str, category: str, issuer=None, uploaded_by=None) -> Document:
+    return Document.objects.create(
+        programme=programme,
+        title=title,
+        category=category,
+        visibility=Visibility.PARTNERS,
+        issuing_organisation=issuer,
+        file=demo_file(f"{category}.pdf"),
+        original_filename=f"{category}.pdf",
+        content_type="application/pdf",
+        size=len(DEMO_PDF),
+        uploaded_by=uploaded_by,
+    )
+
+
+def seed_agreement_demo(*, focal_point: User) -> Programme | None:
+    """Give a donor-funded national pipeline programme its signed agreement and endorsement letter, so
+    that it can be taken pipeline → approved → active on the agreement road."""
+    candidates = (
+        Programme.objects.filter(code__regex=DEMO_CODE_REGEX, status=Status.PIPELINE, scope=Scope.NATIONAL)
+        .exclude(primary_sector__code__in=["CT", "AVRR"])  # those two are the review demo's (reviews.demo)
+        .filter(participations__role=Role.FUNDING, participations__organisation__category=OrganisationCategory.DONOR)
+        .exclude(participations__organisation__code=IDF_ORGANISATION_CODE)
+        .order_by("code")
+    )
+    programme = candidates.filter(code=AGREEMENT_DEMO_CODE).first() or candidates.first()
+    if programme is None:
+        return None
+    Programme.objects.filter(pk=programme.pk).update(iom_focal_point=focal_point)
+    endorser = Participation.objects.filter(programme=programme, role=Role.ENDORSING_AUTHORITY).first()
+    if endorser is None:
+        taken = Participation.objects.filter(programme=programme).values_list("organisation_id", flat=True)
+        organisation = Organisation.objects.government().exclude(pk__in=taken).order_by("code").first()
+        endorser = Participation.objects.create(
+            programme=programme, organisation=organisation, role=Role.ENDORSING_AUTHORITY
+        )
+    demo_document(
+        programme,
+        title=f"Lettre d'endossement — {endorser.organisation.short_name}",
+        category=DocumentCategory.ENDORSEMENT_LETTER,
+        issuer=endorser.organisation,
+        uploaded_by=focal_point,
+    )
+    donor = programme.participations.filter(role=Role.FUNDING).select_related("organisation").first()
+    signed = demo_document(
+        programme,
+        title=f"Accord de contribution signé — {donor.organisation.short_name}",
+        category=DocumentCategory.AGREEMENT,
+        uploaded_by=focal_point,
+    )
+    ProgrammeAgreement.objects.create(
+        programme=programme,
+        reference=f"{donor.organisation.acronym or donor.organisation.code}-{programme.planned_start.year}-NE-016",
+        signed_on=min(programme.planned_start, TODAY) - timedelta(days=30),
+        document=signed,
+        recorded_by=focal_point,
+    )
+    return programme
 
 
 def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
@@ -467,6 +552,8 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             # Calendar-year reporting, within the programme's dates.
             period_start = max(date(start.year + year_offset, 1, 1), start)
             period_end = min(date(start.year + year_offset, 12, 31), people.programme.planned_end)
+            if period_end < period_start:
+                continue  # the programme ended before this year began
             achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
             values.append(
                 IndicatorValue(

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,6 +20,7 @@ from regions.models import AdminLevel
 
 from . import services
 from .forms import (
+    AgreementForm,
     IndicatorFormSet,
     LocationFormSet,
     ParticipationFormSet,
@@ -34,10 +36,16 @@ from .forms import (
     show_refusal,
     state_fingerprint,
 )
-from .models import Participation, Programme, ProgrammeLocation, Status
+from .models import ApprovalRoad, Participation, Programme, ProgrammeLocation, Status
 from .result_forms import OutcomeFormSet
 from .results import ResultsInvalid
-from .services import ProgrammeLocked, StaleProgramme, TransitionNotAllowed, programme_change_status
+from .services import (
+    ProgrammeLocked,
+    StaleProgramme,
+    TransitionNotAllowed,
+    programme_change_status,
+    programme_record_agreement,
+)
 from .views import get_programme_for_user
 
 STATE_LABELS = {
@@ -224,28 +232,89 @@ def _render_form(request, programme, form, formsets, status: int = 200, conflict
     return render(request, "programmes/programme_form.html", context, status=status)
 
 
+# Service error keys → status form fields.
+STATUS_ERROR_FIELDS = {"status": "to_status", "reason": "reason", "actual_end": "actual_end"}
+
+
+def add_service_errors(form, error: ValidationError, fields: dict[str, str]) -> None:
+    """Put a service's refusal on the form fields it concerns (the rest above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for key, errors in error.error_dict.items():
+        form.add_error(fields.get(key), errors)
+
+
 @edit_rights_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def programme_status(request: HttpRequest, code: str) -> HttpResponse:
+    """Status actions; a step that cannot be undone first asks for confirmation, a reason and the end date."""
     programme = get_programme_for_user(request.user, code)
-    form = StatusChangeForm(request.POST or None, programme=programme)
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        step = next((s for s in programme.status_steps() if s.status == request.GET.get("to") and s.available), None)
+        initial = {"to_status": step.status, "actual_end": programme.actual_end or timezone.localdate()} if step else {}
+        form = StatusChangeForm(initial=initial, programme=programme)
+        return _render_status(request, programme, form, confirm_step=step if step and step.irreversible else None)
+    form = StatusChangeForm(request.POST, programme=programme)
+    if not form.is_valid():
+        return _render_status(request, programme, form, status=400)
+    to_status = form.cleaned_data["to_status"]
+    step = next((s for s in programme.status_steps() if s.status == to_status), None)
+    if step is not None and step.available and step.irreversible and not form.cleaned_data["confirmed"]:
+        return _render_status(request, programme, form, confirm_step=step)  # asks first, changes nothing
+    try:
+        programme_change_status(
+            programme=programme,
+            to_status=to_status,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            actual_end=form.cleaned_data["actual_end"],
+        )
+    except TransitionNotAllowed as refused:
+        add_service_errors(form, refused, STATUS_ERROR_FIELDS)
+        confirm = step if step is not None and step.available and step.irreversible else None
+        return _render_status(request, programme, form, confirm_step=confirm, status=400)
+    messages.success(request, _("Status changed to “%(status)s”.") % {"status": programme.get_status_display()})
+    return redirect(programme)
+
+
+def _render_status(request, programme, form, *, confirm_step=None, status: int = 200) -> HttpResponse:
+    context = {"programme": programme, "status_form": form, "confirm_step": confirm_step}
+    if programme.approval_road == ApprovalRoad.AGREEMENT and request.user.can_edit_programmes:
+        context["agreement_form"] = _agreement_form(programme)
+    return render(request, "programmes/programme_status.html", context, status=status)
+
+
+def _agreement_form(programme: Programme, data=None) -> AgreementForm:
+    agreement = programme.recorded_agreement()
+    initial = {}
+    if agreement is not None:
+        initial = {"reference": agreement.reference, "signed_on": agreement.signed_on, "document": agreement.document}
+    return AgreementForm(data, initial=initial, programme=programme)
+
+
+@edit_rights_required
+@require_http_methods(["POST"])
+def programme_agreement(request: HttpRequest, code: str) -> HttpResponse:
+    """Record the signed agreement or donor contract a programme on the agreement road is approved on."""
+    programme = get_programme_for_user(request.user, code)
+    form = _agreement_form(programme, request.POST)
+    if form.is_valid():
         try:
-            programme_change_status(
-                programme=programme,
-                to_status=form.cleaned_data["to_status"],
-                user=request.user,
-                reason=form.cleaned_data["reason"].strip(),
+            programme_record_agreement(programme=programme, user=request.user, **form.cleaned_data)
+        except ValidationError as refused:
+            add_service_errors(
+                form, refused, {"reference": "reference", "signed_on": "signed_on", "document": "document"}
             )
-        except TransitionNotAllowed as refused:
-            form.add_error("to_status", refused)
         else:
-            messages.success(request, _("Status changed to “%(status)s”.") % {"status": programme.get_status_display()})
-            return redirect(programme)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "programmes/programme_status.html", {"programme": programme, "status_form": form}, status=status
-    )
+            messages.success(request, _("The signed agreement was recorded."))
+            return redirect("programmes:status", programme.code)
+    context = {
+        "programme": programme,
+        "status_form": StatusChangeForm(programme=programme),
+        "agreement_form": form,
+    }
+    return render(request, "programmes/programme_status.html", context, status=400)
 
 
 @edit_rights_required

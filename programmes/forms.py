@@ -16,6 +16,8 @@ from partners.models import Organisation, User
 from regions.models import PCODE_REGEX, AdminUnit, Place, places
 
 from .models import (
+    Document,
+    DocumentCategory,
     Indicator,
     IndicatorValue,
     Participation,
@@ -32,9 +34,6 @@ from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEGATIVE = _("This amount cannot be negative.")
-
-# Statuses that are decisions someone must be able to explain later.
-REASON_REQUIRED = frozenset({Status.REJECTED, Status.CANCELLED, Status.SUSPENDED, Status.REVISION_REQUESTED})
 
 
 class FocalPointField(forms.ModelChoiceField):
@@ -543,7 +542,11 @@ def live_forms(formset) -> list[forms.Form]:
 
 
 class StatusChangeForm(forms.Form):
-    """One step along the programme lifecycle, with the reason the decision needs."""
+    """One step along the programme lifecycle: parses the step, the reason and the actual end.
+
+    What the step needs (road, recorded basis, reason, actual end) is decided by
+    `programme_change_status`, never here.
+    """
 
     to_status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     reason = forms.CharField(
@@ -551,32 +554,44 @@ class StatusChangeForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required to reject, cancel, suspend or request a revision."),
+        help_text=_("Required to suspend, request a revision, and for the steps that cannot be undone."),
     )
+    actual_end = forms.DateField(
+        label=_("Actual end"),
+        required=False,
+        help_text=_("When the programme actually ended (completing or closing it); today if left empty."),
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "class": "form-control form-control-sm w-auto",
+                "aria-describedby": "status-actual-end-help",
+            },
+            format="%Y-%m-%d",
+        ),
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, programme: Programme, **kwargs) -> None:
         self.programme = programme
         super().__init__(*args, **kwargs)
 
-    def clean_to_status(self) -> str:
-        to_status = self.cleaned_data["to_status"]
-        if not self.programme.can_transition_to(to_status):
-            raise ValidationError(
-                _("A programme cannot go from “%(from)s” to “%(to)s”."),
-                params={"from": self.programme.get_status_display(), "to": Status(to_status).label},
-                code="transition",
-            )
-        return to_status
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("to_status") in REASON_REQUIRED and not cleaned.get("reason", "").strip():
-            self.add_error(
-                "reason",
-                _("Give a reason to move the programme to “%(status)s”.")
-                % {"status": Status(cleaned["to_status"]).label},
-            )
-        return cleaned
+class AgreementForm(forms.Form):
+    """The signed agreement or donor contract of a programme on the agreement road."""
+
+    reference = forms.CharField(label=_("Agreement reference"), max_length=100)
+    signed_on = forms.DateField(label=_("Date signed"), widget=DATE_WIDGET)
+    document = forms.ModelChoiceField(
+        label=_("Signed agreement"),
+        queryset=Document.objects.none(),
+        help_text=_("Upload it first as a document of the programme in the category “Agreement”."),
+    )
+
+    def __init__(self, *args, programme: Programme, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = Document.objects.filter(
+            programme=programme, category=DocumentCategory.AGREEMENT
+        ).order_by("-uploaded_at")
 
 
 # --- What changed since the editor loaded the page ------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import PurePath
 
@@ -16,7 +18,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import is_iom_staff, partner_organisation_id
@@ -124,9 +126,11 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The programme lifecycle: the only status changes the portal allows.
+# The programme lifecycle: the only status changes the portal allows. From the pipeline a programme
+# takes one of two roads (see `Programme.approval_road`): the department's review (submitted → under
+# review → approved) or its signed agreement (approved directly, once the basis is recorded).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Status.PIPELINE: (Status.SUBMITTED, Status.CANCELLED),
+    Status.PIPELINE: (Status.SUBMITTED, Status.APPROVED, Status.CANCELLED),
     Status.SUBMITTED: (Status.UNDER_REVIEW, Status.REVISION_REQUESTED, Status.CANCELLED),
     Status.UNDER_REVIEW: (Status.APPROVED, Status.REVISION_REQUESTED, Status.REJECTED),
     Status.REVISION_REQUESTED: (Status.SUBMITTED, Status.CANCELLED),
@@ -155,6 +159,51 @@ REVIEW_STEPS: frozenset[tuple[str, str]] = frozenset(
 
 # While a proposal is with reviewers or the approver, the programme cannot be edited.
 REVIEW_LOCKED_STATUSES = (Status.SUBMITTED, Status.UNDER_REVIEW)
+
+# Steps that cannot be undone: they ask for a confirmation and a reason.
+IRREVERSIBLE_STATUSES = frozenset({Status.COMPLETED, Status.CLOSED, Status.CANCELLED, Status.REJECTED})
+# Steps that need a reason in the history: the irreversible ones, a suspension, a request for revision.
+REASON_REQUIRED = IRREVERSIBLE_STATUSES | {Status.SUSPENDED, Status.REVISION_REQUESTED}
+# Steps that need the actual end date (given, or already recorded), never in the future.
+ENDING_STATUSES = frozenset({Status.COMPLETED, Status.CLOSED})
+
+# The IOM Development Fund, as loaded by `load_reference_data` (partners/data/organisations.csv).
+IDF_ORGANISATION_CODE = "iom-idf"
+# Scopes whose programmes the department reviews whoever funds them.
+DEPARTMENT_REVIEW_SCOPES = (Scope.MULTI_REGIONAL, Scope.GLOBAL)
+
+
+class ApprovalRoad(models.TextChoices):
+    """How a programme gets from the pipeline to approved."""
+
+    DEPARTMENT_REVIEW = "department_review", _("Department review")
+    AGREEMENT = "agreement", _("Signed agreement and government endorsement")
+
+
+@dataclass(frozen=True)
+class StatusStep:
+    """One next status of a programme: whether the status action may take it now, and why not."""
+
+    status: str
+    available: bool
+    why_not: str = ""
+
+    @property
+    def label(self) -> str:
+        return Status(self.status).label
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.status in REASON_REQUIRED
+
+    @property
+    def irreversible(self) -> bool:
+        return self.status in IRREVERSIBLE_STATUSES
+
+    @property
+    def needs_actual_end(self) -> bool:
+        return self.status in ENDING_STATUSES
+
 
 # IATI ActivityStatus code for each status (1 pipeline, 2 implementation, 3 finalisation, 4 closed,
 # 5 cancelled, 6 suspended).
@@ -420,9 +469,126 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
     def can_transition_to(self, status: str) -> bool:
         return status in self.allowed_transitions()
 
+    @property
+    def has_ended(self) -> bool:
+        """Completed or closed: its actual end must be recorded and not in the future."""
+        return self.status in ENDING_STATUSES
+
+    # --- The two roads through the lifecycle ---------------------------------------------------
+
+    @property
+    def is_idf_funded(self) -> bool:
+        """The IOM Development Fund takes part as funder (or prospective funder of a proposal)."""
+        if self.pk is None:
+            return False
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("participations")
+        if prefetched is not None:  # the API detail and the programme page load them anyway
+            return any(p.role == Role.FUNDING and p.organisation.code == IDF_ORGANISATION_CODE for p in prefetched)
+        return self.participations.filter(role=Role.FUNDING, organisation__code=IDF_ORGANISATION_CODE).exists()
+
+    @property
+    def approval_road(self) -> str:
+        """The one rule: IDF-funded, multi-regional and global programmes go through the department's
+        review; every other programme is approved on its signed agreement and government endorsement."""
+        if self.scope in DEPARTMENT_REVIEW_SCOPES or self.is_idf_funded:
+            return ApprovalRoad.DEPARTMENT_REVIEW
+        return ApprovalRoad.AGREEMENT
+
+    @property
+    def needs_department_review(self) -> bool:
+        return self.approval_road == ApprovalRoad.DEPARTMENT_REVIEW
+
+    def recorded_agreement(self) -> ProgrammeAgreement | None:
+        """The signed agreement recorded as basis, read afresh (the reverse accessor caches a miss)."""
+        if self.pk is None:
+            return None
+        return ProgrammeAgreement.objects.filter(programme=self).select_related("document").first()
+
+    def endorsement_letter(self) -> Document | None:
+        """The government endorsement: an endorsement letter issued by an endorsing authority of the
+        programme (the same evidence the IOM Development Fund checklist asks for)."""
+        if self.pk is None:
+            return None
+        endorsing = Participation.objects.filter(programme=self, role=Role.ENDORSING_AUTHORITY).values(
+            "organisation_id"
+        )
+        return (
+            self.documents.filter(category=DocumentCategory.ENDORSEMENT_LETTER, issuing_organisation_id__in=endorsing)
+            .select_related("issuing_organisation")
+            .order_by("uploaded_at", "pk")
+            .first()
+        )
+
+    def missing_approval_basis(self) -> list[str]:
+        """What the agreement road still needs before the programme can be approved (empty: nothing)."""
+        missing = []
+        if self.recorded_agreement() is None:
+            missing.append(gettext("the signed agreement or donor contract (reference, date signed, document)"))
+        if self.endorsement_letter() is None:
+            missing.append(gettext("an endorsement letter issued by an endorsing authority of the programme"))
+        return missing
+
+    def transition_refusal(self, to_status: str, *, via_review: bool = False) -> tuple[str, str] | None:
+        """Why the programme cannot take this step now, as (code, message); None when it can.
+
+        The only place that says which step the state of the programme allows: the status service
+        enforces it and the status actions offer exactly the steps it accepts.
+        """
+        label = Status(to_status).label if to_status in Status.values else to_status
+        if not self.can_transition_to(to_status):
+            message = gettext("A programme cannot go from “%(from)s” to “%(to)s”.") % {
+                "from": Status(self.status).label,
+                "to": label,
+            }
+            return "transition", message
+        if (self.status, to_status) in REVIEW_STEPS and not via_review:
+            return "review_step", gettext(
+                "This step goes through the review: use the proposal page (submission, review, decision)."
+            )
+        if (self.status, to_status) == (Status.PIPELINE, Status.SUBMITTED) and not self.needs_department_review:
+            return "road", gettext(
+                "This programme is approved on its signed agreement and government endorsement, not by the "
+                "department's review (which is for the IOM Development Fund, multi-regional and global projects)."
+            )
+        if (self.status, to_status) == (Status.PIPELINE, Status.APPROVED):
+            if self.needs_department_review:
+                return "road", gettext(
+                    "This programme goes through the department's review (IOM Development Fund, multi-regional "
+                    "or global project): submit it for review from the proposal page."
+                )
+            missing = self.missing_approval_basis()
+            if missing:
+                return "basis", gettext("Record the basis of the approval first: %(missing)s.") % {
+                    "missing": "; ".join(missing)
+                }
+        return None
+
+    def status_steps(self) -> list[StatusStep]:
+        """The next statuses a status action could take, each available or with the reason it is not."""
+        steps = []
+        for status in self.allowed_transitions():
+            if (self.status, status) in REVIEW_STEPS:
+                continue
+            refusal = self.transition_refusal(status)
+            steps.append(StatusStep(status, refusal is None, refusal[1] if refusal else ""))
+        return steps
+
     def manual_transitions(self) -> tuple[str, ...]:
-        """The status actions offered on the programme page: every allowed step but the review's."""
-        return tuple(s for s in self.allowed_transitions() if (self.status, s) not in REVIEW_STEPS)
+        """The status actions offered on the programme page: exactly the steps the service accepts."""
+        return tuple(step.status for step in self.status_steps() if step.available)
+
+    @staticmethod
+    def actual_end_problem(actual_end: date | None, *, actual_start: date | None = None) -> str:
+        """Why this actual end cannot close a programme ("" when it can): missing or in the future."""
+        if actual_end is None:
+            return gettext("Give the date the programme actually ended.")
+        if actual_end > timezone.localdate():
+            return gettext(
+                "The actual end (%(date)s) is in the future: give the date the programme actually ended."
+            ) % {"date": actual_end.isoformat()}
+        if actual_start is not None and actual_end < actual_start:
+            return gettext("The actual end cannot be before the actual start.")
+        return ""
 
     @property
     def iati_activity_status(self) -> str:
@@ -650,6 +816,51 @@ class Document(InProgrammeHistory, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ProgrammeAgreement(models.Model):
+    """The signed agreement or donor contract on which a programme outside the department's review is approved."""
+
+    programme = models.OneToOneField(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="agreement"
+    )
+    reference = models.CharField(
+        _("agreement reference"), max_length=100, help_text=_("The donor's or the government's reference.")
+    )
+    signed_on = models.DateField(_("date signed"))
+    document = models.ForeignKey(
+        Document,
+        verbose_name=_("signed agreement"),
+        on_delete=models.RESTRICT,  # deleted with its programme, never alone while it is the basis
+        related_name="+",
+        help_text=_("A document of the programme in the category “Agreement”."),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("signed agreement")
+        verbose_name_plural = _("signed agreements")
+        ordering = ["programme"]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code}: {self.reference} ({self.signed_on:%Y-%m-%d})"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if not (self.reference or "").strip():
+            errors["reference"] = gettext("Give the agreement's reference.")
+        if self.signed_on and self.signed_on > timezone.localdate():
+            errors["signed_on"] = gettext("The agreement cannot be signed in the future.")
+        if self.document_id is not None and (
+            self.document.programme_id != self.programme_id or self.document.category != DocumentCategory.AGREEMENT
+        ):
+            errors["document"] = gettext("Choose a document of this programme in the category “Agreement”.")
+        if errors:
+            raise ValidationError(errors)
 
 
 # --- Results framework ------------------------------------------------------------------------

@@ -76,6 +76,11 @@ def programme_field_errors(programme) -> Errors:
         add(errors, "planned_end", _("The planned end cannot be before the planned start."))
     if "actual_end" not in errors and _before(programme.actual_end, programme.actual_start):
         add(errors, "actual_end", _("The actual end cannot be before the actual start."))
+    if "actual_end" not in errors and programme.has_ended:
+        # A completed or closed programme has ended: when, is known and past (see programme_change_status).
+        problem = programme.actual_end_problem(programme.actual_end)
+        if problem:
+            add(errors, "actual_end", problem)
     focal_point_id = programme.iom_focal_point_id
     # A focal point who has left since being chosen stays until someone picks another: only a new
     # choice must be active IOM staff.

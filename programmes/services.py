@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from auditlog.context import auditlog_value, set_actor
@@ -22,10 +23,12 @@ from django.utils.translation import gettext as _
 
 from . import rules
 from .models import (
-    REVIEW_STEPS,
+    ENDING_STATUSES,
+    REASON_REQUIRED,
     Document,
     Participation,
     Programme,
+    ProgrammeAgreement,
     ProgrammeLocation,
     ProgrammeStatusChange,
     Status,
@@ -52,6 +55,8 @@ EDITABLE_FIELDS = (
 )
 # Not the door's to set: filled in by the services.
 NOT_VALIDATED = ["search_text", "version", "created_by", "updated_by"]
+# While the agreement may still be recorded or corrected.
+AGREEMENT_EDITABLE_STATUSES = (Status.PIPELINE, Status.APPROVED, Status.ACTIVE, Status.SUSPENDED)
 
 
 class TransitionNotAllowed(ValidationError):
@@ -83,37 +88,78 @@ class StaleProgramme(ValidationError):
 
 
 def programme_change_status(
-    *, programme: Programme, to_status: str, user, reason: str = "", via_review: bool = False
+    *,
+    programme: Programme,
+    to_status: str,
+    user,
+    reason: str = "",
+    actual_end: date | None = None,
+    via_review: bool = False,
 ) -> ProgrammeStatusChange:
     """Move a programme along one allowed transition and record the step in its history.
 
-    Submission, review and decision steps (REVIEW_STEPS) are taken only by the review workflow,
-    which passes `via_review=True`.
+    The programme's state must allow the step (`Programme.transition_refusal`: lifecycle, road and
+    recorded basis); submission, review and decision steps (REVIEW_STEPS) are taken only by the review
+    workflow, which passes `via_review=True`. Suspension, requests for revision and the irreversible
+    steps need a reason; completing or closing needs an actual end not in the future (the one given,
+    else the one recorded, else today); becoming active records today as actual start if none is.
     """
+    reason = (reason or "").strip()
     with transaction.atomic():
-        locked = Programme.objects.select_for_update().get(pk=programme.pk)
-        if not locked.can_transition_to(to_status):
-            raise TransitionNotAllowed(
-                _("A programme cannot go from “%(from)s” to “%(to)s”.")
-                % {
-                    "from": Status(locked.status).label,
-                    "to": Status(to_status).label if to_status in Status.values else to_status,
-                },
-                code="transition",
-            )
-        if (locked.status, to_status) in REVIEW_STEPS and not via_review:
-            raise TransitionNotAllowed(
-                _("This step goes through the review: use the proposal page (submission, review, decision)."),
-                code="review_step",
-            )
+        locked = Programme.objects.select_for_update(of=("self",)).get(pk=programme.pk)
+        refusal = locked.transition_refusal(to_status, via_review=via_review)
+        if refusal is not None:
+            code, message = refusal
+            raise TransitionNotAllowed({"status": ValidationError(message, code=code)})
+        if to_status in REASON_REQUIRED and not reason:
+            message = _("Give a reason to move the programme to “%(status)s”.") % {"status": Status(to_status).label}
+            raise TransitionNotAllowed({"reason": ValidationError(message, code="reason_required")})
+        updates = {}
+        if to_status in ENDING_STATUSES:
+            end = actual_end or locked.actual_end or timezone.localdate()
+            problem = Programme.actual_end_problem(end, actual_start=locked.actual_start)
+            if problem:
+                raise TransitionNotAllowed({"actual_end": ValidationError(problem, code="actual_end")})
+            if end != locked.actual_end:
+                updates["actual_end"] = end
+        if to_status == Status.ACTIVE and locked.actual_start is None:
+            updates["actual_start"] = timezone.localdate()
         change = ProgrammeStatusChange.objects.create(
             programme=locked, from_status=locked.status, to_status=to_status, changed_by=user, reason=reason
         )
         Programme.objects.filter(pk=locked.pk).update(
-            status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+            status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
-    programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
+    programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
     return change
+
+
+def programme_record_agreement(
+    *, programme: Programme, user, reference: str, signed_on: date, document: Document
+) -> ProgrammeAgreement:
+    """Record (or correct) the signed agreement or donor contract a programme is approved on."""
+    with transaction.atomic():
+        locked = Programme.objects.select_for_update(of=("self",)).get(pk=programme.pk)
+        if locked.status not in AGREEMENT_EDITABLE_STATUSES:
+            raise ValidationError(
+                _(
+                    "The agreement can be recorded while the programme is in the pipeline, approved, active or suspended."
+                ),
+                code="state",
+            )
+        agreement = locked.recorded_agreement() or ProgrammeAgreement(programme=locked)
+        agreement.reference = (reference or "").strip()
+        agreement.signed_on = signed_on
+        agreement.document = document
+        agreement.recorded_by = user
+        agreement.recorded_at = timezone.now()
+        agreement.full_clean(exclude=["programme"])
+        agreement.save()
+        Programme.objects.filter(pk=locked.pk).update(
+            version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+        )
+    programme.refresh_from_db(fields=["version", "updated_by", "updated_at"])
+    return agreement
 
 
 @contextmanager
@@ -434,18 +480,10 @@ def programme_record_imported_status(
     with transaction.atomic(), attributed_to(user):
         locked = programme_lock(programme=programme, expected_version=None)
         if to_status in (Status.COMPLETED, Status.CLOSED):
-            if locked.actual_end is None:
-                raise TransitionNotAllowed(
-                    {
-                        "actual_end": [
-                            _("A completed or closed programme needs its actual end date (IATI activity-date type 4).")
-                        ]
-                    }
-                )
-            if locked.actual_end > timezone.localdate():
-                raise TransitionNotAllowed(
-                    {"actual_end": [_("The actual end of a completed or closed programme cannot be in the future.")]}
-                )
+            # The same rule as the status page: an ended programme has an actual end, not in the future.
+            problem = Programme.actual_end_problem(locked.actual_end, actual_start=locked.actual_start)
+            if problem:
+                raise TransitionNotAllowed({"actual_end": [problem]})
         change = ProgrammeStatusChange.objects.create(
             programme=locked,
             from_status=locked.status,

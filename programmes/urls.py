@@ -17,5 +17,6 @@ urlpatterns = [
     path("<str:code>/documents/new/", documents.document_upload, name="document_upload"),
     path("<str:code>/edit/", editing.programme_edit, name="edit"),
     path("<str:code>/status/", editing.programme_status, name="status"),
+    path("<str:code>/agreement/", editing.programme_agreement, name="agreement"),
     path("<str:code>/", views.programme_detail, name="detail"),
 ]

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from partners.models import Organisation, User
-from programmes.demo import DEMO_CODE_REGEX, DEMO_PASSWORD
+from programmes.demo import DEMO_CODE_REGEX, DEMO_PASSWORD, DEMO_PDF
 from programmes.models import (
+    IDF_ORGANISATION_CODE,
     Currency,
     Document,
     DocumentCategory,
@@ -47,15 +48,10 @@ from .models import (
 from .reference import load_review_reference
 
 DEMO_LETTER = "documents/demo/lettre-d-approbation.pdf"
-# A minimal valid one-page PDF, so that the demo endorsement letter opens.
-DEMO_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
 
 
 def _prepare(programme: Programme, *, focal_point: User, budget: Decimal, currency: str, lines: list) -> None:
-    """Put a demo programme back in the pipeline, eligible for the IOM Development Fund."""
+    """Put a demo programme back in the pipeline, eligible for the IOM Development Fund, which funds it."""
     Proposal.objects.filter(programme=programme).delete()
     ProgrammeStatusChange.objects.filter(programme=programme).delete()
     Programme.objects.filter(pk=programme.pk).update(
@@ -69,9 +65,14 @@ def _prepare(programme: Programme, *, focal_point: User, budget: Decimal, curren
         planned_end=programme.planned_start + timedelta(days=730),
     )
     programme.refresh_from_db()
-    # The funder's share follows the new budget (contributions never exceed it, programmes/rules.py).
-    Participation.objects.filter(programme=programme, role=Role.FUNDING).update(
-        contribution=(budget * Decimal("0.8")).quantize(Decimal("1"))
+    # The IOM Development Fund funds it (the review road), for the whole budget.
+    Participation.objects.filter(programme=programme, role=Role.FUNDING).delete()
+    Participation.objects.filter(programme=programme, organisation__code=IDF_ORGANISATION_CODE).delete()
+    Participation.objects.create(
+        programme=programme,
+        organisation=Organisation.objects.get(code=IDF_ORGANISATION_CODE),
+        role=Role.FUNDING,
+        contribution=budget,
     )
     BudgetLine.objects.filter(programme=programme).delete()
     BudgetLine.objects.bulk_create(

@@ -169,6 +169,19 @@ def check_staff_office_share(*, budget: Decimal, lines: list[tuple[str, Decimal]
     return CheckItem("staff_office", label, False, _("Staff and office costs are %(share)s%% of the budget.") % params)
 
 
+def check_idf_funder(*, is_idf_funded: bool) -> CheckItem:
+    """An IOM Development Fund proposal names the fund among the programme's funders (the road rule)."""
+    label = _("The IOM Development Fund is recorded as funder")
+    if is_idf_funded:
+        return CheckItem("idf_funder", label, True, _("The IOM Development Fund takes part as funder."))
+    return CheckItem(
+        "idf_funder",
+        label,
+        False,
+        _("Add the IOM Development Fund as funding partner of the programme (with the amount requested)."),
+    )
+
+
 def check_contributions_within_budget(*, budget: Decimal, currency: str, contributions: list) -> CheckItem:
     """The funders' contributions (the IOM Development Fund's included) fit in the budget: the rule every
     door applies on save (programmes/rules.py), checked again here for programmes saved before it."""
@@ -210,6 +223,7 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
     if kind in KIND_SCOPE:
         items.append(check_kind_matches_scope(kind=kind, scope=programme.scope))
     if kind == ProposalKind.IDF:
+        items.append(check_idf_funder(is_idf_funded=programme.is_idf_funded))
         rule = FundRule.objects.filter(scope=programme.scope).first()
         rate = None if programme.currency == Currency.USD else ExchangeRate.objects.in_effect(programme.currency, on)
         lines = list(BudgetLine.objects.filter(programme=programme).values_list("category", "amount"))

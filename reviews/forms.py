@@ -191,6 +191,13 @@ class DecisionForm(forms.Form):
         help_text=_("Required for a revision request or a rejection; the focal point reads it."),
     )
 
+    def __init__(self, *args, allowed: set[str] | None = None, **kwargs) -> None:
+        """`allowed`: the decisions the approver may take now (from `proposal_actions`); None offers all."""
+        super().__init__(*args, **kwargs)
+        if allowed is not None:
+            field = self.fields["decision"]
+            field.choices = [(value, label) for value, label in field.choices if value in allowed]
+
     def clean(self):
         data = super().clean()
         if data.get("decision") in (self.REVISE, self.REJECT) and not (data.get("reason") or "").strip():

@@ -260,8 +260,13 @@ class ProposalQuerySet(models.QuerySet):
         return self.filter(approver=user).in_status(Status.UNDER_REVIEW)
 
     def needing_reviewers_from(self, user) -> ProposalQuerySet:
-        """Proposals this review manager still has to staff: fewer active reviewers than required reviews."""
-        active = Count("assignments", filter=Q(assignments__declined_at__isnull=True), distinct=True)
+        """Proposals this review manager still has to staff: fewer active reviewers in the current round
+        than required reviews."""
+        active = Count(
+            "assignments",
+            filter=Q(assignments__declined_at__isnull=True, assignments__round=F("round")),
+            distinct=True,
+        )
         return (
             self.filter(review_manager=user)
             .in_status(Status.SUBMITTED, Status.UNDER_REVIEW)
@@ -274,7 +279,7 @@ class ProposalQuerySet(models.QuerySet):
 
     def with_review_counts(self) -> ProposalQuerySet:
         return self.annotate(
-            completed_count=Count("assignments__review", distinct=True),
+            completed_count=Count("assignments__review", filter=Q(assignments__round=F("round")), distinct=True),
         )
 
     def for_list(self) -> ProposalQuerySet:
@@ -349,15 +354,16 @@ class Proposal(models.Model):
         return bool(self.decision)
 
     def completed_reviews(self) -> models.QuerySet[Review]:
-        return Review.objects.filter(assignment__proposal=self)
+        """The completed reviews of the current round: the only ones a decision rests on."""
+        return Review.objects.filter(assignment__proposal=self, assignment__round=self.round)
 
     def completed_review_count(self) -> int:
         return self.completed_reviews().count()
 
     def score_summary(self) -> dict:
-        """Average score per criterion over all completed reviews, and the weighted overall average."""
+        """Average score per criterion over the current round's completed reviews, and the weighted overall average."""
         rows = list(
-            ReviewScore.objects.filter(review__assignment__proposal=self)
+            ReviewScore.objects.filter(review__assignment__proposal=self, review__assignment__round=self.round)
             .values("criterion_id")
             .annotate(average=Avg("score"), count=Count("pk"))
         )
@@ -389,9 +395,13 @@ class AssignmentQuerySet(models.QuerySet):
     def active(self) -> AssignmentQuerySet:
         return self.filter(declined_at__isnull=True)
 
+    def current(self) -> AssignmentQuerySet:
+        """Assignments of the proposal's current round (earlier rounds are history)."""
+        return self.filter(round=F("proposal__round"))
+
     def pending(self) -> AssignmentQuerySet:
-        """Assigned, not declined, no review submitted yet."""
-        return self.active().filter(review__isnull=True)
+        """Assigned in the current round, not declined, no review submitted yet."""
+        return self.current().active().filter(review__isnull=True)
 
     def for_reviewer(self, user) -> AssignmentQuerySet:
         return self.filter(reviewer=user)
@@ -519,6 +529,7 @@ class EventKind(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for review")
     RESUBMITTED = "resubmitted", _("Resubmitted after revision")
     REVIEWER_ASSIGNED = "reviewer_assigned", _("Reviewer assigned")
+    REVIEWER_REASSIGNED = "reviewer_again", _("Reviewer asked to review the revised proposal")
     NO_CONFLICT_DECLARED = "no_conflict", _("No conflict of interest declared")
     CONFLICT_REPORTED = "conflict", _("Conflict of interest reported")
     REVIEW_SUBMITTED = "review_submitted", _("Review submitted")
@@ -551,6 +562,7 @@ class TimelineEvent(models.Model):
         related_name="events",
     )
     message = models.TextField(_("reason / message"), blank=True)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
 
     class Meta:
         verbose_name = _("timeline event")
@@ -569,8 +581,9 @@ class TimelineEvent(models.Model):
             reviewer = self.assignment.reviewer.get_full_name() or self.assignment.reviewer.username
         sentences = {
             EventKind.SUBMITTED: gettext("%(actor)s submitted the proposal for review."),
-            EventKind.RESUBMITTED: gettext("%(actor)s resubmitted the revised proposal."),
+            EventKind.RESUBMITTED: gettext("%(actor)s resubmitted the revised proposal: round %(round)s opens."),
             EventKind.REVIEWER_ASSIGNED: gettext("%(actor)s assigned %(reviewer)s as reviewer."),
+            EventKind.REVIEWER_REASSIGNED: gettext("%(reviewer)s was asked to review the revised proposal."),
             EventKind.NO_CONFLICT_DECLARED: gettext("%(actor)s declared no conflict of interest."),
             EventKind.CONFLICT_REPORTED: gettext("%(actor)s reported a conflict of interest and will not review."),
             EventKind.REVIEW_SUBMITTED: gettext("%(actor)s submitted a review."),
@@ -579,7 +592,7 @@ class TimelineEvent(models.Model):
             EventKind.REJECTED: gettext("%(actor)s rejected the proposal."),
             EventKind.REMINDER_SENT: gettext("The portal reminded %(reviewer)s of an overdue review."),
         }
-        return sentences[EventKind(self.kind)] % {"actor": actor, "reviewer": reviewer}
+        return sentences[EventKind(self.kind)] % {"actor": actor, "reviewer": reviewer, "round": self.round}
 
 
 # --- Who is who on a proposal -----------------------------------------------------------------
@@ -592,8 +605,9 @@ class Roles:
     is_manager: bool
     is_approver: bool
     is_focal_point: bool
-    assignment: ReviewAssignment | None
-    has_reviewed: bool
+    assignment: ReviewAssignment | None  # the user's assignment of the current round, if any
+    has_reviewed: bool  # in the current round
+    reviewed_rounds: frozenset[int] = frozenset()
 
     @property
     def is_reviewer(self) -> bool:
@@ -611,27 +625,32 @@ def roles_of(proposal: Proposal, user) -> Roles:
         .select_related("review")
         .order_by("-round")
     )
+    current = next((a for a in assignments if a.round == proposal.round), None)
     return Roles(
         is_manager=proposal.review_manager_id == user.pk,
         is_approver=proposal.approver_id == user.pk,
         is_focal_point=proposal.programme.iom_focal_point_id == user.pk,
-        assignment=assignments[0] if assignments else None,
-        has_reviewed=any(hasattr(a, "review") for a in assignments),
+        assignment=current,
+        has_reviewed=current is not None and hasattr(current, "review"),
+        reviewed_rounds=frozenset(a.round for a in assignments if hasattr(a, "review")),
     )
 
 
 def reviews_visible(proposal: Proposal, roles: Roles) -> models.QuerySet[Review]:
-    """Manager and approver read every review; a reviewer reads others' only after submitting their own;
-    the focal point reads them once the approver has sent the proposal back or decided."""
+    """Reviews of every round, newest round first. Manager and approver read them all; a reviewer reads a
+    round's reviews once they submitted their own in it; the focal point reads a round's reviews once the
+    approver has sent the proposal back or decided (so every earlier round, and the current one then)."""
     reviews = (
         Review.objects.filter(assignment__proposal=proposal)
         .select_related("assignment__reviewer")
         .prefetch_related("scores__criterion")
+        .order_by("-assignment__round", "submitted_at", "pk")
     )
-    if roles.is_manager or roles.is_approver or roles.has_reviewed:
+    if roles.is_manager or roles.is_approver:
         return reviews
-    if roles.is_focal_point and (
-        proposal.round > 1 or proposal.status in (Status.REVISION_REQUESTED, Status.APPROVED, Status.REJECTED)
-    ):
-        return reviews
-    return reviews.none()
+    rounds = set(roles.reviewed_rounds)
+    if roles.is_focal_point:
+        rounds |= set(range(1, proposal.round))
+        if proposal.status in (Status.REVISION_REQUESTED, Status.APPROVED, Status.REJECTED):
+            rounds.add(proposal.round)
+    return reviews.filter(assignment__round__in=rounds)

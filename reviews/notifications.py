@@ -15,6 +15,7 @@ from .models import EventKind, ReviewAssignment, TimelineEvent
 
 TEMPLATE_OF_EVENT = {
     EventKind.REVIEWER_ASSIGNED: "review_assigned",
+    EventKind.REVIEWER_REASSIGNED: "review_reassigned",
     EventKind.REVISION_REQUESTED: "revision_requested",
     EventKind.APPROVED: "decision",
     EventKind.REJECTED: "decision",
@@ -25,7 +26,7 @@ def recipients_of(event: TimelineEvent) -> list:
     """Who hears about an event: the reviewer of an assignment, the focal point (and review manager) of a decision."""
     proposal = event.proposal
     focal_point = proposal.programme.iom_focal_point
-    if event.kind == EventKind.REVIEWER_ASSIGNED:
+    if event.kind in (EventKind.REVIEWER_ASSIGNED, EventKind.REVIEWER_REASSIGNED):
         people = [event.assignment.reviewer]
     elif event.kind == EventKind.REVISION_REQUESTED:
         people = [focal_point]
@@ -59,7 +60,7 @@ def load_event(event_id: int) -> TimelineEvent:
 
 def send_event_mail(event: TimelineEvent, user) -> None:
     """The e-mail about one timeline event to one recipient."""
-    if event.kind == EventKind.REVIEWER_ASSIGNED:
+    if event.kind in (EventKind.REVIEWER_ASSIGNED, EventKind.REVIEWER_REASSIGNED):
         path = ("reviews:declare", [event.assignment.pk])
     else:
         path = ("reviews:proposal", [event.proposal.programme.code])

@@ -6,12 +6,14 @@ Every function checks who may act and in which state, moves the programme status
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from programmes.models import Programme, Status
 from programmes.rules import normalise_text_fields, raise_if
@@ -36,7 +38,15 @@ from .models import (
     TimelineEvent,
 )
 
-NOTIFIED_EVENTS = (EventKind.REVIEWER_ASSIGNED, EventKind.REVISION_REQUESTED, EventKind.APPROVED, EventKind.REJECTED)
+NOTIFIED_EVENTS = (
+    EventKind.REVIEWER_ASSIGNED,
+    EventKind.REVIEWER_REASSIGNED,
+    EventKind.REVISION_REQUESTED,
+    EventKind.APPROVED,
+    EventKind.REJECTED,
+)
+# A reviewer asked again after a revision gets at least this many days.
+MIN_ROUND_DAYS = 7
 
 
 class ReviewError(ValidationError):
@@ -54,7 +64,7 @@ def in_group(user, group: str) -> bool:
 
 def _record(proposal: Proposal, kind: str, actor, *, assignment=None, message: str = "") -> TimelineEvent:
     event = TimelineEvent.objects.create(
-        proposal=proposal, kind=kind, actor=actor, assignment=assignment, message=message
+        proposal=proposal, kind=kind, actor=actor, assignment=assignment, message=message, round=proposal.round
     )
     if kind in NOTIFIED_EVENTS:
         from .tasks import send_event_notifications
@@ -72,11 +82,6 @@ def _lock(proposal: Proposal) -> Proposal:
     return locked
 
 
-def _require_focal_point(programme: Programme, user) -> None:
-    if not user.is_iom_staff or programme.iom_focal_point_id != user.pk:
-        raise ReviewError(_("Only the programme's IOM focal point can submit it for review."), code="not_focal_point")
-
-
 def _require_eligible(programme: Programme, kind: str) -> None:
     items = eligibility_checklist(programme, kind)
     if not all_pass(items):
@@ -89,20 +94,152 @@ def _refresh(proposal: Proposal) -> None:
     proposal.programme.refresh_from_db()
 
 
+# --- What a user can do on a proposal: one function for the buttons and the services -------------
+
+
+class Action(models.TextChoices):
+    SUBMIT = "submit", _l("Submit for review")
+    RESUBMIT = "resubmit", _l("Resubmit the revised proposal")
+    ASSIGN = "assign", _l("Assign reviewers")
+    DECLARE = "declare", _l("Declare conflicts of interest")
+    REVIEW = "review", _l("Write my review")
+    APPROVE = "approve", _l("Approve")
+    REJECT = "reject", _l("Reject")
+    REQUEST_REVISION = "request_revision", _l("Request a revision")
+
+
+@dataclass(frozen=True)
+class ActionCheck:
+    """Whether a user may take one action on a proposal now; if not, the code and message why."""
+
+    action: str
+    code: str = ""
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return not self.code
+
+    @property
+    def allowed(self) -> bool:
+        return not self.code
+
+    def refuse(self) -> None:
+        if self.code:
+            raise ReviewError(self.message, code=self.code)
+
+
+def proposal_actions(
+    programme: Programme, user, *, proposal: Proposal | None = None, assignment: ReviewAssignment | None = None
+) -> dict[str, ActionCheck]:
+    """Every review action with whether `user` may take it now (and why not): the one source of the
+    proposal page's buttons and of the services' checks, so no button leads to a refusal.
+
+    `proposal` is the programme's proposal (looked up when not given); `assignment` is the user's
+    assignment of the current round (looked up when not given).
+    """
+    if proposal is None:
+        proposal = Proposal.objects.filter(programme=programme).first()
+    status = programme.status
+    checks: dict[str, ActionCheck] = {}
+
+    def refuse(action: str, code: str, message: str) -> None:
+        checks.setdefault(action, ActionCheck(action, code, str(message)))
+
+    is_staff = bool(getattr(user, "is_iom_staff", False))
+    # Submission and resubmission: the focal point.
+    for action in (Action.SUBMIT, Action.RESUBMIT):
+        if not is_staff or programme.iom_focal_point_id != user.pk:
+            refuse(action, "not_focal_point", _("Only the programme's IOM focal point can submit it for review."))
+    if status == Status.REVISION_REQUESTED:
+        refuse(Action.SUBMIT, "use_resubmit", _("A revision was requested: resubmit the proposal instead."))
+    elif status != Status.PIPELINE:
+        refuse(
+            Action.SUBMIT,
+            "not_pipeline",
+            _("Only a programme in the pipeline can be submitted for review (this one is “%(status)s”).")
+            % {"status": programme.get_status_display()},
+        )
+    if Action.SUBMIT not in checks:
+        road = programme.transition_refusal(Status.SUBMITTED, via_review=True)
+        if road is not None:
+            refuse(Action.SUBMIT, road[0], road[1])
+    if proposal is None:
+        refuse(Action.RESUBMIT, "no_proposal", _("This programme has no proposal yet."))
+    elif status != Status.REVISION_REQUESTED:
+        refuse(Action.RESUBMIT, "state", _("Only a proposal sent back for revision can be resubmitted."))
+
+    # Everything else needs a proposal.
+    later = (Action.ASSIGN, Action.DECLARE, Action.REVIEW, Action.APPROVE, Action.REJECT, Action.REQUEST_REVISION)
+    if proposal is None:
+        for action in later:
+            refuse(action, "no_proposal", _("This programme has no proposal yet."))
+        return {a: checks.get(a, ActionCheck(a)) for a in Action.values}
+
+    if user.pk != proposal.review_manager_id:
+        refuse(Action.ASSIGN, "not_review_manager", _("Only the proposal's review manager assigns reviewers."))
+    elif status not in (Status.SUBMITTED, Status.UNDER_REVIEW):
+        refuse(
+            Action.ASSIGN, "state", _("Reviewers can only be assigned while the proposal is submitted or under review.")
+        )
+
+    if assignment is None:
+        assignment = (
+            ReviewAssignment.objects.filter(proposal=proposal, reviewer=user, round=proposal.round)
+            .select_related("review")
+            .first()
+        )
+    for action in (Action.DECLARE, Action.REVIEW):
+        if assignment is None or assignment.round != proposal.round:
+            refuse(action, "not_reviewer", _("You are not a reviewer of this proposal in its current round."))
+        elif assignment.is_declined:
+            refuse(action, "declined", _("You reported a conflict of interest for this proposal."))
+        elif proposal.is_decided:
+            refuse(action, "decided", _("A decision was already taken on this proposal: no more reviews."))
+    if assignment is not None and assignment.has_declared_no_conflict:
+        refuse(Action.DECLARE, "already_declared", _("You already declared having no conflict of interest."))
+    if assignment is not None and not assignment.has_declared_no_conflict:
+        refuse(Action.REVIEW, "no_declaration", _("Declare that you have no conflict of interest first."))
+    if assignment is not None and Review.objects.filter(assignment=assignment).exists():
+        refuse(Action.REVIEW, "already_reviewed", _("You already submitted your review."))
+    if status != Status.UNDER_REVIEW:
+        refuse(Action.REVIEW, "state", _("Reviews can only be submitted while the proposal is under review."))
+
+    for action in (Action.APPROVE, Action.REJECT, Action.REQUEST_REVISION):
+        if user.pk != proposal.approver_id:
+            refuse(action, "not_approver", _("Only the proposal's approver decides."))
+        elif proposal.is_decided:
+            refuse(action, "decided", _("A decision was already taken on this proposal."))
+    for action in (Action.APPROVE, Action.REJECT):
+        if status != Status.UNDER_REVIEW:
+            refuse(action, "state", _("Only a proposal under review can be approved or rejected."))
+    if status not in (Status.SUBMITTED, Status.UNDER_REVIEW):
+        refuse(
+            Action.REQUEST_REVISION,
+            "state",
+            _("A revision can only be requested while the proposal is submitted or under review."),
+        )
+    if Action.APPROVE not in checks:
+        completed = proposal.completed_review_count()
+        if completed < proposal.required_reviews:
+            refuse(
+                Action.APPROVE,
+                "not_enough_reviews",
+                _("Approval needs %(required)s completed reviews in the current round; %(completed)s are completed.")
+                % {"required": proposal.required_reviews, "completed": completed},
+            )
+    return {a: checks.get(a, ActionCheck(a)) for a in Action.values}
+
+
+def _require(action: str, programme: Programme, user, **kwargs) -> None:
+    proposal_actions(programme, user, **kwargs)[action].refuse()
+
+
 def proposal_submit(*, programme: Programme, user, kind: str, review_manager, approver) -> Proposal:
     """The focal point sends a pipeline programme for review once the eligibility checklist passes."""
-    _require_focal_point(programme, user)
     caller_programme = programme
     with transaction.atomic():
         programme = Programme.objects.select_for_update().get(pk=programme.pk)
-        if programme.status == Status.REVISION_REQUESTED:
-            raise ReviewError(_("A revision was requested: resubmit the proposal instead."), code="use_resubmit")
-        if programme.status != Status.PIPELINE:
-            raise ReviewError(
-                _("Only a programme in the pipeline can be submitted for review (this one is “%(status)s”).")
-                % {"status": programme.get_status_display()},
-                code="not_pipeline",
-            )
+        _require(Action.SUBMIT, programme, user)
         if kind not in ProposalKind.values:
             raise ReviewError(_("Choose the kind of proposal."), code="kind")
         if not in_group(review_manager, REVIEW_MANAGERS_GROUP):
@@ -134,12 +271,7 @@ def proposal_assign_reviewer(*, proposal: Proposal, reviewer, user, due_date: da
     """The review manager asks a technical expert to review; the first assignment starts the review."""
     with transaction.atomic():
         locked = _lock(proposal)
-        if user.pk != locked.review_manager_id:
-            raise ReviewError(_("Only the proposal's review manager assigns reviewers."), code="not_review_manager")
-        if not locked.programme.is_locked_for_review:
-            raise ReviewError(
-                _("Reviewers can only be assigned while the proposal is submitted or under review."), code="state"
-            )
+        _require(Action.ASSIGN, locked.programme, user, proposal=locked)
         if not in_group(reviewer, EXPERTS_GROUP):
             raise ReviewError(_("A reviewer must be an IOM technical expert."), code="not_expert")
         if reviewer.pk in (locked.programme.iom_focal_point_id, locked.approver_id):
@@ -165,19 +297,19 @@ def _lock_assignment(assignment: ReviewAssignment, user) -> ReviewAssignment:
     locked.proposal.programme.refresh_from_db()
     if locked.reviewer_id != user.pk:
         raise ReviewError(_("This review is assigned to someone else."), code="not_reviewer")
-    if locked.is_declined:
-        raise ReviewError(_("You reported a conflict of interest for this proposal."), code="declined")
-    if locked.proposal.is_decided:
-        raise ReviewError(_("A decision was already taken on this proposal: no more reviews."), code="decided")
     return locked
+
+
+def _require_on_assignment(action: str, locked: ReviewAssignment, user) -> None:
+    proposal = locked.proposal
+    _require(action, proposal.programme, user, proposal=proposal, assignment=locked)
 
 
 def review_declare_no_conflict(*, assignment: ReviewAssignment, user, statement: str) -> ReviewAssignment:
     """The reviewer declares having no conflict of interest; only then may they read the proposal."""
     with transaction.atomic():
         locked = _lock_assignment(assignment, user)
-        if locked.has_declared_no_conflict:
-            raise ReviewError(_("You already declared having no conflict of interest."), code="already_declared")
+        _require_on_assignment(Action.DECLARE, locked, user)
         locked.conflict_declared_at = timezone.now()
         locked.conflict_statement = statement
         locked.save(update_fields=["conflict_declared_at", "conflict_statement"])
@@ -192,8 +324,7 @@ def review_report_conflict(*, assignment: ReviewAssignment, user, reason: str) -
         raise ReviewError(_("Describe the conflict of interest."), code="reason_required")
     with transaction.atomic():
         locked = _lock_assignment(assignment, user)
-        if locked.has_declared_no_conflict:
-            raise ReviewError(_("You already declared having no conflict of interest."), code="already_declared")
+        _require_on_assignment(Action.DECLARE, locked, user)
         locked.declined_at = timezone.now()
         locked.decline_reason = reason.strip()
         locked.save(update_fields=["declined_at", "decline_reason"])
@@ -209,12 +340,7 @@ def review_submit(
     """The reviewer scores every active criterion from 1 to 5, comments and recommends."""
     with transaction.atomic():
         locked = _lock_assignment(assignment, user)
-        if not locked.has_declared_no_conflict:
-            raise ReviewError(_("Declare that you have no conflict of interest first."), code="no_declaration")
-        if Review.objects.filter(assignment=locked).exists():
-            raise ReviewError(_("You already submitted your review."), code="already_reviewed")
-        if locked.proposal.programme.status != Status.UNDER_REVIEW:
-            raise ReviewError(_("Reviews can only be submitted while the proposal is under review."), code="state")
+        _require_on_assignment(Action.REVIEW, locked, user)
         if recommendation not in Recommendation.values:
             raise ReviewError(_("Choose a recommendation."), code="recommendation")
         if not comments.strip():
@@ -228,33 +354,18 @@ def review_submit(
     return review
 
 
-def _require_approver(locked: Proposal, user) -> None:
-    if user.pk != locked.approver_id:
-        raise ReviewError(_("Only the proposal's approver decides."), code="not_approver")
-    if locked.is_decided:
-        raise ReviewError(_("A decision was already taken on this proposal."), code="decided")
-
-
 def proposal_decide(*, proposal: Proposal, user, decision: str, reason: str = "") -> Proposal:
     """The approver approves (with enough completed reviews) or rejects (with a reason)."""
     reason = reason.strip()
     with transaction.atomic():
         locked = _lock(proposal)
-        _require_approver(locked, user)
-        if locked.programme.status != Status.UNDER_REVIEW:
-            raise ReviewError(_("Only a proposal under review can be approved or rejected."), code="state")
+        if decision not in (Decision.APPROVED, Decision.REJECTED):
+            _require(Action.REJECT, locked.programme, user, proposal=locked)
+            raise ReviewError(_("Choose a decision."), code="decision")
+        action = Action.APPROVE if decision == Decision.APPROVED else Action.REJECT
+        _require(action, locked.programme, user, proposal=locked)
         if decision == Decision.REJECTED and not reason:
             raise ReviewError(_("Give the reason for the rejection."), code="reason_required")
-        if decision == Decision.APPROVED:
-            completed = locked.completed_review_count()
-            if completed < locked.required_reviews:
-                raise ReviewError(
-                    _("Approval needs %(required)s completed reviews; %(completed)s are completed.")
-                    % {"required": locked.required_reviews, "completed": completed},
-                    code="not_enough_reviews",
-                )
-        elif decision != Decision.REJECTED:
-            raise ReviewError(_("Choose a decision."), code="decision")
         locked.decision = decision
         locked.decided_at = timezone.now()
         locked.decision_reason = reason
@@ -274,11 +385,7 @@ def proposal_request_revision(*, proposal: Proposal, user, reason: str) -> Propo
     reason = reason.strip()
     with transaction.atomic():
         locked = _lock(proposal)
-        _require_approver(locked, user)
-        if not locked.programme.is_locked_for_review:
-            raise ReviewError(
-                _("A revision can only be requested while the proposal is submitted or under review."), code="state"
-            )
+        _require(Action.REQUEST_REVISION, locked.programme, user, proposal=locked)
         if not reason:
             raise ReviewError(_("Give the reason for the revision request."), code="reason_required")
         programme_change_status(
@@ -290,13 +397,14 @@ def proposal_request_revision(*, proposal: Proposal, user, reason: str) -> Propo
 
 
 def proposal_resubmit(*, proposal: Proposal, user, message: str = "") -> Proposal:
-    """The focal point resubmits the revised proposal; it goes straight back to its reviewers, if any."""
+    """The focal point resubmits the revised proposal: a new round opens, in which the reviewers of the
+    last round (those who did not step aside) get a new assignment and an e-mail; only this round's
+    reviews count for the decision."""
     with transaction.atomic():
         locked = _lock(proposal)
-        _require_focal_point(locked.programme, user)
-        if locked.programme.status != Status.REVISION_REQUESTED:
-            raise ReviewError(_("Only a proposal sent back for revision can be resubmitted."), code="state")
+        _require(Action.RESUBMIT, locked.programme, user, proposal=locked)
         _require_eligible(locked.programme, locked.kind)
+        previous = list(locked.assignments.filter(round=locked.round).active().order_by("assigned_at", "pk"))
         locked.round += 1
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["round", "submitted_at"])
@@ -304,7 +412,18 @@ def proposal_resubmit(*, proposal: Proposal, user, message: str = "") -> Proposa
             programme=locked.programme, to_status=Status.SUBMITTED, user=user, reason=message.strip(), via_review=True
         )
         _record(locked, EventKind.RESUBMITTED, user, message=message.strip())
-        if locked.assignments.active().exists():
+        today = timezone.localdate()
+        for earlier in previous:
+            days = max((earlier.due_date - timezone.localdate(earlier.assigned_at)).days, MIN_ROUND_DAYS)
+            again = ReviewAssignment.objects.create(
+                proposal=locked,
+                reviewer=earlier.reviewer,
+                assigned_by=earlier.assigned_by,
+                round=locked.round,
+                due_date=today + timedelta(days=days),
+            )
+            _record(locked, EventKind.REVIEWER_REASSIGNED, user, assignment=again)
+        if previous:
             programme_change_status(
                 programme=locked.programme, to_status=Status.UNDER_REVIEW, user=user, via_review=True
             )

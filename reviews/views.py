@@ -31,6 +31,7 @@ from .models import (
     reviews_visible,
     roles_of,
 )
+from .services import Action, proposal_actions
 
 
 def get_proposal_for_user(user, code: str) -> Proposal:
@@ -67,13 +68,22 @@ def _proposal_context(request: HttpRequest, programme: Programme, proposal: Prop
     kind = proposal.kind if proposal else request.GET.get("kind") or default_kind(programme)
     if kind not in ProposalKind.values:
         kind = default_kind(programme)
-    context = {"programme": programme, "proposal": proposal, "kind": kind, "kinds": ProposalKind.choices}
+    actions = proposal_actions(programme, user, proposal=proposal)
+    context = {
+        "programme": programme,
+        "proposal": proposal,
+        "kind": kind,
+        "kinds": ProposalKind.choices,
+        "actions": actions,
+    }
     if is_focal_point and programme.status in PREPARATION_STATUSES:
         checklist = eligibility_checklist(programme, kind)
         context.update(checklist=checklist, eligible=all_pass(checklist))
-        if programme.status == Status.PIPELINE:
+        if actions[Action.SUBMIT]:
             context["submit_form"] = forms.get("submit_form") or SubmitForm(initial={"kind": kind})
-        elif proposal is not None:
+        elif programme.status == Status.PIPELINE:
+            context["submit_refusal"] = actions[Action.SUBMIT].message
+        if actions[Action.RESUBMIT]:
             context["resubmit_form"] = forms.get("resubmit_form") or ResubmitForm()
     context["budget_lines"] = _budget_lines(programme)
     if proposal is not None:
@@ -233,7 +243,7 @@ def assign_reviewers(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, _("The reviewer was assigned and notified."))
             return redirect("reviews:assign", code)
     context = {"proposal": proposal, "programme": proposal.programme, "assignments": assignments, "form": form}
-    context["can_assign"] = proposal.status in (Status.SUBMITTED, Status.UNDER_REVIEW)
+    context["can_assign"] = proposal_actions(proposal.programme, request.user, proposal=proposal)[Action.ASSIGN]
     return render(request, "reviews/assign.html", context, status=400 if form.errors else 200)
 
 
@@ -309,7 +319,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         "budget_lines": _budget_lines(proposal.programme),
         "checklist": eligibility_checklist(proposal.programme, proposal.kind),
         "existing": existing,
-        "can_review": existing is None and proposal.status == Status.UNDER_REVIEW and not proposal.is_decided,
+        "can_review": proposal_actions(proposal.programme, request.user, proposal=proposal, assignment=assignment)[
+            Action.REVIEW
+        ],
         "form": form,
     }
     return render(request, "reviews/review_form.html", context, status=400 if form.errors else 200)
@@ -324,7 +336,12 @@ def decide(request: HttpRequest, code: str) -> HttpResponse:
     proposal = get_proposal_for_user(request.user, code)
     if proposal.approver_id != request.user.pk:
         raise Http404
-    form = DecisionForm(request.POST or None)
+    actions = proposal_actions(proposal.programme, request.user, proposal=proposal)
+    choices = {DecisionForm.APPROVE: Action.APPROVE, DecisionForm.REVISE: Action.REQUEST_REVISION}
+    choices[DecisionForm.REJECT] = Action.REJECT
+    allowed = {choice for choice, action in choices.items() if actions[action]}
+    # A posted decision is checked by the service (same message), not hidden by the form's choices.
+    form = DecisionForm(request.POST or None, allowed=None if request.method == "POST" else allowed)
     if request.method == "POST" and form.is_valid():
         decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
         try:
@@ -346,7 +363,8 @@ def decide(request: HttpRequest, code: str) -> HttpResponse:
         "reviews": reviews_visible(proposal, roles),
         "summary": proposal.score_summary(),
         "completed": proposal.completed_review_count(),
-        "can_decide": not proposal.is_decided and proposal.status in (Status.SUBMITTED, Status.UNDER_REVIEW),
+        "can_decide": bool(allowed),
+        "unavailable": [actions[action] for action in choices.values() if not actions[action]],
         "form": form,
     }
     return render(request, "reviews/decide.html", context, status=400 if form.errors else 200)

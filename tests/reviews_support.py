@@ -32,6 +32,7 @@ from reviews.models import (
 from reviews.reference import load_review_reference
 
 from .conftest import make_organisation, make_programme, make_user
+from .lifecycle_support import fund_by_idf
 
 
 @pytest.fixture
@@ -94,6 +95,7 @@ def make_eligible_programme(focal_point, *partners, **fields):
         issuing_organisation=ministry,
         file="documents/test/letter.pdf",
     )
+    fund_by_idf(programme, Decimal("80000"))
     BudgetLine.objects.bulk_create(
         [
             BudgetLine(programme=programme, category="staff", amount=Decimal("20000")),

@@ -2,7 +2,7 @@
 can see, from any output, against the period totals the partner can see. Nothing hidden comes back."""
 
 from collections import defaultdict
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,11 +33,13 @@ def demo(reference, settings):
         .order_by("programme__code", "code")
         .first()
     )
+    # The last period is split in two halves; the second half gets a total of 2 people.
     last = indicator.values.order_by("-period_end").first()
-    year = last.period_end.year
-    IndicatorValue.objects.filter(indicator=indicator, period_start__year=year).update(period_end=date(year, 6, 30))
+    start, end = last.period_start, last.period_end
+    middle = start + (end - start) / 2
+    IndicatorValue.objects.filter(indicator=indicator, period_start=start).update(period_end=middle)
     IndicatorValue.objects.create(
-        indicator=indicator, period_start=date(year, 7, 1), period_end=date(year, 12, 31), achieved=Decimal(2)
+        indicator=indicator, period_start=middle + timedelta(days=1), period_end=end, achieved=Decimal(2)
     )
     return partner
 

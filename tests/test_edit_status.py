@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from programmes.forms import REASON_REQUIRED
-from programmes.models import REVIEW_STEPS, TRANSITIONS, ProgrammeStatusChange, Status
+from programmes.models import (
+    IRREVERSIBLE_STATUSES,
+    REASON_REQUIRED,
+    REVIEW_STEPS,
+    TRANSITIONS,
+    ProgrammeStatusChange,
+    Status,
+)
 
 from .conftest import make_programme
+from .lifecycle_support import fund_by_idf, record_basis
 
 LEGAL = [(a, b) for a, targets in TRANSITIONS.items() for b in targets if (a, b) not in REVIEW_STEPS]
 ILLEGAL = [(Status.PIPELINE, Status.ACTIVE), (Status.ACTIVE, Status.PIPELINE), (Status.CLOSED, Status.ACTIVE)]
@@ -20,9 +27,14 @@ def status_url(programme) -> str:
 @pytest.mark.parametrize(("from_status", "to_status"), LEGAL)
 def test_each_legal_status_action_works_and_is_recorded(client, staff, from_status, to_status):
     programme = make_programme(status=from_status)
+    if (from_status, to_status) == (Status.PIPELINE, Status.APPROVED):
+        record_basis(programme, staff)
     client.force_login(staff)
 
-    response = client.post(status_url(programme), {"to_status": to_status, "reason": "Décision du comité"})
+    data = {"to_status": to_status, "reason": "Décision du comité"}
+    if to_status in IRREVERSIBLE_STATUSES:
+        data["confirmed"] = "1"
+    response = client.post(status_url(programme), data)
 
     assert response.status_code == 302 and response["Location"] == programme.get_absolute_url()
     programme.refresh_from_db()
@@ -72,7 +84,9 @@ def test_decisions_that_need_a_reason_are_refused_without_one(client, staff, lan
     programme = make_programme(status=from_status)
     client.force_login(staff)
 
-    response = client.post(f"/{lang}/programmes/{programme.code}/status/", {"to_status": to_status, "reason": "  "})
+    response = client.post(
+        f"/{lang}/programmes/{programme.code}/status/", {"to_status": to_status, "reason": "  ", "confirmed": "1"}
+    )
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -87,12 +101,13 @@ def test_the_status_panel_shows_one_button_per_allowed_transition_for_editors_on
     client.force_login(staff)
     page = client.get(status_url(programme)).content.decode()
     for target in Status:
-        assert (f'name="to_status" value="{target.value}"' in page) == (target in TRANSITIONS[Status.ACTIVE])
+        offered = f'name="to_status" value="{target.value}"' in page or f"status/?to={target.value}" in page
+        assert offered == (target in TRANSITIONS[Status.ACTIVE])
 
 
 @pytest.mark.parametrize(("from_status", "to_status"), sorted(REVIEW_STEPS))
 def test_review_steps_are_not_status_actions(client, staff, from_status, to_status):
-    programme = make_programme(status=from_status)
+    programme = fund_by_idf(make_programme(status=from_status))
     client.force_login(staff)
     page = client.get(status_url(programme)).content.decode()
     assert f'name="to_status" value="{to_status}"' not in page

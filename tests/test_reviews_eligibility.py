@@ -32,6 +32,7 @@ def test_an_eligible_idf_programme_passes_every_item(eligible):
     assert states(items) == {
         "required_fields": True,
         "endorsement": True,
+        "idf_funder": True,
         "budget_range": True,
         "budget_lines": True,
         "staff_office": True,
@@ -47,11 +48,11 @@ def test_an_idf_contribution_above_the_budget_fails_eligibility(eligible):
     eligible.budget = Decimal("150000")
     eligible.currency = "USD"
     eligible.save()
-    Participation.objects.create(
+    # The eligible programme already names the IOM Development Fund as funder (the review road).
+    Participation.objects.update_or_create(
         programme=eligible,
         organisation=Organisation.objects.get(code="iom-idf"),
-        role="funding",
-        contribution=Decimal("2154400"),
+        defaults={"role": "funding", "contribution": Decimal("2154400")},
     )
     item = {i.code: i for i in eligibility_checklist(eligible, ProposalKind.IDF)}["contributions"]
     assert not item.passed and "2" in item.message and "150" in item.message

@@ -89,7 +89,15 @@ def test_resubmission_goes_back_to_the_reviewers_in_a_new_round(reviewed, focal,
         Status.SUBMITTED,
         Status.UNDER_REVIEW,
     ]
-    # The completed reviews stay on record and count: the approver can now approve.
+    # The first round's reviews stay on record but no longer count: the approver must wait for round 2.
+    assert reviewed.completed_review_count() == 0
+    with pytest.raises(services.ReviewError) as refused:
+        services.proposal_decide(proposal=reviewed, user=approver, decision=Decision.APPROVED)
+    assert refused.value.code == "not_enough_reviews"
+    again = list(reviewed.assignments.filter(round=2).select_related("reviewer"))
+    assert len(again) == 2
+    for assignment in again:
+        declare_and_review(assignment, assignment.reviewer)
     services.proposal_decide(proposal=reviewed, user=approver, decision=Decision.APPROVED)
     assert reviewed.programme.status == Status.APPROVED
 
@@ -112,9 +120,15 @@ def test_a_reviewer_with_a_conflict_steps_aside_and_loses_access(under_review, e
     refused("declined", services.review_declare_no_conflict, assignment=first, user=expert1, statement="x")
 
 
+def review_round_again(proposal):
+    for assignment in proposal.assignments.filter(round=proposal.round).select_related("reviewer"):
+        declare_and_review(assignment, assignment.reviewer)
+
+
 def test_the_whole_history_is_kept(reviewed, focal, approver):
     services.proposal_request_revision(proposal=reviewed, user=approver, reason="Revise.")
     services.proposal_resubmit(proposal=reviewed, user=focal)
+    review_round_again(reviewed)
     services.proposal_decide(proposal=reviewed, user=approver, decision=Decision.APPROVED)
     assert events(reviewed) == [
         EventKind.SUBMITTED,
@@ -126,8 +140,15 @@ def test_the_whole_history_is_kept(reviewed, focal, approver):
         EventKind.REVIEW_SUBMITTED,
         EventKind.REVISION_REQUESTED,
         EventKind.RESUBMITTED,
+        EventKind.REVIEWER_REASSIGNED,
+        EventKind.REVIEWER_REASSIGNED,
+        EventKind.NO_CONFLICT_DECLARED,
+        EventKind.REVIEW_SUBMITTED,
+        EventKind.NO_CONFLICT_DECLARED,
+        EventKind.REVIEW_SUBMITTED,
         EventKind.APPROVED,
     ]
+    assert [e.round for e in reviewed.events.order_by("at", "pk")] == [1] * 8 + [2] * 8
     with translation.override("en"):
         assert reviewed.events.last().describe().endswith("approved the proposal.")
 
@@ -220,6 +241,7 @@ def test_no_assignment_after_a_decision_or_during_revision(reviewed, manager, ap
     services.proposal_request_revision(proposal=reviewed, user=approver, reason="Revise.")
     refused("state", assign, reviewed, manager, expert3)
     services.proposal_resubmit(proposal=reviewed, user=focal)
+    review_round_again(reviewed)
     services.proposal_decide(proposal=reviewed, user=approver, decision=Decision.APPROVED)
     refused("state", assign, reviewed, manager, expert3)
 
@@ -318,7 +340,7 @@ def test_no_approval_without_the_required_completed_reviews(under_review, expert
         error = refused(
             "not_enough_reviews", services.proposal_decide, proposal=proposal, user=approver, decision="approved"
         )
-    assert "2 completed reviews; 1 are completed" in error.messages[0]
+    assert "2 completed reviews in the current round; 1 are completed" in error.messages[0]
     assert proposal.programme.status == Status.UNDER_REVIEW
 
 

@@ -8,9 +8,15 @@ from programmes.models import REVIEW_STEPS, TRANSITIONS, Status
 from programmes.services import TransitionNotAllowed, programme_change_status
 
 from .conftest import make_programme
+from .lifecycle_support import fund_by_idf, record_basis
 
 LEGAL = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
 ILLEGAL = [(a, b) for a in Status for b in Status if b not in TRANSITIONS[a]]
+
+
+def test_the_agreement_road_goes_from_pipeline_to_approved_directly():
+    assert Status.APPROVED in TRANSITIONS[Status.PIPELINE]
+    assert (Status.PIPELINE, Status.APPROVED) not in REVIEW_STEPS
 
 
 def test_the_happy_path_goes_from_pipeline_to_closed():
@@ -34,6 +40,10 @@ def test_terminal_statuses_allow_nothing():
 @pytest.mark.parametrize(("from_status", "to_status"), LEGAL)
 def test_each_legal_transition_is_applied_and_recorded(reference, staff, from_status, to_status):
     programme = make_programme(status=from_status)
+    if (from_status, to_status) == (Status.PIPELINE, Status.SUBMITTED):
+        fund_by_idf(programme)  # the review road
+    if (from_status, to_status) == (Status.PIPELINE, Status.APPROVED):
+        record_basis(programme, staff)  # the agreement road, basis recorded
     version = programme.version
 
     review_step = (from_status, to_status) in REVIEW_STEPS
@@ -67,7 +77,7 @@ def test_an_unknown_status_is_refused(reference, staff):
 
 @pytest.mark.parametrize(("from_status", "to_status"), sorted(REVIEW_STEPS))
 def test_review_steps_are_refused_as_plain_status_actions(reference, staff, from_status, to_status):
-    programme = make_programme(status=from_status)
+    programme = fund_by_idf(make_programme(status=from_status))
 
     with pytest.raises(TransitionNotAllowed):
         programme_change_status(programme=programme, to_status=to_status, user=staff)

@@ -4,8 +4,7 @@ from django import template
 from django.forms import BaseFormSet, Form
 from django.utils.translation import gettext_lazy as _
 
-from programmes.forms import REASON_REQUIRED
-from programmes.models import Programme, Status
+from programmes.models import Programme, StatusStep
 
 register = template.Library()
 
@@ -20,12 +19,9 @@ ROW_NOUNS = {
 
 
 @register.simple_tag
-def status_actions(programme: Programme) -> list[dict]:
-    """One entry per status the programme may move to next, saying whether a reason is required."""
-    return [
-        {"value": status, "label": Status(status).label, "needs_reason": status in REASON_REQUIRED}
-        for status in programme.manual_transitions()
-    ]
+def status_actions(programme: Programme) -> list[StatusStep]:
+    """The next statuses of the programme: the ones a status action takes now, and the others with why not."""
+    return programme.status_steps()
 
 
 @register.simple_tag

@@ -6,7 +6,7 @@ from partners.models import is_iom_staff
 from programmes.models import Status
 
 from ..models import Proposal, roles_of
-from ..services import proposal_is_locked
+from ..services import Action, proposal_actions, proposal_is_locked
 
 register = template.Library()
 
@@ -18,11 +18,15 @@ def review_panel(programme, user) -> dict | None:
         return None
     proposal = Proposal.objects.visible_to(user).filter(programme=programme).select_related("programme").first()
     if proposal is not None:
-        return {"proposal": proposal, "roles": roles_of(proposal, user), "locked": proposal_is_locked(programme)}
-    exists = Proposal.objects.filter(programme=programme).exists()
-    if not exists and programme.iom_focal_point_id == user.pk and programme.status == Status.PIPELINE:
-        return {"proposal": None}
-    return None
+        return {
+            "proposal": proposal,
+            "roles": roles_of(proposal, user),
+            "actions": proposal_actions(programme, user, proposal=proposal),
+            "locked": proposal_is_locked(programme),
+        }
+    if programme.status != Status.PIPELINE or Proposal.objects.filter(programme=programme).exists():
+        return None
+    return {"proposal": None} if proposal_actions(programme, user)[Action.SUBMIT] else None
 
 
 @register.filter

@@ -1,4 +1,5 @@
-"""A full review cycle in Chromium with the demo accounts: submit → two reviews → revision → resubmit → approval."""
+"""A full review cycle in Chromium with the demo accounts: submit → two reviews → revision → resubmit →
+two reviews of the second round → approval."""
 
 from __future__ import annotations
 
@@ -77,9 +78,8 @@ def test_a_full_review_cycle_with_the_demo_accounts(open_as, review_demo):
     staff = open_as("staff")
     staff.goto(f"/fr/reviews/{code}/")
     assert staff.locator("#eligibility-checklist [data-state=fail]").count() == 0
-    assert (
-        staff.locator("#eligibility-checklist [data-state=pass]").count() == 6
-    )  # with the contributions-within-budget item
+    # required fields, endorsement, IDF funder, budget range, budget lines, contributions, staff + office
+    assert staff.locator("#eligibility-checklist [data-state=pass]").count() == 7
     staff.click("#submit-form button[type=submit]")
     staff.wait_for_load_state("networkidle")
     assert "La proposition a été soumise pour examen." in staff.inner_text("main")
@@ -110,9 +110,17 @@ def test_a_full_review_cycle_with_the_demo_accounts(open_as, review_demo):
     staff.wait_for_load_state("networkidle")
     assert Programme.objects.get(code=code).status == Status.UNDER_REVIEW
 
+    # Round 2: the first round's reviews no longer count; both experts have a new task.
+    admin.goto(f"/fr/reviews/{code}/decision/")
+    assert admin.locator("input[name=decision][value=approve]").count() == 0
+    assert "0 sur les 2 requises" in admin.inner_text("#completed-reviews")
+    review_as(expert, code, "approve")
+    review_as(expert2, code, "approve")
+
     decide(admin, code, "approve")
     assert "Votre décision a été enregistrée" in admin.inner_text("main")
     assert Programme.objects.get(code=code).status == Status.APPROVED
     kinds = list(Proposal.objects.get(programme__code=code).events.values_list("kind", flat=True))
     assert kinds[0] == EventKind.SUBMITTED and kinds[-1] == EventKind.APPROVED
-    assert admin.locator("#timeline li").count() == len(kinds)
+    assert admin.locator("#timeline li[data-kind]").count() == len(kinds)
+    assert admin.locator("#timeline li[data-round]").count() == 2

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0006_results_order_and_restricted_removal'),
+        ('programmes', '0007_programme_agreement'),
     ]
 
     operations = [
