@@ -26,8 +26,11 @@ run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) bash scripts/run.sh
 
+# Two pytest-xdist workers by default (browser tests stay together in one, --dist loadgroup);
+# `make test PYTEST_PARALLEL=` runs in one process, `PYTEST_PARALLEL="-n auto --dist loadgroup"` uses every core.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 test: install
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves static files to WhiteNoise (below), so they are compressed under `make run` too.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "csp",
+    "outbox",
     "partners",
     "regions",
     "programmes",
@@ -109,6 +112,21 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite is the embedded default (`make run`, `make test`). The dev server and the browser tests'
+    # live server answer requests in several threads, each with its own connection: write-ahead logging
+    # lets readers work beside one writer, IMMEDIATE transactions take the write lock up front (no
+    # "database is locked" when two requests upgrade at once) and the timeout waits for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"}
+    )
+    if TESTING:
+        # A file, not Django's in-memory default: in memory, the live server's threads share the test's
+        # one connection, and two concurrent requests interleave savepoints ("no such savepoint").
+        # pytest-xdist workers append their own suffix (_gw0, _gw1).
+        # A throwaway database: no fsync on commit.
+        DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+        DATABASES["default"]["OPTIONS"]["init_command"] += "; PRAGMA synchronous=OFF"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------------
@@ -174,6 +192,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served at the site root by WhiteNoise: /favicon.ico for pages that do not name their icon (admin, API docs).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Uploaded documents are private: never under STATIC_ROOT, served only by permission-checked views.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "private")))
 MEDIA_URL = "/private-media-not-served/"
@@ -187,6 +207,14 @@ STORAGES = {
     },
 }
 WHITENOISE_MAX_AGE = 31536000 if _manifest else 0
+if not _manifest:
+    # No collectstatic: WhiteNoise serves straight from static/ and, with no pre-compressed copies to
+    # pick from, GZipMiddleware placed in front of it compresses CSS, JS and GeoJSON on the fly.
+    WHITENOISE_USE_FINDERS = True
+    MIDDLEWARE.remove("django.middleware.gzip.GZipMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware"), "django.middleware.gzip.GZipMiddleware"
+    )
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Largest IATI file or spreadsheet accepted for import (IOM's whole published IATI file is about 60 MB).
@@ -196,7 +224,13 @@ IMPORT_INLINE_BYTES = env.int("IMPORT_INLINE_BYTES", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail -----------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "smtp://localhost:25"))
+# Every message goes to the outbox table first (outbox/): EMAIL_URL names the backend that delivers
+# from there, after commit, retried by the worker/beat (or `send_outbox`) until it goes through.
+_email = env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "smtp://localhost:25")
+vars().update(_email)
+EMAIL_DELIVERY_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_BACKEND = "outbox.backends.OutboxBackend"
+OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OIM Niger <no-reply@iom-niger.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -231,6 +265,9 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
     "task": "reviews.send_overdue_review_reminders",
     "schedule": crontab(hour=7, minute=0),
 }
+
+# Undelivered e-mails of the outbox: every minute.
+CELERY_BEAT_SCHEDULE["outbox-deliver-due"] = {"task": "outbox.deliver_due", "schedule": 60}
 
 # --- Reports (background jobs, see reports/) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE |= {
@@ -323,8 +360,10 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 REVIEW_REMINDER_DAYS = env.int("REVIEW_REMINDER_DAYS", default=3)
 if REVIEW_REMINDER_DAYS < 1:
     raise ImproperlyConfigured("REVIEW_REMINDER_DAYS must be a whole number of days, at least 1.")
-# Absolute address of the portal, for links in e-mails sent by background tasks.
-PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+# Public address of the portal: every link in an e-mail starts with it (`make run` sets it from PORT).
+# PORTAL_URL is its former name, still read when SITE_URL is not set.
+SITE_URL = env.str("SITE_URL", default="") or env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+PORTAL_URL = SITE_URL
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 

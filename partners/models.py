@@ -89,7 +89,10 @@ class Organisation(models.Model):
         unique=True,
         help_text=_("Short stable identifier used in URLs, e.g. anltp-tim or gov-ne001."),
     )
-    acronym = models.CharField(_("acronym"), max_length=30, blank=True)
+    acronym = models.CharField(_("acronym"), max_length=30, blank=True, help_text=_("In French, e.g. UE, HCR."))
+    acronym_en = models.CharField(
+        _("acronym (English)"), max_length=30, blank=True, help_text=_("When it differs, e.g. EU, UNHCR.")
+    )
     name_fr = models.CharField(_("name (French)"), max_length=255)
     name_en = models.CharField(_("name (English)"), max_length=255, blank=True)
     category = models.CharField(_("category"), max_length=30, choices=OrganisationCategory.choices)
@@ -143,7 +146,7 @@ class Organisation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.acronym} — {self.name}" if self.acronym else self.name
+        return f"{self.local_acronym} — {self.name}" if self.local_acronym else self.name
 
     def save(self, *args, **kwargs) -> None:
         if not self.iati_type and self.category:
@@ -158,8 +161,15 @@ class Organisation(models.Model):
         return self.name_fr
 
     @property
+    def local_acronym(self) -> str:
+        """The acronym in the active language (UE / EU, HCR / UNHCR), falling back to French."""
+        if get_language() == "en" and self.acronym_en:
+            return self.acronym_en
+        return self.acronym
+
+    @property
     def short_name(self) -> str:
-        return self.acronym or self.name
+        return self.local_acronym or self.name
 
 
 class FocalPoint(models.Model):

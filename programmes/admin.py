@@ -203,6 +203,10 @@ class ProgrammeAdmin(admin.ModelAdmin):
     date_hierarchy = "planned_start"
     readonly_fields = ["status", "status_action", "version", "created_by", "created_at", "updated_by", "updated_at"]
     inlines = [ParticipationInline, LocationInline, OutcomeInline, IndicatorInline, DocumentInline, StatusChangeInline]
+
+    class Media:
+        css = {"all": ["css/admin-fit.css"]}  # usable at 1,366 px
+
     fieldsets = [
         (None, {"fields": ["code", ("title_fr", "title_en"), ("summary_fr", "summary_en")]}),
         (

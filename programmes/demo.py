@@ -40,7 +40,7 @@ from .models import (
     Status,
     Visibility,
 )
-from .reference import load_reference_data
+from .reference import load_reference_data, of_place
 from .roles import ensure_role_groups
 
 # Demo data is anchored to a fixed date so that the same seed always gives the same data.
@@ -109,6 +109,9 @@ DEMO_ORGANISATIONS = [
     ),
 ]
 
+# Acronyms that differ in English.
+ENGLISH_ACRONYMS = {"ue": "EU", "hcr": "UNHCR", "onudc": "UNODC"}
+
 # Government counterpart of each sector.
 COUNTERPART = {
     "LM": "mtps",
@@ -126,7 +129,7 @@ COUNTERPART = {
 # (French, English) title patterns per sector; {place} is a region, department or commune.
 TITLES = {
     "LM": [("Migration de main-d'œuvre équitable depuis {place}", "Fair labour migration from {place}")],
-    "AM": [("Assistance aux mouvements organisés au départ de {place}", "Assisted movements from {place}")],
+    "AM": [("Assistance aux mouvements organisés au départ {of_place}", "Assisted movements from {place}")],
     "MD": [("Diaspora et développement local à {place}", "Diaspora and local development in {place}")],
     "CT": [
         ("Lutte contre la traite des personnes à {place}", "Counter-trafficking in {place}"),
@@ -208,6 +211,7 @@ def _ensure_demo_organisations() -> None:
             code=code,
             defaults={
                 "acronym": acronym,
+                "acronym_en": ENGLISH_ACRONYMS.get(code, ""),
                 "category": category,
                 "name_fr": name_fr,
                 "name_en": name_en,
@@ -265,6 +269,9 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     governorates = {o.admin_unit_id: o for o in orgs.values() if o.code.startswith("gov-")}
     units = list(AdminUnit.objects.without_boundary().select_related("parent__parent").order_by("pcode"))
     region_of = {u.pk: (u.ancestors()[0] if u.parent_id else u) for u in units}
+    units_of_region: dict[int, list[AdminUnit]] = {}
+    for unit in units:
+        units_of_region.setdefault(region_of[unit.pk].pk, []).append(unit)
     focal_points = [u for u in users if u.username in ("staff", "admin")]
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
@@ -284,8 +291,14 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     new_programmes, secondary, participations, locations = [], [], [], []
     results_plan = []
     for n, sector, start, code in plan:
-        place_units = rng.sample(units, rng.choice([1, 1, 2, 3]))
-        place = place_units[0].name_fr
+        # Places of one region; the title names the place itself, or its region when there are several.
+        first = rng.choice(units)
+        region = region_of[first.pk]
+        neighbours = [u for u in units_of_region[region.pk] if u.pk != first.pk]
+        place_units = [first, *rng.sample(neighbours, min(len(neighbours), rng.choice([0, 0, 1, 2])))]
+        named = first if len(place_units) == 1 else region
+        place = _place_name(named.name_fr)
+        place_en = _place_name(named.name_en or named.name_fr)
         title_fr, title_en = rng.choice(TITLES[sector.code])
         duration = timedelta(days=rng.choice([365, 540, 730, 1095]))
         drawn = rng.choices(statuses, weights)[0]
@@ -293,6 +306,8 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
             # The demo partners' joint programmes are mostly under way, so their dashboards show something.
             drawn = rng.choice([Status.ACTIVE, Status.ACTIVE, Status.ACTIVE, drawn])
         status = _plausible_status(drawn, start, start + duration)
+        start = _start_matching(status, start, duration, rng)
+        code = f"NE-{sector.code}-{start.year}-{n:05d}"
         budget = Decimal(rng.randrange(50, 3000) * 1000)
         currency = rng.choice(["USD", "USD", "EUR", "XOF"])
         if currency == "XOF":
@@ -300,10 +315,10 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         started = status in (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
         programme = Programme(
             code=code,
-            title_fr=title_fr.format(place=place),
-            title_en=title_en.format(place=place),
+            title_fr=title_fr.format(place=place, of_place=of_place(place)),
+            title_en=title_en.format(place=place_en),
             summary_fr=SUMMARY[0].format(sector_fr=sector.name_fr, place=place),
-            summary_en=SUMMARY[1].format(sector_en=sector.name_en, place=place),
+            summary_en=SUMMARY[1].format(sector_en=sector.name_en, place=place_en),
             primary_sector=sector,
             scope=rng.choices([Scope.NATIONAL, Scope.REGIONAL, Scope.MULTI_REGIONAL, Scope.GLOBAL], [6, 3, 2, 1])[0],
             status=status,
@@ -367,6 +382,30 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         values=counts[1],
         users=len(users),
     )
+
+
+def _place_name(name: str) -> str:
+    """A commune's name as a title says it: "Ville de Tahoua" → "Tahoua"."""
+    for prefix in ("Ville de ", "Ville d'", "City of "):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _start_matching(status: str, start: date, duration: timedelta, rng: random.Random) -> date:
+    """Move the dates to agree with the status: a programme not yet started begins in the future, a
+    completed or closed one ended in the past. Others already agree (see _plausible_status)."""
+    if status in (
+        Status.PIPELINE,
+        Status.SUBMITTED,
+        Status.UNDER_REVIEW,
+        Status.REVISION_REQUESTED,
+        Status.APPROVED,
+    ) and (start <= TODAY):
+        return TODAY + timedelta(days=rng.randrange(30, 270))
+    if status in (Status.COMPLETED, Status.CLOSED) and start + duration >= TODAY:
+        return TODAY - duration - timedelta(days=rng.randrange(30, 400))
+    return start
 
 
 def _plausible_status(drawn: str, start: date, end: date) -> str:
@@ -483,6 +522,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             name_fr=name_fr,
             name_en=name_en,
             unit="personnes",
+            unit_en="persons",
             target=target,
             disaggregated=True,
             key_indicator=key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -250,6 +251,23 @@ class ProgrammeQuerySet(models.QuerySet):
         DISTINCT over the whole row as a join through the secondary sectors would need."""
         secondary = Programme.secondary_sectors.through.objects.filter(sector=sector).values("programme_id")
         return self.filter(Q(primary_sector=sector) | Q(pk__in=secondary))
+
+    def counts_by_sector(self) -> dict[int, dict[str, int]]:
+        """{sector id: {"all": n, "active": n}} with the definition of `in_sector` (primary or secondary
+        sector, each programme once per sector), in two grouped queries whatever the number of sectors."""
+        counts: dict[int, dict[str, int]] = {}
+        ids = self.order_by().values("pk")
+        primary = Programme.objects.filter(pk__in=ids).values_list("primary_sector", "status")
+        through = Programme.secondary_sectors.through.objects.filter(programme__in=ids).exclude(
+            sector=F("programme__primary_sector")
+        )
+        for query in (primary, through.values_list("sector", "programme__status")):
+            for sector_id, status, n in query.annotate(n=Count("pk")).order_by():
+                row = counts.setdefault(sector_id, {"all": 0, "active": 0})
+                row["all"] += n
+                if status == Status.ACTIVE:
+                    row["active"] += n
+        return counts
 
     def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
         """Programmes working in the unit or anywhere below it (a commune counts for its region)."""
@@ -988,7 +1006,8 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     code = models.CharField(_("code"), max_length=20)
     name_fr = models.CharField(_("name (French)"), max_length=255)
     name_en = models.CharField(_("name (English)"), max_length=255, blank=True)
-    unit = models.CharField(_("unit"), max_length=50, default="", blank=True, help_text=_("e.g. persons, sessions"))
+    unit = models.CharField(_("unit"), max_length=50, default="", blank=True, help_text=_("In French, e.g. personnes"))
+    unit_en = models.CharField(_("unit (English)"), max_length=50, default="", blank=True, help_text=_("e.g. persons"))
     measure = models.CharField(_("measure"), max_length=12, choices=Measure.choices, default=Measure.UNIT)
     cumulative = models.BooleanField(
         _("cumulative"),
@@ -1028,6 +1047,11 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def unit_label(self) -> str:
+        """The unit in the active language (`unit` is French), falling back to French."""
+        return self.unit_en if get_language() == "en" and self.unit_en else self.unit
 
     @property
     def name(self) -> str:
@@ -1277,6 +1301,7 @@ class KeyFigure(BilingualMixin, models.Model):
     unit = models.CharField(_("unit"), max_length=50, blank=True)
     as_of = models.DateField(_("as of"))
     source = models.CharField(_("source"), max_length=255)
+    source_en = models.CharField(_("source (English)"), max_length=255, blank=True)
     source_url = models.URLField(_("source URL"), blank=True)
     scope = models.CharField(_("scope"), max_length=10, choices=FigureScope.choices, default=FigureScope.GLOBAL)
     sector = models.ForeignKey(
@@ -1300,3 +1325,23 @@ class KeyFigure(BilingualMixin, models.Model):
     @property
     def label(self) -> str:
         return self.localized("label")
+
+    @property
+    def shown_value(self) -> str:
+        """The published value, written the way the active language writes numbers: "1.7 M" → "1,7 M" in
+        French, "100 000" → "100,000" in English. A display value that is not a number is shown as it is."""
+        text = (self.display_value or "").strip()
+        if not text:
+            return number_format(self.value, 0, force_grouping=True)
+        match = re.fullmatch(r"(\d[\d\s\u00a0\u202f]*(?:[.,]\d+)?)\s*([A-Za-z%]*)", text)
+        if not match:
+            return text
+        digits = re.sub(r"[\s\u00a0\u202f]", "", match.group(1)).replace(",", ".")
+        decimals = len(digits.split(".")[1]) if "." in digits else 0
+        number = number_format(Decimal(digits), decimals, force_grouping=True)
+        return f"{number}\u00a0{match.group(2)}" if match.group(2) else number
+
+    @property
+    def source_label(self) -> str:
+        """The source in the active language (`source` is French), falling back to French."""
+        return self.source_en if get_language() == "en" and self.source_en else self.source

@@ -150,7 +150,7 @@ def load_organisations() -> SyncResult:
             {
                 "code": f"gov-{slug}",
                 "acronym": "",
-                "name_fr": f"Gouvernorat de {region.name_fr}",
+                "name_fr": f"Gouvernorat {of_place(region.name_fr)}",
                 "name_en": f"Governorate of {region.name_fr}",
                 "category": OrganisationCategory.REGIONAL_AUTHORITY.value,
                 "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory.REGIONAL_AUTHORITY].value,
@@ -159,7 +159,7 @@ def load_organisations() -> SyncResult:
             {
                 "code": f"cr-{slug}",
                 "acronym": "",
-                "name_fr": f"Conseil régional de {region.name_fr}",
+                "name_fr": f"Conseil régional {of_place(region.name_fr)}",
                 "name_en": f"Regional Council of {region.name_fr}",
                 "category": OrganisationCategory.REGIONAL_AUTHORITY.value,
                 "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory.REGIONAL_AUTHORITY].value,
@@ -170,13 +170,24 @@ def load_organisations() -> SyncResult:
     return result
 
 
+def of_place(name: str) -> str:
+    """French "de" before a place name, elided before a vowel: "de Tahoua", "d'Agadez"."""
+    return f"d'{name}" if name[:1].upper() in "AEIOUYÂÉÈÊÎÔÛ" else f"de {name}"
+
+
 def load_offices() -> SyncResult:
     communes = dict(AdminUnit.objects.communes().values_list("pcode", "pk"))
     rows = [
-        {"name": r["name"], "kind": r["kind"], "commune_id": communes[r["commune_pcode"]], "address": r["address"]}
+        {
+            "name_fr": r["name_fr"],
+            "name_en": r["name_en"],
+            "kind": r["kind"],
+            "commune_id": communes[r["commune_pcode"]],
+            "address": r["address"],
+        }
         for r in _read_csv(BASE_DIR / "regions" / "data" / "offices.csv")
     ]
-    return sync_rows(Office, "name", rows)
+    return sync_rows(Office, "name_fr", rows)
 
 
 def load_key_figures() -> SyncResult:
@@ -190,6 +201,7 @@ def load_key_figures() -> SyncResult:
             "unit": r["unit"],
             "as_of": date.fromisoformat(r["as_of"]),
             "source": r["source"],
+            "source_en": r["source_en"],
             "source_url": r["source_url"],
             "scope": FigureScope(r["scope"]).value,
             "sector_id": sectors.get(r["sector_code"]),

@@ -178,20 +178,38 @@ def budget_by_region(programmes: QuerySet) -> dict:
     }
 
 
-def programmes_by_sector_chart(rows: list[dict]) -> dict:
-    return {"labels": [r["sector"].name for r in rows], "values": [r["count"] for r in rows]}
+def _bar_width(value, largest) -> int:
+    """A bar's length in whole percent of the largest bar (0 for nothing, at least 1 for anything)."""
+    if not value or not largest:
+        return 0
+    return max(1, round(Decimal(value) * 100 / Decimal(largest)))
 
 
-def programmes_by_status_chart(rows: list[dict]) -> dict:
-    return {"labels": [str(r["label"]) for r in rows], "values": [r["count"] for r in rows]}
+def programmes_by_sector_chart(rows: list[dict]) -> list[dict]:
+    """The sector rows with the length of their bar (HTML bar chart: no chart library to download)."""
+    largest = max((r["count"] for r in rows), default=0)
+    return [{**r, "width": _bar_width(r["count"], largest)} for r in rows]
+
+
+def programmes_by_status_chart(rows: list[dict]) -> list[dict]:
+    largest = max((r["count"] for r in rows), default=0)
+    return [{**r, "width": _bar_width(r["count"], largest)} for r in rows]
 
 
 def budget_by_region_chart(budget: dict) -> dict:
+    """Per region, each currency's total with a bar relative to that currency's largest region."""
+    largest = [max((row["totals"][i] for row in budget["rows"]), default=0) for i in range(len(budget["currencies"]))]
     return {
-        "labels": [row["region"].name for row in budget["rows"]],
-        "datasets": [
-            {"label": currency, "values": [float(row["totals"][i]) for row in budget["rows"]]}
-            for i, currency in enumerate(budget["currencies"])
+        "currencies": budget["currencies"],
+        "rows": [
+            {
+                "region": row["region"],
+                "cells": [
+                    {"currency": currency, "total": row["totals"][i], "width": _bar_width(row["totals"][i], largest[i])}
+                    for i, currency in enumerate(budget["currencies"])
+                ],
+            }
+            for row in budget["rows"]
         ],
     }
 

@@ -8,7 +8,7 @@ from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -117,8 +117,33 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             blank = mark_safe('<option value="">---------</option>')
             options = _options_html(org_choices, selected)
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
+        elif name == "status":
+            # Several statuses at once: checkboxes in a fieldset (no Ctrl-click), two columns.
+            html = format_html_join(
+                "",
+                '<div class="form-check form-check-inline status-check"><input class="form-check-input{}" type="checkbox"'
+                ' name="{}" id="{}_{}" value="{}"{}><label class="form-check-label" for="{}_{}">{}</label></div>',
+                (
+                    (
+                        invalid,
+                        name,
+                        bound.auto_id,
+                        i,
+                        code,
+                        " checked" if str(code) in selected else "",
+                        bound.auto_id,
+                        i,
+                        label,
+                    )
+                    for i, (code, label) in enumerate(field.choices)
+                ),
+            )
+            controls.append(
+                {"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text, "group": True}
+            )
+            continue
         elif hasattr(field, "choices"):
-            multiple = mark_safe(' multiple size="4"') if isinstance(value, list) or name == "status" else ""
+            multiple = mark_safe(' multiple size="4"') if isinstance(value, list) else ""
             options = _options_html(field.choices, selected)
             html = format_html('<select class="form-select{}" {}{}>{}</select>', invalid, attrs, multiple, options)
         else:
@@ -282,13 +307,8 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_safe
 def sector_list(request: HttpRequest) -> HttpResponse:
-    visible = Programme.objects.visible_to(request.user)
-    counts = dict(visible.order_by().values_list("primary_sector").annotate(n=Count("pk")))
-    active = dict(visible.filter(status=Status.ACTIVE).order_by().values_list("primary_sector").annotate(n=Count("pk")))
-    rows = [
-        {"sector": sector, "count": counts.get(sector.pk, 0), "active": active.get(sector.pk, 0)}
-        for sector in Sector.objects.all()
-    ]
+    counts = Programme.objects.visible_to(request.user).counts_by_sector()
+    rows = [{"sector": sector, **counts.get(sector.pk, {"all": 0, "active": 0})} for sector in Sector.objects.all()]
     return render(request, "programmes/sector_list.html", {"rows": rows})
 
 

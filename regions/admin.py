@@ -25,7 +25,7 @@ class AdminUnitAdmin(admin.ModelAdmin):
 class OfficeAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "commune", "region", "is_active"]
     list_filter = ["kind", "is_active"]
-    search_fields = ["name", "commune__name_fr", "commune__pcode"]
+    search_fields = ["name_fr", "name_en", "commune__name_fr", "commune__pcode"]
     list_select_related = ["commune__parent__parent"]
     autocomplete_fields = ["commune"]
 

@@ -198,7 +198,8 @@ class OfficeKind(models.TextChoices):
 class Office(models.Model):
     """An IOM office, sub-office, transit centre or field presence in a commune of Niger."""
 
-    name = models.CharField(_("name"), max_length=150)
+    name_fr = models.CharField(_("name (French)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=OfficeKind.choices)
     commune = models.ForeignKey(
         AdminUnit,
@@ -215,9 +216,9 @@ class Office(models.Model):
     class Meta:
         verbose_name = _("IOM office")
         verbose_name_plural = _("IOM offices")
-        ordering = ["kind", "name"]
+        ordering = ["kind", "name_fr"]
         constraints = [
-            models.UniqueConstraint(fields=["name"], name="office_unique_name"),
+            models.UniqueConstraint(fields=["name_fr"], name="office_unique_name"),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=11, latitude__lte=24),
                 name="office_latitude_in_niger",
@@ -232,6 +233,13 @@ class Office(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the active language, falling back to French."""
+        if get_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name_fr
 
     @property
     def lat(self) -> float | None:

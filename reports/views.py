@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from programmes.filters import ProgrammeFilter
+from programmes.forms import PlaceInput
 from programmes.models import Programme
 
 from .forms import ReportRequestForm
@@ -41,7 +43,13 @@ def _styled(form):
 
 
 def _filter_form(request: HttpRequest, data=None):
-    return _styled(ProgrammeFilter(data, queryset=Programme.objects.none(), request=request).form)
+    form = ProgrammeFilter(data, queryset=Programme.objects.none(), request=request).form
+    # The place: the edit page's searchable "Région › Département › Commune" picker (a P-code box without
+    # JavaScript), not a flat list where Agadez appears twice. Statuses: checkboxes, not Ctrl-click.
+    form.fields["area"].widget = PlaceInput(attrs={"placeholder": _("Name or P-code, e.g. NE006012007")})
+    form.fields["status"].widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+    form.fields["status"].widget.choices = form.fields["status"].choices
+    return _styled(form)
 
 
 def _status_context(request: HttpRequest, job: ReportJob) -> dict:

@@ -37,13 +37,13 @@ def recipients_of(event: TimelineEvent) -> list:
 
 
 def absolute_url(path: str) -> str:
-    return settings.PORTAL_URL.rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def send_to(user, template: str, context: dict) -> None:
     """Render subject and body in the recipient's language (URLs too) and send one message."""
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        context = {**context, "recipient": user, "portal_url": settings.PORTAL_URL}
+        context = {**context, "recipient": user, "portal_url": settings.SITE_URL}
         if "path" in context:
             name, args = context["path"]
             context["url"] = absolute_url(reverse(name, args=args))

@@ -21,15 +21,11 @@ mkdir -p "$dest/leaflet-1.9.4/images"
 cp "$tmp/leaflet/package/dist/leaflet.js" "$tmp/leaflet/package/dist/leaflet.css" "$tmp/leaflet/package/LICENSE" "$dest/leaflet-1.9.4/"
 cp "$tmp/leaflet/package/dist/images/"*.png "$dest/leaflet-1.9.4/images/"
 
-fetch chart.js 4.6.1
-mkdir -p "$dest/chartjs-4.6.1"
-cp "$tmp/chart.js/package/dist/chart.umd.min.js" "$tmp/chart.js/package/LICENSE.md" "$dest/chartjs-4.6.1/" 2>/dev/null || cp "$tmp/chart.js/package/dist/chart.umd.js" "$dest/chartjs-4.6.1/chart.umd.min.js"
 
 strip_map "$dest"/*/*.js "$dest"/*/*.css
 cat > "$dest/VERSIONS" <<V
 bootstrap 5.3.9 MIT (npm bootstrap@5.3.9)
 htmx 2.0.11 0BSD (npm htmx.org@2.0.11)
 leaflet 1.9.4 BSD-2-Clause (npm leaflet@1.9.4)
-chart.js 4.6.1 MIT (npm chart.js@4.6.1)
 V
 du -sh "$dest"/*

@@ -154,3 +154,16 @@ def celery_in_process(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in French, the default language. LocaleMiddleware leaves the language of the last
+    request active in the thread, so without this a test that opened an /en/ page would make the next
+    test's reverse() and get_absolute_url() give /en/ addresses, depending on the order of the tests."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -43,7 +43,7 @@ def test_dashboard_shows_live_figures_in_french(client, staff, programme_a):
     html = client.get("/fr/").content.decode()
     assert "Tableau de bord" in html
     assert "programmes actifs" in html
-    assert "1.7 M" in html
+    assert "1,7\xa0M" in html
 
 
 @pytest.mark.parametrize("persona", ["staff", "partner_a", "partner_b"])

@@ -1,5 +1,7 @@
 """load_reference_data: counts, idempotency and the parent chain of every commune."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -83,8 +85,29 @@ def test_government_partners_include_ins_under_the_ministry_of_planning(referenc
 def test_each_region_has_its_governorate_and_regional_council(reference):
     for region in AdminUnit.objects.regions():
         authorities = Organisation.objects.filter(admin_unit=region, category=OrganisationCategory.REGIONAL_AUTHORITY)
-        names = sorted(a.name_fr.split(" de ")[0] for a in authorities)
+        names = sorted(re.split(r" de | d'", a.name_fr)[0] for a in authorities)
         assert names == ["Conseil régional", "Gouvernorat"], region.pcode
+
+
+def test_french_names_elide_de_before_a_vowel(reference):
+    names = set(Organisation.objects.filter(admin_unit__pcode="NE001").values_list("name_fr", flat=True))
+    assert names == {"Conseil régional d'Agadez", "Gouvernorat d'Agadez"}
+    assert Organisation.objects.get(code="cr-ne002").name_fr == "Conseil régional de Diffa"
+
+
+def test_offices_and_sources_have_english_names(reference):
+    from django.utils import translation
+
+    office = Office.objects.get(name_fr="OIM — Sous-bureau d'Agadez")
+    figure = KeyFigure.objects.get(display_value="100 000")
+    with translation.override("en"):
+        assert (office.name, figure.source_label, figure.shown_value) == (
+            "IOM — Agadez sub-office",
+            "IOM, Department of Migration Management",
+            "100,000",
+        )
+    with translation.override("fr"):
+        assert (office.name, figure.shown_value) == ("OIM — Sous-bureau d'Agadez", "100\xa0000")
 
 
 def test_offices_sit_in_communes_and_headline_figures_have_sources(reference):

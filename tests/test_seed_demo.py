@@ -73,6 +73,35 @@ def test_seed_demo_refuses_without_debug_unless_forced(reference, settings):
     assert Programme.objects.count() >= 1
 
 
+def test_demo_data_looks_like_niger(reference):
+    """Titles name the programme's own places, dates agree with the status, people are whole numbers."""
+    from django.utils import timezone
+
+    from programmes.demo import seed_demo
+    from programmes.models import IndicatorValue, Programme, Status
+
+    seed_demo(programmes=60, seed=7)
+    today = timezone.localdate()
+    for programme in Programme.objects.prefetch_related("locations__admin_unit__parent__parent"):
+        units = [location.admin_unit for location in programme.locations.all()]
+        names = {n for u in units for n in [u.name_fr, *(a.name_fr for a in u.ancestors())]}
+        names |= {n.removeprefix("Ville de ").removeprefix("Ville d'") for n in names}
+        assert any(name in programme.title_fr for name in names), (programme.title_fr, names)
+        assert len({(u.ancestors() or [u])[0].pk for u in units}) == 1, programme.code  # one region
+        assert "de A" not in programme.title_fr and "de É" not in programme.title_fr  # elision: d'Agadez
+        if programme.status in (Status.COMPLETED, Status.CLOSED):
+            assert programme.planned_end < today, programme.code
+        if programme.status in (Status.PIPELINE, Status.APPROVED, Status.SUBMITTED):
+            assert programme.planned_start > today, programme.code
+        if programme.status in (Status.ACTIVE, Status.SUSPENDED):
+            assert programme.planned_start <= today <= programme.planned_end, programme.code
+    people = IndicatorValue.objects.filter(indicator__code="IND1")
+    assert people.exists()
+    for value in people:
+        for number in (value.target, value.achieved):
+            assert number is None or number == number.to_integral_value(), value.pk
+
+
 def test_the_seed_demo_command_also_seeds_the_review_demo_from_the_reviews_side(reference, settings):
     from reviews.models import Proposal
 

@@ -48,8 +48,8 @@ def test_dashboard_live_figures_count_only_the_programmes_the_persona_may_see(cl
     client.force_login(request.getfixturevalue(persona))
     html = html_of(client, "/fr/")
     assert f'id="figure-active">{active}<' in html
-    assert 'id="chart-data"' in html and 'id="map-config"' in html
-    assert "1.7 M" in html  # headline figure, with its source
+    assert 'id="chart-sector"' in html and 'id="map-config"' in html
+    assert "1,7\xa0M" in html  # headline figure (written the French way), with its source
     assert "Source" in html
 
 
@@ -365,7 +365,7 @@ def test_layout_has_landmarks_skip_link_language_switch_and_navigation(client, s
     for label in ("Tableau de bord", "Programmes", "Partenaires", "Régions", "Secteurs", "Administration"):
         assert label in html
     assert 'aria-current="page" href="/fr/programmes/"' in html
-    assert 'name="next" type="hidden" value="/fr/programmes/"' in html
+    assert 'name="next" type="hidden" value="/en/programmes/"' in html  # the same page, in English
 
 
 def test_partners_have_no_admin_link(client, partner_a):

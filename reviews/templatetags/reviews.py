@@ -27,3 +27,10 @@ def review_panel(programme, user) -> dict | None:
     if programme.status != Status.PIPELINE or Proposal.objects.filter(programme=programme).exists():
         return None
     return {"proposal": None} if proposal_actions(programme, user)[Action.SUBMIT] else None
+
+
+@register.filter
+def last_revision_request(events):
+    """The latest "revision requested" event of a proposal's timeline (its reason is shown beside "Resubmit")."""
+    requests = [event for event in events if event.kind == "revision_requested"]
+    return requests[-1] if requests else None

@@ -5,8 +5,22 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.contrib.staticfiles import handlers as staticfiles_handlers
+from django.contrib.staticfiles.handlers import StaticFilesHandler
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class _StaticThroughTheMiddleware(StaticFilesHandler):
+    """The live server hands /static/ to the portal's middleware (WhiteNoise, compression) like `make run`
+    and production do, instead of Django's plain, uncompressed test handler."""
+
+    def _should_handle(self, path: str) -> bool:
+        return False
+
+
+# pytest-django's live server looks the handler up in this module when it starts.
+staticfiles_handlers.StaticFilesHandler = _StaticThroughTheMiddleware
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
