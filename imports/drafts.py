@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from programmes.models import Programme, Role, Status
+from programmes.models import IATI_TRANSACTION_TYPE, Currency, Programme, Role, Status
 from programmes.rules import ParticipationRow
 
 from .iati import ActivityRecord
@@ -70,6 +70,7 @@ class ProgrammeDraft:
     # A sheet adds partners and places to what is stored; an IATI activity describes the programme whole.
     merge_lists: bool = False
     results: object = None  # imports.results.ResultsDraft, or None: the stored framework stays
+    transactions: list[dict] = field(default_factory=list)  # services.TRANSACTION_FIELDS, see _transactions
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -157,6 +158,7 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
     draft.fields = fields
     _participations(record, reference, draft, language)
     _locations(record, reference, draft)
+    _transactions(record, reference, draft, language)
     draft.results = results_draft(record, draft.warnings)
     for country in record.recipient_countries:
         if country.code.upper() != "NE":
@@ -212,6 +214,64 @@ def _participations(record: ActivityRecord, reference: Reference, draft: Program
         draft.participations.append(
             ParticipationRow(organisation=match.organisation, role=role, contribution=contribution)
         )
+
+
+KIND_FROM_IATI = {code: kind for kind, code in IATI_TRANSACTION_TYPE.items()}
+
+
+def _transactions(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft, language: str) -> None:
+    """The activity's transactions as the portal records them (programmes/services.py transaction_add);
+    a transaction the portal cannot hold is named in a warning and kept in the raw activity."""
+    for index, transaction in enumerate(record.transactions, start=1):
+        kind = KIND_FROM_IATI.get(transaction.type)
+        problem = None
+        if kind is None:
+            problem = _("its type %(type)s is not one the portal records") % {"type": transaction.type or "—"}
+        elif transaction.date is None:
+            problem = _("it has no date")
+        elif transaction.amount.currency not in Currency.values:
+            problem = _("its currency %(currency)s is not one the portal records") % {
+                "currency": transaction.amount.currency
+            }
+        elif transaction.amount.value <= 0:
+            problem = _("its amount is not positive")
+        orgs = {}
+        for name, org in (("provider", transaction.provider), ("receiver", transaction.receiver)):
+            orgs[name] = None
+            if org is not None and org.ref.upper() not in iom_refs():
+                match = reference.organisations.match(org, language)
+                if match.organisation is None and problem is None:
+                    problem = _("its %(party)s %(name)s is not in the portal") % {
+                        "party": name,
+                        "name": org.ref or pick(org.names, language),
+                    }
+                orgs[name] = match.organisation
+        if problem is None and kind in (KIND_FROM_IATI["11"], KIND_FROM_IATI["1"]) and orgs["provider"] is None:
+            problem = _("incoming money without a provider organisation")
+        if problem:
+            draft.warnings.append(
+                _("Transaction %(n)s was not recorded (%(problem)s): kept in the raw activity.")
+                % {"n": index, "problem": problem}
+            )
+            continue
+        draft.transactions.append(
+            {
+                "kind": kind,
+                "date": transaction.date,
+                "value": transaction.amount.value,
+                "currency": transaction.amount.currency,
+                "provider": orgs["provider"],
+                "receiver": orgs["receiver"],
+                "description": pick(transaction.descriptions, language)[:255],
+                "reference": imported_reference(draft.identifier, index),
+            }
+        )
+
+
+def imported_reference(identifier: str, index: int) -> str:
+    """The reference of an imported transaction: the activity it came from and its rank there."""
+    suffix = f" #{index}"
+    return f"IATI {identifier}"[: 100 - len(suffix)] + suffix
 
 
 def _locations(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft) -> None:

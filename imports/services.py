@@ -24,11 +24,17 @@ from django.utils.translation import override
 
 from partners.models import Organisation, is_iom_staff, partner_organisation_id
 from partners.services import organisation_create
-from programmes.models import Participation, Programme, ProgrammeLocation
+from programmes.models import Participation, Programme, ProgrammeLocation, Transaction
 from programmes.rules import ParticipationRow
-from programmes.services import programme_create, programme_record_imported_status, programme_update
+from programmes.services import (
+    programme_create,
+    programme_record_imported_status,
+    programme_update,
+    transaction_add,
+    transaction_delete,
+)
 
-from .drafts import ProgrammeDraft, draft_changes, draft_from_activity
+from .drafts import ProgrammeDraft, draft_changes, draft_from_activity, imported_reference
 from .iati import IatiFileError, iter_activities
 from .mapping import Reference
 from .models import ImportedActivity, ImportFormat, ImportJob, ImportStatus
@@ -395,6 +401,7 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             )
         if draft.merge_lists:
             return action
+        _replace_imported_transactions(programme, draft, user)
         ImportedActivity.objects.update_or_create(
             iati_identifier=draft.identifier,
             defaults={
@@ -406,6 +413,15 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             },
         )
     return action
+
+
+def _replace_imported_transactions(programme: Programme, draft, user) -> None:
+    """The transactions this activity brought last time give way to those it brings now (same services)."""
+    prefix = imported_reference(draft.identifier, 0).removesuffix(" #0") + " #"
+    for record in Transaction.objects.filter(programme=programme, reference__startswith=prefix):
+        transaction_delete(record=record, user=user)
+    for fields in draft.transactions:
+        transaction_add(programme=programme, user=user, fields=fields)
 
 
 def import_job_apply(*, job_id: int) -> ImportJob:

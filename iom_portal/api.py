@@ -50,6 +50,9 @@ def build_router():
     router = DefaultRouter()
     router.include_format_suffixes = False
     router.register("programmes", ProgrammeViewSet, basename="programme")
+    from programmes.money_api import TransactionViewSet
+
+    router.register(r"programmes/(?P<programme_code>[^/]+)/transactions", TransactionViewSet, basename="transaction")
     router.register("partners", OrganisationViewSet, basename="organisation")
     router.register("regions", AdminUnitViewSet, basename="adminunit")
     router.register("sectors", SectorViewSet, basename="sector")

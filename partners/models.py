@@ -6,11 +6,14 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from .iati_identifiers import identifier_errors
 
 
 class OrganisationCategory(models.TextChoices):
@@ -102,7 +105,14 @@ class Organisation(models.Model):
         choices=IatiOrganisationType.choices,
         help_text=_("Code of the IATI OrganisationType codelist, used in IATI exports."),
     )
-    iati_identifier = models.CharField(_("IATI identifier"), max_length=100, blank=True)
+    iati_identifier = models.CharField(
+        _("IATI identifier"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Registration agency and number, e.g. XM-DAC-47066; a body of the government of Niger uses NE-COA-<code>."
+        ),
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent organisation"),
@@ -152,6 +162,14 @@ class Organisation(models.Model):
         if not self.iati_type and self.category:
             self.iati_type = DEFAULT_IATI_TYPE[OrganisationCategory(self.category)]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.iati_identifier = (self.iati_identifier or "").strip()
+        errors = identifier_errors(
+            self.iati_identifier, niger_government=self.category == OrganisationCategory.NATIONAL_GOVERNMENT
+        )
+        if errors:
+            raise ValidationError({"iati_identifier": errors})
 
     @property
     def name(self) -> str:

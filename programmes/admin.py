@@ -24,6 +24,7 @@ from . import services
 from .forms import FocalPointField, IndicatorValueForm, ValueSetMixin, show_refusal
 from .models import (
     Document,
+    ExchangeRate,
     Indicator,
     IndicatorValue,
     KeyFigure,
@@ -36,6 +37,7 @@ from .models import (
     ProgrammeStatusChange,
     Sector,
     Status,
+    Transaction,
 )
 from .services import TransitionNotAllowed, programme_change_status, programme_record_agreement
 
@@ -218,6 +220,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
             {"fields": [("planned_start", "planned_end"), ("actual_start", "actual_end"), ("budget", "currency")]},
         ),
         (_("IOM"), {"fields": ["iom_focal_point", "internal_notes"]}),
+        (_("IATI publication"), {"fields": ["iati_publish", "iati_exclusion_reason"]}),
         (
             _("Record"),
             {"fields": ["version", "loaded_version", ("created_by", "created_at"), ("updated_by", "updated_at")]},
@@ -447,3 +450,77 @@ class ProgrammeStatusChangeAdmin(admin.ModelAdmin):
         }
         status = 400 if form.errors else 200
         return TemplateResponse(request, "admin/programmes/status_change_form.html", context, status=status)
+
+
+# --- Money ------------------------------------------------------------------------------------------
+
+
+class TransactionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Transaction
+        fields = ["programme", *services.TRANSACTION_FIELDS]
+
+    def _post_clean(self) -> None:
+        """Asks the services whether they accept the page: a refusal is shown next to its field."""
+        programme = self.cleaned_data.get("programme") or getattr(self.instance, "programme", None)
+        if self.errors or programme is None:
+            return
+        fields = {name: self.cleaned_data[name] for name in services.TRANSACTION_FIELDS if name in self.cleaned_data}
+        try:
+            services.transaction_check(
+                programme=programme, fields=fields, record=self.instance if self.instance.pk else None
+            )
+        except ValidationError as refused:
+            self._update_errors(refused)
+
+
+@admin.register(Transaction)
+class TransactionAdmin(admin.ModelAdmin):
+    """Transactions recorded by staff, written through programmes/services.py like the programme page's."""
+
+    form = TransactionAdminForm
+    list_display = ["programme", "kind", "date", "value", "currency", "provider", "receiver"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["programme__code", "reference", "description"]
+    list_select_related = ["programme", "provider", "receiver"]
+    autocomplete_fields = ["programme", "provider", "receiver"]
+    date_hierarchy = "date"
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["programme"] if obj is not None else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as refused:
+            for message in refused.messages:
+                messages.error(request, message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in services.TRANSACTION_FIELDS if name in form.cleaned_data}
+        if change:
+            services.transaction_update(record=obj, user=request.user, fields=fields)
+        else:
+            created = services.transaction_add(
+                programme=form.cleaned_data["programme"], user=request.user, fields=fields
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj) -> None:
+        services.transaction_delete(record=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for record in queryset.select_related("programme"):
+            services.transaction_delete(record=record, user=request.user)
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """The rates used for USD equivalents everywhere (programmes/money.py: the rate in force on a date)."""
+
+    list_display = ["currency", "units_per_usd", "as_of", "source"]
+    list_filter = ["currency"]
+    search_fields = ["currency", "source"]
+    list_select_related = True
+    date_hierarchy = "as_of"

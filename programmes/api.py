@@ -417,6 +417,10 @@ class ProgrammeListSerializer(serializers.ModelSerializer):
         }
 
 
+# Never sent to partner users: notes and the reasons IOM keeps a programme out of IATI.
+IOM_ONLY_FIELDS = ("internal_notes", "iati_publish", "iati_exclusion_reason")
+
+
 class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:programme-detail", lookup_field="code")
     title = serializers.CharField(read_only=True, help_text=_("In the language of Accept-Language."))
@@ -471,6 +475,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields = ["url", "code", "title", "title_fr", "title_en", "summary", "summary_fr", "summary_en"]
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
         fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
+        fields += ["iati_publish", "iati_exclusion_reason"]
         fields += ["participations", "locations", "location_details", "outcomes", "indicators", "version"]
         fields += ["approval_road", "created_at", "updated_at"]
         read_only_fields = ["status", "version", "created_at", "updated_at"]
@@ -480,7 +485,8 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
     def get_fields(self) -> dict:
         fields = super().get_fields()
         if not _is_iom_staff(self):
-            del fields["internal_notes"]
+            for name in IOM_ONLY_FIELDS:
+                del fields[name]
         return fields
 
     def service_parts(self) -> dict:

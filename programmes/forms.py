@@ -25,12 +25,13 @@ from .models import (
     ProgrammeLocation,
     Role,
     Status,
+    Transaction,
     fold_text,
     indicator_value_set_errors,
 )
 from .results import IndicatorLink, result_code, result_fields
 from .rules import ParticipationRow, row_key
-from .services import EDITABLE_FIELDS
+from .services import EDITABLE_FIELDS, TRANSACTION_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEGATIVE = _("This amount cannot be negative.")
@@ -79,6 +80,8 @@ class ProgrammeForm(forms.ModelForm):
             "currency",
             "iom_focal_point",
             "internal_notes",
+            "iati_publish",
+            "iati_exclusion_reason",
         ]
         field_classes = {"iom_focal_point": FocalPointField}
         widgets = {
@@ -695,3 +698,30 @@ def display_value(programme: Programme, name: str) -> str:
     if name == "iom_focal_point":
         return value.get_full_name() or value.username
     return str(value)
+
+
+# --- Money ------------------------------------------------------------------------------------------
+
+
+class TransactionForm(forms.ModelForm):
+    """One transaction of a programme, as staff record it (the services check and save it)."""
+
+    class Meta:
+        model = Transaction
+        fields = list(TRANSACTION_FIELDS)
+        widgets = {
+            "date": DATE_WIDGET,
+            "value": forms.NumberInput(attrs={"min": "0.01", "step": "0.01"}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        organisations = Organisation.objects.filter(is_active=True).order_by("name_fr")
+        self.fields["provider"].queryset = organisations
+        self.fields["receiver"].queryset = organisations
+
+    def _post_clean(self) -> None:
+        """The rules are the services' (programmes/rules.py), applied when saving."""
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in TRANSACTION_FIELDS if name in self.cleaned_data}

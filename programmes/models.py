@@ -228,6 +228,12 @@ class Currency(models.TextChoices):
     EUR = "EUR", _("Euro (EUR)")
 
 
+# Statuses whose programmes IOM publishes to IATI (the rest are internal proposals or were never
+# approved); a cancelled programme is published only if it had been approved before (see
+# ProgrammeQuerySet.iati_published).
+IATI_PUBLISHED_STATUSES = (Status.APPROVED, Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
+
+
 class ProgrammeQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProgrammeQuerySet:
         """The single access rule: IOM staff see all; a partner sees its joint programmes; others none."""
@@ -303,6 +309,26 @@ class ProgrammeQuerySet(models.QuerySet):
             qs = qs.filter(search_text__contains=word)
         return qs
 
+    def iati_published(self) -> ProgrammeQuerySet:
+        """What goes out in the IATI file: approved and later (a cancellation after approval included),
+        unless staff unticked "publish to IATI"."""
+        was_approved = Exists(ProgrammeStatusChange.objects.filter(programme=OuterRef("pk"), to_status=Status.APPROVED))
+        return self.filter(iati_publish=True).filter(
+            Q(status__in=IATI_PUBLISHED_STATUSES) | (Q(status=Status.CANCELLED) & was_approved)
+        )
+
+    def iati_left_out(self) -> dict[str, int]:
+        """How many programmes of this queryset the IATI file leaves out, by reason: "flag" (unticked by
+        staff) and one key per internal status (submitted, under review, rejected...)."""
+        published = set(self.iati_published().values_list("pk", flat=True))
+        counts: dict[str, int] = {}
+        for pk, status, publish in self.order_by().values_list("pk", "status", "iati_publish"):
+            if pk in published:
+                continue
+            key = "flag" if not publish else status
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def for_list(self) -> ProgrammeQuerySet:
         return self.select_related("primary_sector").only(
             "code",
@@ -371,6 +397,20 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         help_text=_("Active IOM staff only."),
     )
     internal_notes = models.TextField(_("internal notes (IOM only)"), blank=True)
+    iati_publish = models.BooleanField(
+        _("publish to IATI"),
+        default=True,
+        help_text=_(
+            "Approved and later programmes are published in the IATI file unless this is unticked "
+            "(proposals never are)."
+        ),
+    )
+    iati_exclusion_reason = models.CharField(
+        _("reason for not publishing to IATI"),
+        max_length=255,
+        blank=True,
+        help_text=_("Required when the programme is kept out of the IATI file, e.g. a confidential donor agreement."),
+    )
     search_text = models.TextField(editable=False, default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_by = models.ForeignKey(
@@ -638,13 +678,17 @@ class Role(models.TextChoices):
     BENEFICIARY_INSTITUTION = "beneficiary_institution", _("Beneficiary institution")
 
 
-# IATI OrganisationRole codes: 1 Funding, 2 Accountable, 3 Extending, 4 Implementing.
-IATI_ORGANISATION_ROLE = {
+# IATI OrganisationRole (1 Funding: provides the funds; 2 Accountable: oversight of the activity and its
+# outcomes; 3 Extending: manages the budget on behalf of the funder; 4 Implementing: physically carries
+# out the activity). IOM itself is Accountable and Implementing. A beneficiary institution has no
+# OrganisationRole (it neither funds, oversees, manages nor carries out): it is named in the activity's
+# "target groups" description (DescriptionType 3) instead. See README "IATI export".
+IATI_ORGANISATION_ROLE: dict[str, str | None] = {
     Role.GOVERNMENT_COUNTERPART: "2",
     Role.ENDORSING_AUTHORITY: "2",
     Role.IMPLEMENTING_PARTNER: "4",
     Role.FUNDING: "1",
-    Role.BENEFICIARY_INSTITUTION: "3",
+    Role.BENEFICIARY_INSTITUTION: None,
 }
 
 
@@ -1345,3 +1389,134 @@ class KeyFigure(BilingualMixin, models.Model):
     def source_label(self) -> str:
         """The source in the active language (`source` is French), falling back to French."""
         return self.source_en if get_language() == "en" and self.source_en else self.source
+
+
+# --- Money: transactions and exchange rates ----------------------------------------------------
+
+
+class TransactionKind(models.TextChoices):
+    """What a programme's money did, with its IATI TransactionType code (see IATI_TRANSACTION_TYPE)."""
+
+    INCOMING_COMMITMENT = "incoming_commitment", _("Incoming commitment")
+    INCOMING_FUNDS = "incoming_funds", _("Incoming funds")
+    COMMITMENT = "commitment", _("Commitment")
+    DISBURSEMENT = "disbursement", _("Disbursement")
+    EXPENDITURE = "expenditure", _("Expenditure")
+
+
+# IATI TransactionType: 11 Incoming Commitment, 1 Incoming Funds, 2 Outgoing Commitment, 3 Disbursement,
+# 4 Expenditure.
+IATI_TRANSACTION_TYPE = {
+    TransactionKind.INCOMING_COMMITMENT: "11",
+    TransactionKind.INCOMING_FUNDS: "1",
+    TransactionKind.COMMITMENT: "2",
+    TransactionKind.DISBURSEMENT: "3",
+    TransactionKind.EXPENDITURE: "4",
+}
+INCOMING_KINDS = (TransactionKind.INCOMING_COMMITMENT, TransactionKind.INCOMING_FUNDS)
+# What counts as "spent" against the budget.
+SPENDING_KINDS = (TransactionKind.DISBURSEMENT, TransactionKind.EXPENDITURE)
+
+
+class Transaction(InProgrammeHistory, models.Model):
+    """Money committed to, received, passed on or spent by a programme (written by programmes/services.py)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="transactions"
+    )
+    kind = models.CharField(_("type"), max_length=30, choices=TransactionKind.choices)
+    date = models.DateField(_("date"))
+    value = models.DecimalField(
+        _("amount"),
+        max_digits=15,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"), _("The amount must be more than zero."))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    provider = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("provider organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who the money comes from (required for incoming money: the funder)."),
+    )
+    receiver = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("receiver organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who receives it (empty: IOM)."),
+    )
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    reference = models.CharField(
+        _("reference"), max_length=100, blank=True, help_text=_("The accounting or imported transaction reference.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ["date", "pk"]
+        indexes = [models.Index(fields=["programme", "kind"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__gt=0),
+                name="transaction_value_positive",
+                violation_error_message=_("The amount must be more than zero."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code}: {self.get_kind_display()} {self.value} {self.currency} ({self.date})"
+
+    def clean(self) -> None:
+        from .rules import raise_if, transaction_errors
+
+        raise_if(transaction_errors(self))
+
+    @property
+    def iati_type(self) -> str:
+        return IATI_TRANSACTION_TYPE[TransactionKind(self.kind)]
+
+
+class ExchangeRate(models.Model):
+    """A rate used to convert amounts to US dollars: units of the currency for one USD, as of a date.
+
+    Managed in the admin. The rate in force on a day is the latest one not after it (programmes/money.py).
+    """
+
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=[c for c in Currency.choices if c[0] != Currency.USD]
+    )
+    units_per_usd = models.DecimalField(
+        _("units per US dollar"),
+        max_digits=18,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text=_("How many units of the currency buy one US dollar, e.g. 565.00 for XOF or 0.86 for EUR."),
+    )
+    as_of = models.DateField(_("as of"), help_text=_("The rate applies from this date until a newer one."))
+    source = models.CharField(
+        _("source"), max_length=255, blank=True, help_text=_("e.g. UN operational rate of exchange")
+    )
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "as_of"],
+                name="exchange_rate_one_per_day",
+                violation_error_message=_("There is already a rate for this currency on this date."),
+            ),
+            models.CheckConstraint(condition=Q(units_per_usd__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 USD = {self.units_per_usd} {self.currency} ({self.as_of:%Y-%m-%d})"

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.dispatch import Signal
+from shapely.geometry import shape
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
 from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
@@ -72,12 +73,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def _centroid(geometry: dict) -> tuple[float, float]:
-    """Centre of the bounding box of the largest ring: good enough to place a label or a marker."""
-    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-    ring = max((polygon[0] for polygon in polygons), key=len)
-    lons = [point[0] for point in ring]
-    lats = [point[1] for point in ring]
-    return round((min(lats) + max(lats)) / 2, 5), round((min(lons) + max(lons)) / 2, 5)
+    """A point guaranteed inside the unit's polygon (shapely's representative point), as (lat, lon).
+
+    Not the bounding-box centre, which falls outside concave units: the IATI file, the map markers and the
+    factsheet place the unit there.
+    """
+    point = shape(geometry).representative_point()
+    return round(point.y, 5), round(point.x, 5)
 
 
 def load_admin_units() -> dict[AdminLevel, SyncResult]:

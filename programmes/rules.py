@@ -81,6 +81,12 @@ def programme_field_errors(programme) -> Errors:
         problem = programme.actual_end_problem(programme.actual_end)
         if problem:
             add(errors, "actual_end", problem)
+    if not programme.iati_publish and not (programme.iati_exclusion_reason or "").strip():
+        add(
+            errors,
+            "iati_exclusion_reason",
+            _("Say why this programme is kept out of the IATI file (the file reports the reason)."),
+        )
     focal_point_id = programme.iom_focal_point_id
     # A focal point who has left since being chosen stays until someone picks another: only a new
     # choice must be active IOM staff.
@@ -187,3 +193,23 @@ def row_key(key: str) -> tuple[str, int, str] | None:
     """`participations-1-contribution` → ("participations", 1, "contribution"); None for other keys."""
     match = re.fullmatch(r"([a-z_]+)-(\d+)-([a-z_]+)", key)
     return (match.group(1), int(match.group(2)), match.group(3)) if match else None
+
+
+# --- Money -----------------------------------------------------------------------------------------
+
+
+def transaction_errors(transaction) -> Errors:
+    """A transaction's own rules: a sensible date, and a provider for money coming in."""
+    from .models import INCOMING_KINDS
+
+    errors: Errors = {}
+    if transaction.date is not None and not EARLIEST_DATE <= transaction.date <= LATEST_DATE:
+        add(
+            errors,
+            "date",
+            _("Enter a date between %(earliest)s and %(latest)s.")
+            % {"earliest": EARLIEST_DATE.year, "latest": LATEST_DATE.year},
+        )
+    if transaction.kind in INCOMING_KINDS and transaction.provider_id is None:
+        add(errors, "provider", _("Incoming money needs its provider: choose the funder it comes from."))
+    return errors

@@ -32,6 +32,7 @@ from .models import (
     ProgrammeLocation,
     ProgrammeStatusChange,
     Status,
+    Transaction,
 )
 from .rules import ParticipationRow
 
@@ -52,6 +53,8 @@ EDITABLE_FIELDS = (
     "currency",
     "iom_focal_point",
     "internal_notes",
+    "iati_publish",
+    "iati_exclusion_reason",
 )
 # Not the door's to set: filled in by the services.
 NOT_VALIDATED = ["search_text", "version", "created_by", "updated_by"]
@@ -331,6 +334,61 @@ def document_delete(*, document: Document, user) -> None:
         stored = document.file
         document.delete()
         transaction.on_commit(lambda: stored.delete(save=False))
+
+
+# --- Money: transactions -------------------------------------------------------------------------
+# Like documents, a transaction takes the programme's row lock and respects the review lock but does not
+# bump the programme's version (recording an expenditure never turns a colleague's edit into a conflict).
+
+TRANSACTION_FIELDS = ("kind", "date", "value", "currency", "provider", "receiver", "description", "reference")
+
+
+def transaction_add(*, programme: Programme, user, fields: Mapping[str, Any]) -> Transaction:
+    """Record a commitment, incoming money, a disbursement or an expenditure of the programme."""
+    with transaction.atomic(), attributed_to(user):
+        current = programme_lock(programme=programme, expected_version=None)
+        record = Transaction(programme=current, currency=current.currency)
+        _save_transaction(record, fields)
+    return record
+
+
+def transaction_update(*, record: Transaction, user, fields: Mapping[str, Any]) -> Transaction:
+    """Correct a recorded transaction (only the given fields change)."""
+    with transaction.atomic(), attributed_to(user):
+        programme_lock(programme=record.programme, expected_version=None)
+        _save_transaction(record, fields)
+    return record
+
+
+def transaction_delete(*, record: Transaction, user) -> None:
+    with transaction.atomic(), attributed_to(user):
+        programme_lock(programme=record.programme, expected_version=None)
+        record.delete()
+
+
+def transaction_check(*, programme: Programme, fields: Mapping[str, Any], record: Transaction | None = None) -> None:
+    """Raise what transaction_add/transaction_update would refuse, saving nothing (for the admin's page)."""
+    if programme.is_locked_for_review:
+        raise ProgrammeLocked
+    candidate = Transaction(programme=programme, currency=programme.currency)
+    if record is not None:
+        candidate = Transaction(**{f.attname: getattr(record, f.attname) for f in Transaction._meta.concrete_fields})
+    _check_transaction(candidate, fields)
+
+
+def _check_transaction(record: Transaction, fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(TRANSACTION_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field is read-only.")] for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(record, name, value)
+    rules.normalise_text_fields(record)
+    record.full_clean(exclude=["programme"])
+
+
+def _save_transaction(record: Transaction, fields: Mapping[str, Any]) -> None:
+    _check_transaction(record, fields)
+    record.save()
 
 
 # --- Internals ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models.functions import ExtractYear, Substr
 
 from regions.models import AdminUnit
 
+from . import money
 from .models import (
     AgeGroup,
     Currency,
@@ -107,10 +108,13 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
 
 
 def live_figures(programmes: QuerySet, *, suppress_small: bool = False) -> dict:
+    by_currency = budget_by_currency(programmes.filter(status=Status.ACTIVE))
     return {
         "active_programmes": programmes.filter(status=Status.ACTIVE).count(),
         "total_programmes": programmes.count(),
-        "budget_by_currency": budget_by_currency(programmes.filter(status=Status.ACTIVE)),
+        "budget_by_currency": by_currency,
+        # The same budgets in US dollars at the rates in force today, with the rates used.
+        "budget_usd": money.totals((row["currency"], row["total"]) for row in by_currency),
         "key_indicators": key_indicator_totals(programmes, suppress_small=suppress_small),
     }
 
@@ -169,12 +173,16 @@ def budget_by_region(programmes: QuerySet) -> dict:
             for region, currency, total in cursor.fetchall():
                 totals[(region, currency)] = Decimal(total or 0)
     currencies = [c for c in Currency.values if any(key[1] == c for key in totals)]
+    table = money.RateTable.load()
+    rows = []
+    for region in regions:
+        amounts = [totals.get((region.pcode, c), Decimal("0")) for c in currencies]
+        usd = money.totals(zip(currencies, amounts, strict=True), table=table)
+        rows.append({"region": region, "totals": amounts, "usd": usd.usd if usd.complete else None})
     return {
         "currencies": currencies,
-        "rows": [
-            {"region": region, "totals": [totals.get((region.pcode, c), Decimal("0")) for c in currencies]}
-            for region in regions
-        ],
+        "rows": rows,
+        "usd": money.totals(((k[1], v) for k, v in totals.items()), table=table),
     }
 
 
@@ -201,9 +209,11 @@ def budget_by_region_chart(budget: dict) -> dict:
     largest = [max((row["totals"][i] for row in budget["rows"]), default=0) for i in range(len(budget["currencies"]))]
     return {
         "currencies": budget["currencies"],
+        "usd": budget["usd"],
         "rows": [
             {
                 "region": row["region"],
+                "usd": row["usd"],
                 "cells": [
                     {"currency": currency, "total": row["totals"][i], "width": _bar_width(row["totals"][i], largest[i])}
                     for i, currency in enumerate(budget["currencies"])

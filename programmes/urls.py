@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import documents, editing, views
+from . import documents, editing, money_views, views
 
 app_name = "programmes"
 
@@ -18,5 +18,8 @@ urlpatterns = [
     path("<str:code>/edit/", editing.programme_edit, name="edit"),
     path("<str:code>/status/", editing.programme_status, name="status"),
     path("<str:code>/agreement/", editing.programme_agreement, name="agreement"),
+    path("<str:code>/transactions/", money_views.programme_transactions, name="transactions"),
+    path("<str:code>/transactions/<int:pk>/", money_views.transaction_edit, name="transaction_edit"),
+    path("<str:code>/transactions/<int:pk>/delete/", money_views.transaction_delete, name="transaction_delete"),
     path("<str:code>/", views.programme_detail, name="detail"),
 ]

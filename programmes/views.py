@@ -8,7 +8,7 @@ from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 from partners.models import Organisation
 from regions.models import AdminLevel, cached_reference, places
 
+from . import money
 from .exports import safe_cell
 from .filters import ProgrammeFilter
 from .history import programme_history
@@ -174,7 +175,13 @@ def programme_list(request: HttpRequest) -> HttpResponse:
     programmes = filterset.qs if valid else Programme.objects.none()
     page = Paginator(programmes, PAGE_SIZE).get_page(request.GET.get("page"))
     querystring = _querystring_without_page(request)
+    # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated).
+    budgets = money.totals(programmes.order_by().values_list("currency").annotate(total=Sum("budget")))
+    table = money.RateTable.load()
+    for programme in page:
+        programme.budget_usd, _used = money.to_usd(programme.budget, programme.currency, budgets.on, table)
     context = {
+        "budgets": budgets,
         "page": page,
         "filter": filterset,
         "valid": valid,
@@ -297,7 +304,10 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
         "results": results_framework(programme, disaggregated=is_iom),
         "history": programme_history(programme, iom=is_iom),
         "map_config": map_config(highlight=[location.admin_unit.pcode for location in locations]),
+        "budget_usd": money.totals([(programme.currency, programme.budget)]),
     }
+    if is_iom:  # what was spent is IOM's own accounting
+        context["spending"] = money.spending([programme])[programme.pk]
     return render(request, "programmes/programme_detail.html", context)
 
 

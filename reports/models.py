@@ -177,6 +177,16 @@ class ReportJob(models.Model):
         return reverse("reports:download", args=[self.uuid])
 
     @property
+    def notes(self) -> list[str]:
+        """What the file says about itself (e.g. how many programmes the IATI file leaves out and why)."""
+        return [item["note"] for item in self.validation_messages or [] if "note" in item]
+
+    @property
+    def problems(self) -> list[dict]:
+        """Values cleaned or left out, or schema errors, per programme or activity."""
+        return [item for item in self.validation_messages or [] if "note" not in item]
+
+    @property
     def extension(self) -> str:
         return REPORT_FORMATS[ReportType(self.type)][0]
 

@@ -324,10 +324,12 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         matrix.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
         count = progress.done
     elif kind == ReportType.IATI_XML:
+        notes: list[str] = []
         count, problems = iati.write_iati_xml(
-            programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
+            programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress, notes=notes
         )
-        return {"row_count": count, "validation_messages": progress.problems + problems}
+        # What the file leaves out and why, shown on the report page above the problems of each activity.
+        return {"row_count": count, "validation_messages": [{"note": n} for n in notes] + progress.problems + problems}
     else:
         portfolio.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
         count = progress.total

@@ -9,7 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import (
     BudgetLine,
-    ExchangeRate,
     FundRule,
     Proposal,
     Review,
@@ -38,15 +37,6 @@ class FundRuleAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "scope"]
     search_fields = ["scope"]
     list_select_related = True
-
-
-@admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
-    list_display = ["currency", "units_per_usd", "as_of", "source"]
-    list_filter = ["currency"]
-    search_fields = ["currency", "source"]
-    list_select_related = True
-    date_hierarchy = "as_of"
 
 
 @admin.register(ReviewCriterion)

@@ -19,9 +19,10 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from programmes.models import Currency, Document, DocumentCategory, Participation, Programme, Role, Scope
+from programmes.money import RateUsed, rate_in_force
 from programmes.rules import contributions_over_budget
 
-from .models import STAFF_AND_OFFICE, BudgetLine, ExchangeRate, FundRule, ProposalKind
+from .models import STAFF_AND_OFFICE, BudgetLine, FundRule, ProposalKind
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def check_endorsement(*, endorsing_organisation_ids: set[int], letter_issuer_ids
     return CheckItem("endorsement", label, False, message)
 
 
-def convert_to_usd(amount: Decimal, currency: str, rate: ExchangeRate | None) -> Decimal | None:
+def convert_to_usd(amount: Decimal, currency: str, rate: RateUsed | None) -> Decimal | None:
     """USD stays as is; another currency needs a rate (None without one)."""
     if currency == Currency.USD:
         return amount
@@ -86,7 +87,7 @@ def convert_to_usd(amount: Decimal, currency: str, rate: ExchangeRate | None) ->
 
 
 def check_budget_range(
-    *, budget: Decimal, currency: str, scope: str, rule: FundRule | None, rate: ExchangeRate | None
+    *, budget: Decimal, currency: str, scope: str, rule: FundRule | None, rate: RateUsed | None
 ) -> CheckItem:
     label = _("Budget within the IOM Development Fund range for its scope")
     scope_label = Scope(scope).label
@@ -225,7 +226,7 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
     if kind == ProposalKind.IDF:
         items.append(check_idf_funder(is_idf_funded=programme.is_idf_funded))
         rule = FundRule.objects.filter(scope=programme.scope).first()
-        rate = None if programme.currency == Currency.USD else ExchangeRate.objects.in_effect(programme.currency, on)
+        rate = None if programme.currency == Currency.USD else rate_in_force(programme.currency, on)
         lines = list(BudgetLine.objects.filter(programme=programme).values_list("category", "amount"))
         items.append(
             check_budget_range(

@@ -19,7 +19,6 @@ from partners.models import is_iom_staff
 from programmes.models import (
     NON_NEGATIVE,
     BilingualMixin,
-    Currency,
     InProgrammeHistory,
     Programme,
     Scope,
@@ -94,53 +93,6 @@ class FundRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()}: USD {self.min_usd:,.0f}–{self.max_usd:,.0f}"
-
-
-class ExchangeRateQuerySet(models.QuerySet):
-    def in_effect(self, currency: str, on: date) -> ExchangeRate | None:
-        """The rate of `currency` with the latest `as_of` not after `on` (None when there is none)."""
-        return self.filter(currency=currency, as_of__lte=on).order_by("-as_of").first()
-
-
-class ExchangeRate(models.Model):
-    """A rate used to convert budgets to US dollars: units of the currency for one USD, as of a date."""
-
-    currency = models.CharField(
-        _("currency"), max_length=3, choices=[c for c in Currency.choices if c[0] != Currency.USD]
-    )
-    units_per_usd = models.DecimalField(
-        _("units per US dollar"),
-        max_digits=18,
-        decimal_places=6,
-        validators=[MinValueValidator(Decimal("0.000001"))],
-        help_text=_("How many units of the currency buy one US dollar, e.g. 565.00 for XOF or 0.86 for EUR."),
-    )
-    as_of = models.DateField(_("as of"), help_text=_("The rate applies from this date until a newer one."))
-    source = models.CharField(
-        _("source"), max_length=255, blank=True, help_text=_("e.g. UN operational rate of exchange")
-    )
-
-    objects = ExchangeRateQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("exchange rate")
-        verbose_name_plural = _("exchange rates")
-        ordering = ["currency", "-as_of"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["currency", "as_of"],
-                name="exchange_rate_one_per_day",
-                violation_error_message=_("There is already a rate for this currency on this date."),
-            ),
-            models.CheckConstraint(condition=Q(units_per_usd__gt=0), name="exchange_rate_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"1 USD = {self.units_per_usd} {self.currency} ({self.as_of:%Y-%m-%d})"
-
-    def to_usd(self, amount: Decimal) -> Decimal:
-        """The amount in USD, rounded half-up to the cent."""
-        return (amount / self.units_per_usd).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 # --- Budget lines -----------------------------------------------------------------------------

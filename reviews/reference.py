@@ -66,7 +66,9 @@ def ensure_review_groups(apps=None) -> dict:
             name,
             [
                 *read,
-                *permission.objects.filter(content_type__app_label="reviews", codename__in=EXTRA_PERMISSIONS[name]),
+                *permission.objects.filter(
+                    content_type__app_label__in=("reviews", "programmes"), codename__in=EXTRA_PERMISSIONS[name]
+                ),
             ],
         )
         for name in GROUPS
@@ -79,7 +81,9 @@ def load_review_reference(fund_rule=None, criterion=None, rate=None, group=None)
     if not in_migration:
         from django.contrib.auth.models import Group
 
-        from .models import ExchangeRate, FundRule, ReviewCriterion
+        from programmes.models import ExchangeRate
+
+        from .models import FundRule, ReviewCriterion
 
         fund_rule, criterion, rate, group = FundRule, ReviewCriterion, ExchangeRate, Group
     for scope, low, high, share in FUND_RULES:

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from programmes.models import Document, Participation, Role, Scope
+from programmes.models import Document, ExchangeRate, Participation, Role, Scope
+from programmes.money import RateUsed
 from reviews.eligibility import (
     all_pass,
     check_budget_range,
@@ -15,7 +16,7 @@ from reviews.eligibility import (
     convert_to_usd,
     eligibility_checklist,
 )
-from reviews.models import BudgetLine, ExchangeRate, FundRule, ProposalKind
+from reviews.models import BudgetLine, FundRule, ProposalKind
 
 pytest_plugins = ["tests.reviews_support"]
 
@@ -90,7 +91,7 @@ def test_budget_range_limits_are_inclusive(budget, passes):
 
 
 def test_budget_in_xof_is_converted_with_the_rate_and_rounded_to_the_cent():
-    rate = ExchangeRate(currency="XOF", units_per_usd=Decimal("600"), as_of=date(2026, 1, 1))
+    rate = RateUsed("XOF", date(2026, 1, 1), Decimal("600"), "")
     assert convert_to_usd(Decimal("30000000"), "XOF", rate) == Decimal("50000.00")
     # 29,999,997 XOF / 600 = 49,999.995 USD, rounded half-up to 50,000.00: inside the range.
     assert convert_to_usd(Decimal("29999997"), "XOF", rate) == Decimal("50000.00")

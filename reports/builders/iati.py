@@ -12,9 +12,21 @@ from typing import IO
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from lxml import etree
 
-from programmes.models import IATI_ACTIVITY_STATUS, IATI_ORGANISATION_ROLE, Measure, Role, Scope, Status
+from programmes.models import (
+    ENDING_STATUSES,
+    IATI_ACTIVITY_STATUS,
+    IATI_ORGANISATION_ROLE,
+    IATI_TRANSACTION_TYPE,
+    Measure,
+    Role,
+    Scope,
+    Status,
+    TransactionKind,
+)
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _no_progress, iter_programmes
 
@@ -24,8 +36,10 @@ IOM_NAME = {
     "fr": "Organisation internationale pour les migrations (OIM)",
     "en": "International Organization for Migration (IOM)",
 }
-# IATI ActivityScope for each programme scope (4 national, 6 one region, 5 several regions, 1 global).
-IATI_ACTIVITY_SCOPE = {Scope.NATIONAL: "4", Scope.REGIONAL: "6", Scope.MULTI_REGIONAL: "5", Scope.GLOBAL: "1"}
+# IATI ActivityScope (1 global, 4 national, 5 several regions, 6 one region, 7 one department): derived from
+# the places the programme records (see activity_scope), the programme's scope only when it has none.
+SCOPE_WITHOUT_PLACES = {Scope.NATIONAL: "4", Scope.GLOBAL: "1"}
+NIGER_REGIONS = 8
 # GeoNames feature codes of first-, second- and third-order administrative divisions.
 FEATURE_DESIGNATION = {1: "ADM1", 2: "ADM2", 3: "ADM3"}
 
@@ -87,10 +101,40 @@ def _sector_percentages(codes: list[str]) -> list[tuple[str, int]]:
     return list(merged.items())
 
 
+def activity_scope(record: ProgrammeRecord, lookups: Lookups) -> str | None:
+    """The IATI ActivityScope the recorded places say (None: nothing to derive it from).
+
+    Global programmes are global; otherwise the places decide: one department (7), one region (6),
+    several regions (5), all of Niger's regions (4). Without places only a national programme has a scope.
+    """
+    if record.scope == Scope.GLOBAL:
+        return "1"
+    if not record.unit_ids:
+        return SCOPE_WITHOUT_PLACES.get(Scope(record.scope))
+    chains = [lookups.chain(unit_id) for unit_id in record.unit_ids]
+    regions = {chain[0].pcode for chain in chains}
+    if len(regions) >= NIGER_REGIONS:
+        return "4"
+    if len(regions) > 1:
+        return "5"
+    departments = {chain[1].pcode if len(chain) > 1 else None for chain in chains}
+    return "7" if len(departments) == 1 and None not in departments else "6"
+
+
 def iati_activity(
-    record: ProgrammeRecord, lookups: Lookups, *, prefix: str, today: date, suppress_below: int = 0
+    record: ProgrammeRecord,
+    lookups: Lookups,
+    *,
+    prefix: str,
+    today: date,
+    suppress_below: int = 0,
+    problems: list[str] | None = None,
 ) -> etree._Element:
-    """One <iati-activity> in the element order of the 2.03 schema."""
+    """One <iati-activity> in the element order of the 2.03 schema.
+
+    What cannot be published truthfully is left out and said in `problems` (never invented).
+    """
+    problems = problems if problems is not None else []
     activity = etree.Element("iati-activity")
     activity.set("last-updated-datetime", record.updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     activity.set(XML_LANG, "fr")
@@ -106,17 +150,30 @@ def iati_activity(
         _narratives(activity, "description", record.summary_fr, record.summary_en).set("type", "1")
     else:
         _narratives(activity, "description", record.title_fr, record.title_en).set("type", "1")
+    # Beneficiary institutions have no IATI OrganisationRole: they are the activity's target groups.
+    beneficiaries = [lookups.orgs[o] for o in record.partners_in(Role.BENEFICIARY_INSTITUTION)]
+    if beneficiaries:
+        _narratives(
+            activity,
+            "description",
+            "Institutions bénéficiaires : " + "; ".join(o.name_fr for o in beneficiaries),
+            "Beneficiary institutions: " + "; ".join(o.name_en or o.name_fr for o in beneficiaries),
+        ).set("type", "3")
 
-    iom = _narratives(activity, "participating-org", IOM_NAME["fr"], IOM_NAME["en"])
-    iom.set("ref", prefix)
-    iom.set("role", "2")
-    iom.set("type", "40")
+    for role in ("2", "4"):  # IOM oversees and carries out its programmes
+        iom = _narratives(activity, "participating-org", IOM_NAME["fr"], IOM_NAME["en"])
+        iom.set("ref", prefix)
+        iom.set("role", role)
+        iom.set("type", "40")
     for org_id, role, _amount_value in record.partners:
+        iati_role = IATI_ORGANISATION_ROLE[Role(role)]
+        if iati_role is None:
+            continue
         org = lookups.orgs[org_id]
         element = _narratives(activity, "participating-org", org.name_fr, org.name_en)
         if org.iati_identifier:
             element.set("ref", org.iati_identifier)
-        element.set("role", IATI_ORGANISATION_ROLE[Role(role)])
+        element.set("role", iati_role)
         if org.iati_type:
             element.set("type", org.iati_type)
 
@@ -125,12 +182,27 @@ def iati_activity(
     dates += [("2", record.actual_start), ("4", record.actual_end)]
     for kind, value in sorted(dates, key=lambda item: item[0]):
         # Actual dates cannot lie in the future (IATI rule); planned ones can.
-        if value is None or (kind in ("2", "4") and value > today):
+        if value is not None and kind in ("2", "4") and value > today:
+            problems.append(
+                _("The actual date %(date)s is in the future: it was left out of the file.")
+                % {"date": value.isoformat()}
+            )
+            continue
+        if value is None:
             continue
         element = etree.SubElement(activity, "activity-date")
         element.set("type", kind)
         element.set("iso-date", value.isoformat())
-    etree.SubElement(activity, "activity-scope").set("code", IATI_ACTIVITY_SCOPE[Scope(record.scope)])
+    if record.status in ENDING_STATUSES and record.actual_end is None:
+        problems.append(
+            _("The programme is %(status)s but has no actual end date: record it before publishing.")
+            % {"status": Status(record.status).label.lower()}
+        )
+    scope = activity_scope(record, lookups)
+    if scope is None:
+        problems.append(_("No place is recorded: the activity scope is left out (record where the programme works)."))
+    else:
+        etree.SubElement(activity, "activity-scope").set("code", scope)
     country = etree.SubElement(activity, "recipient-country")
     country.set("code", "NE")
     country.set("percentage", "100")
@@ -164,8 +236,72 @@ def iati_activity(
             value.set("value-date", start.isoformat())
             value.text = _amount(amount)
 
-    _iati_results(activity, record, suppress_below)
+    _iati_transactions(activity, record, lookups, prefix=prefix)
+    _iati_results(activity, record, suppress_below, problems)
     return activity
+
+
+def _org_element(parent: etree._Element, tag: str, org) -> None:
+    element = _narratives(parent, tag, org.name_fr, org.name_en)
+    if org.iati_identifier:
+        element.set("ref", org.iati_identifier)
+    if org.iati_type:
+        element.set("type", org.iati_type)
+
+
+def _iati_transactions(activity: etree._Element, record: ProgrammeRecord, lookups: Lookups, *, prefix: str) -> None:
+    """The recorded transactions, and each funder's contribution as an incoming commitment (type 11) unless
+    one is recorded for that funder. A contribution carries no date of its own: it is dated by the signed
+    agreement when one is recorded, else by the planned start, and its description says which."""
+    recorded_commitments = {t.provider_id for t in record.transactions if t.kind == TransactionKind.INCOMING_COMMITMENT}
+    rows = []
+    for org_id, role, amount in record.partners:
+        if role != Role.FUNDING or not amount or org_id in recorded_commitments:
+            continue
+        if record.agreement_signed_on:
+            day, fr, en = (
+                record.agreement_signed_on,
+                "Contribution du bailleur, datée de la signature de l'accord",
+                "Funder's contribution, dated by the signing of the agreement",
+            )
+        else:
+            day, fr, en = (
+                record.planned_start,
+                "Contribution du bailleur, datée du début prévu (aucun accord signé enregistré)",
+                "Funder's contribution, dated by the planned start (no signed agreement recorded)",
+            )
+        rows.append(("11", day, amount, record.currency, fr, en, org_id, None))
+    for t in record.transactions:
+        rows.append(
+            (
+                IATI_TRANSACTION_TYPE[t.kind],
+                t.date,
+                t.value,
+                t.currency,
+                t.description,
+                "",
+                t.provider_id,
+                t.receiver_id,
+            )
+        )
+    for code, day, amount, currency, fr, en, provider, receiver in sorted(rows, key=lambda r: (r[1], r[0])):
+        transaction = etree.SubElement(activity, "transaction")
+        etree.SubElement(transaction, "transaction-type").set("code", code)
+        etree.SubElement(transaction, "transaction-date").set("iso-date", day.isoformat())
+        value = etree.SubElement(transaction, "value")
+        value.set("currency", currency)
+        value.set("value-date", day.isoformat())
+        value.text = _amount(amount)
+        if fr or en:
+            _narratives(transaction, "description", fr, en)
+        if provider is not None:
+            _org_element(transaction, "provider-org", lookups.orgs[provider])
+        if receiver is not None:
+            _org_element(transaction, "receiver-org", lookups.orgs[receiver])
+        elif code in ("1", "11"):  # money coming in is received by IOM for this activity
+            iom = _narratives(transaction, "receiver-org", IOM_NAME["fr"], IOM_NAME["en"])
+            iom.set("ref", prefix)
+            iom.set("type", "40")
 
 
 def _iati_location(activity: etree._Element, lookups: Lookups, unit_id: int) -> None:
@@ -175,7 +311,9 @@ def _iati_location(activity: etree._Element, lookups: Lookups, unit_id: int) -> 
     location = etree.SubElement(activity, "location")
     location.set("ref", unit.pcode)
     etree.SubElement(location, "location-reach").set("code", "1")
-    _narratives(location, "name", " › ".join(u.name_fr for u in chain), "")
+    _narratives(
+        location, "name", " › ".join(u.name_fr for u in chain), " › ".join(u.name_en or u.name_fr for u in chain)
+    )
     _narratives(
         location,
         "description",
@@ -188,7 +326,7 @@ def _iati_location(activity: etree._Element, lookups: Lookups, unit_id: int) -> 
     administrative.set("vocabulary", "A4")
     administrative.set("level", "0")
     administrative.set("code", "NE")
-    if unit.lat is not None and unit.lon is not None:
+    if unit.lat is not None and unit.lon is not None:  # a point inside the unit (programmes/reference.py)
         point = etree.SubElement(location, "point")
         point.set("srsName", "http://www.opengis.net/def/crs/EPSG/0/4326")
         etree.SubElement(point, "pos").text = f"{unit.lat:.5f} {unit.lon:.5f}"
@@ -202,7 +340,9 @@ class AdminLevelLabel:
     en = {1: "region", 2: "department", 3: "commune"}
 
 
-def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_below: int = 0) -> None:
+def _iati_results(
+    activity: etree._Element, record: ProgrammeRecord, suppress_below: int = 0, problems: list[str] | None = None
+) -> None:
     """One result per outcome (type 2) and output (type 1) that has indicators; loose indicators last."""
     groups: dict[tuple[str, int | None], list[IndicatorRecord]] = defaultdict(list)
     for ind in record.indicators:
@@ -222,20 +362,46 @@ def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_be
         code, fr, en = statements.get(key, ("", record.title_fr, record.title_en))
         _narratives(result, "title", f"{code} {fr}".strip(), f"{code} {en}".strip() if en else "")
         for ind in indicators:
-            _iati_indicator(result, ind, record, suppress_below)
+            _iati_indicator(result, ind, record, suppress_below, problems if problems is not None else [])
+
+
+def activity_period(record: ProgrammeRecord) -> tuple[date, date | None]:
+    """The activity's dates as published: actual where recorded, planned otherwise."""
+    return record.actual_start or record.planned_start, record.actual_end or record.planned_end
 
 
 def _iati_indicator(
-    result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int = 0
+    result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int, problems: list[str]
 ) -> None:
     indicator = etree.SubElement(result, "indicator")
     indicator.set("measure", "2" if ind.measure == Measure.PERCENTAGE else "1")
     indicator.set("ascending", "1")
     _narratives(indicator, "title", ind.name_fr, ind.name_en)
-    baseline = etree.SubElement(indicator, "baseline")
-    baseline.set("year", str(ind.baseline_year or record.planned_start.year))
-    baseline.set("value", _number(ind.baseline))
+    if ind.baseline_year:
+        baseline = etree.SubElement(indicator, "baseline")
+        baseline.set("year", str(ind.baseline_year))
+        baseline.set("value", _number(ind.baseline))
+    else:  # IATI requires the year of a baseline: without one recorded, the baseline is not published
+        problems.append(
+            _("Indicator %(code)s: no baseline year is recorded, so its baseline was left out.") % {"code": ind.code}
+        )
+    first, last = activity_period(record)
     for start, end, _sex, _age, target, achieved in ind.values:
+        if start < first or (last is not None and end > last):
+            problems.append(
+                _(
+                    "Indicator %(code)s: the period %(start)s–%(end)s lies outside the activity's dates "
+                    "(%(first)s–%(last)s) and was left out."
+                )
+                % {
+                    "code": ind.code,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "first": first.isoformat(),
+                    "last": last.isoformat() if last else "…",
+                }
+            )
+            continue
         period = etree.SubElement(indicator, "period")
         etree.SubElement(period, "period-start").set("iso-date", start.isoformat())
         etree.SubElement(period, "period-end").set("iso-date", end.isoformat())
@@ -275,10 +441,14 @@ def write_iati_xml(
     generated: datetime | None = None,
     progress: Progress = _no_progress,
     suppress_below: int = 0,
+    notes: list[str] | None = None,
 ) -> tuple[int, list[dict]]:
-    """IATI 2.03 activities, each validated against the official XSD as it is written.
+    """IATI 2.03 activities that IOM publishes, each validated against the official XSD as it is written.
 
-    Returns the number of activities and the validation errors per activity identifier.
+    Only approved and later programmes go out, unless staff unticked "publish to IATI"; how many others
+    were left out and why is written at the top of the file (an XML comment) and appended to `notes`.
+    Returns the number of activities and the problems per activity identifier (schema errors, and what
+    was left out because it could not be published truthfully).
     """
     prefix = prefix or settings.IATI_ORGANISATION_PREFIX
     generated = generated or timezone.now()
@@ -286,14 +456,55 @@ def write_iati_xml(
     lookups = Lookups.load()
     problems: list[dict] = []
     count = 0
+    left_out = queryset.iati_left_out()
+    note = left_out_note(left_out)
+    if notes is not None and note:
+        notes.append(note)
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
+        if note:
+            xf.write(etree.Comment(f" {note} "))
         with xf.element("iati-activities", _envelope(generated)):
-            for record in iter_programmes(queryset, lookups, results=True, statements=True, progress=progress):
-                activity = iati_activity(record, lookups, prefix=prefix, today=today, suppress_below=suppress_below)
-                errors = validate_activity(activity, generated)
+            published = queryset.iati_published()
+            for record in iter_programmes(
+                published, lookups, results=True, statements=True, money=True, progress=progress
+            ):
+                content: list[str] = []
+                activity = iati_activity(
+                    record, lookups, prefix=prefix, today=today, suppress_below=suppress_below, problems=content
+                )
+                errors = validate_activity(activity, generated) + content
                 if errors and len(problems) < 500:
                     problems.append({"activity": f"{prefix}-{record.code}", "errors": errors})
                 xf.write(activity, pretty_print=True)
                 count += 1
     return count, problems
+
+
+def left_out_note(left_out: dict[str, int]) -> str:
+    """One sentence: how many programmes the file leaves out, and why ("" when none)."""
+    if not left_out:
+        return ""
+    parts = []
+    statuses = {k: v for k, v in left_out.items() if k != "flag"}
+    if statuses:
+        detail = ", ".join(f"{Status(k).label.lower()} {v}" for k, v in sorted(statuses.items()))
+        total = sum(statuses.values())
+        parts.append(
+            ngettext(
+                "%(count)s programme not approved or never approved (%(detail)s)",
+                "%(count)s programmes not approved or never approved (%(detail)s)",
+                total,
+            )
+            % {"count": total, "detail": detail}
+        )
+    if left_out.get("flag"):
+        parts.append(
+            ngettext(
+                "%(count)s programme kept out by IOM (“publish to IATI” unticked, with a reason)",
+                "%(count)s programmes kept out by IOM (“publish to IATI” unticked, with a reason)",
+                left_out["flag"],
+            )
+            % {"count": left_out["flag"]}
+        )
+    return _("Left out of this file: %(parts)s.") % {"parts": "; ".join(parts)}

@@ -30,12 +30,14 @@ from programmes.models import (
     Output,
     Participation,
     Programme,
+    ProgrammeAgreement,
     ProgrammeLocation,
     Role,
     Scope,
     Sector,
     Sex,
     Status,
+    Transaction,
 )
 from programmes.privacy import HIDDEN_MARK, small_label
 from regions.models import AdminUnit
@@ -280,6 +282,17 @@ class IndicatorRecord:
         return _pick(self.name_fr, self.name_en)
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    kind: str
+    date: date
+    value: Decimal
+    currency: str
+    provider_id: int | None
+    receiver_id: int | None
+    description: str
+
+
 @dataclass(slots=True)
 class ProgrammeRecord:
     pk: int
@@ -303,6 +316,8 @@ class ProgrammeRecord:
     unit_ids: list[int] = field(default_factory=list)
     results: list[tuple] = field(default_factory=list)  # (kind, pk, code, statement_fr, statement_en)
     indicators: list[IndicatorRecord] = field(default_factory=list)
+    transactions: list[TransactionRecord] = field(default_factory=list)  # with money=True
+    agreement_signed_on: date | None = None  # with money=True
 
     @property
     def title(self) -> str:
@@ -324,10 +339,12 @@ def iter_programmes(
     results: bool = False,
     statements: bool = False,
     all_cells: bool = False,
+    money: bool = False,
     progress: Progress = _no_progress,
 ) -> Iterator[ProgrammeRecord]:
     """Programmes of the queryset in its order, each with partners, locations and optionally its results:
-    indicators with their values (totals only unless `all_cells`), and outcome/output statements."""
+    indicators with their values (totals only unless `all_cells`), and outcome/output statements; with
+    `money`, its transactions and the date its agreement was signed."""
     chunk_size = chunk_size or settings.REPORTS_CHUNK_SIZE
     rows = queryset.values_list(*PROGRAMME_FIELDS).iterator(chunk_size=chunk_size)
     for chunk in _batched(rows, chunk_size):
@@ -353,6 +370,19 @@ def iter_programmes(
             records[pid].secondary_sector_ids.append(sector)
         if results:
             _attach_results(records, ids, all_cells=all_cells, statements=statements)
+        if money:
+            for pid, *row in (
+                Transaction.objects.filter(programme_id__in=ids)
+                .order_by("programme_id", "date", "pk")
+                .values_list(
+                    "programme_id", "kind", "date", "value", "currency", "provider_id", "receiver_id", "description"
+                )
+            ):
+                records[pid].transactions.append(TransactionRecord(*row))
+            for pid, signed_on in ProgrammeAgreement.objects.filter(programme_id__in=ids).values_list(
+                "programme_id", "signed_on"
+            ):
+                records[pid].agreement_signed_on = signed_on
         report_problem = getattr(progress, "problem", None)  # services.Heartbeat collects them on the job
         for record in records.values():
             problems = sanitise_record(record)
