@@ -54,7 +54,9 @@ class TransactionSerializer(StrictInputMixin, serializers.ModelSerializer):
         rejected_inputs = ("programme", "created_at", "updated_at")
 
     def _converted(self, record: Transaction):
-        table = self.context.setdefault("rate_table", RateTable.load())
+        if "rate_table" not in self.context:  # one query for the whole list
+            self.context["rate_table"] = RateTable.load()
+        table = self.context["rate_table"]
         return to_usd(record.value, record.currency, record.date, table)
 
     def get_value_usd(self, record: Transaction) -> str | None:

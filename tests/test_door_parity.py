@@ -133,6 +133,12 @@ RULES = [
         "Ce lieu figure déjà dans le programme.",
     ),
     (
+        "kept out of IATI without a reason",
+        None,
+        Change(fields={"iati_publish": False, "iati_exclusion_reason": "  "}),
+        "Indiquez pourquoi ce programme est exclu du fichier IATI (le fichier en donne le motif).",
+    ),
+    (
         "edited while under review",
         _under_review,
         Change(fields={"title_fr": "Changé pendant la revue"}),
