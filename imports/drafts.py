@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from partners.iati_identifiers import identifier_errors
 from programmes.models import IATI_TRANSACTION_TYPE, Currency, Programme, Role, Status
 from programmes.rules import ParticipationRow
 
@@ -208,8 +209,16 @@ def _participations(record: ActivityRecord, reference: Reference, draft: Program
             if not match.proposed_name:
                 draft.warnings.append(_("A participating organisation has neither name nor identifier: skipped."))
                 continue
+            ref = org.ref.strip()
+            government = org.type in ("10", "15") and role != Role.FUNDING  # see partners.services
+            if identifier_errors(ref, niger_government=government):
+                draft.warnings.append(
+                    _("%(name)s: “%(ref)s” is not a valid IATI organisation identifier; it is created without one.")
+                    % {"name": match.proposed_name, "ref": ref}
+                )
+                ref = ""
             draft.new_organisations.append(
-                NewOrganisation(name=match.proposed_name, ref=org.ref, iati_type=org.type, role=role)
+                NewOrganisation(name=match.proposed_name, ref=ref, iati_type=org.type, role=role)
             )
         draft.participations.append(
             ParticipationRow(organisation=match.organisation, role=role, contribution=contribution)
@@ -217,6 +226,13 @@ def _participations(record: ActivityRecord, reference: Reference, draft: Program
 
 
 KIND_FROM_IATI = {code: kind for kind, code in IATI_TRANSACTION_TYPE.items()}
+
+
+@dataclass(frozen=True)
+class NewOrganisationKey:
+    """A transaction's organisation that the import creates (one of the draft's new organisations)."""
+
+    name: str
 
 
 def _transactions(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft, language: str) -> None:
@@ -236,16 +252,19 @@ def _transactions(record: ActivityRecord, reference: Reference, draft: Programme
         elif transaction.amount.value <= 0:
             problem = _("its amount is not positive")
         orgs = {}
+        new_names = {o.name for o in draft.new_organisations}
         for name, org in (("provider", transaction.provider), ("receiver", transaction.receiver)):
             orgs[name] = None
             if org is not None and org.ref.upper() not in iom_refs():
                 match = reference.organisations.match(org, language)
-                if match.organisation is None and problem is None:
+                orgs[name] = match.organisation
+                if match.organisation is None and match.proposed_name in new_names:
+                    orgs[name] = NewOrganisationKey(match.proposed_name)  # created with the participations
+                elif match.organisation is None and problem is None:
                     problem = _("its %(party)s %(name)s is not in the portal") % {
                         "party": name,
                         "name": org.ref or pick(org.names, language),
                     }
-                orgs[name] = match.organisation
         if problem is None and kind in (KIND_FROM_IATI["11"], KIND_FROM_IATI["1"]) and orgs["provider"] is None:
             problem = _("incoming money without a provider organisation")
         if problem:

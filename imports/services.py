@@ -34,7 +34,7 @@ from programmes.services import (
     transaction_delete,
 )
 
-from .drafts import ProgrammeDraft, draft_changes, draft_from_activity, imported_reference
+from .drafts import NewOrganisationKey, ProgrammeDraft, draft_changes, draft_from_activity, imported_reference
 from .iati import IatiFileError, iter_activities
 from .mapping import Reference
 from .models import ImportedActivity, ImportFormat, ImportJob, ImportStatus
@@ -401,7 +401,7 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             )
         if draft.merge_lists:
             return action
-        _replace_imported_transactions(programme, draft, user)
+        _replace_imported_transactions(programme, draft, job, user, created_orgs)
         ImportedActivity.objects.update_or_create(
             iati_identifier=draft.identifier,
             defaults={
@@ -415,12 +415,17 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
     return action
 
 
-def _replace_imported_transactions(programme: Programme, draft, user) -> None:
+def _replace_imported_transactions(programme: Programme, draft, job: ImportJob, user, created_orgs: dict) -> None:
     """The transactions this activity brought last time give way to those it brings now (same services)."""
     prefix = imported_reference(draft.identifier, 0).removesuffix(" #0") + " #"
     for record in Transaction.objects.filter(programme=programme, reference__startswith=prefix):
         transaction_delete(record=record, user=user)
+    new_by_name = {o.name: o for o in draft.new_organisations}
     for fields in draft.transactions:
+        fields = dict(fields)
+        for party in ("provider", "receiver"):
+            if isinstance(fields[party], NewOrganisationKey):  # created with the participations above
+                fields[party] = _organisation_for(new_by_name[fields[party].name], job, user, created_orgs)
         transaction_add(programme=programme, user=user, fields=fields)
 
 

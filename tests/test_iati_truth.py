@@ -57,7 +57,9 @@ def build(queryset=None, **kwargs) -> tuple[etree._ElementTree, list[dict], list
 
 
 def activity(document, programme: Programme):
-    found = document.xpath("//iati-activity[iati-identifier=$id]", id=f"{settings.IATI_ORGANISATION_PREFIX}-{programme.code}")
+    found = document.xpath(
+        "//iati-activity[iati-identifier=$id]", id=f"{settings.IATI_ORGANISATION_PREFIX}-{programme.code}"
+    )
     return found[0] if found else None
 
 
@@ -81,7 +83,9 @@ def test_only_approved_and_later_programmes_are_published_and_the_file_says_what
     ProgrammeStatusChange.objects.create(
         programme=cancelled_after_approval, from_status=Status.PIPELINE, to_status=Status.APPROVED
     )
-    kept_out = make_programme(org_a, status=Status.ACTIVE, iati_publish=False, iati_exclusion_reason="Accord confidentiel")
+    kept_out = make_programme(
+        org_a, status=Status.ACTIVE, iati_publish=False, iati_exclusion_reason="Accord confidentiel"
+    )
 
     document, _problems, notes = build()
 
@@ -111,9 +115,7 @@ def test_the_report_page_says_how_many_programmes_the_iati_file_left_out(
 
 def test_keeping_a_programme_out_of_iati_needs_a_reason(staff, programme_a):
     with pytest.raises(ValidationError) as refused:
-        programme_update(
-            programme=programme_a, user=staff, expected_version=None, fields={"iati_publish": False}
-        )
+        programme_update(programme=programme_a, user=staff, expected_version=None, fields={"iati_publish": False})
     assert "iati_exclusion_reason" in refused.value.message_dict
     programme_update(
         programme=programme_a,
@@ -138,15 +140,15 @@ def test_each_portal_role_maps_to_the_iati_role_its_definition_describes(program
     assert IATI_ORGANISATION_ROLE[Role.BENEFICIARY_INSTITUTION] is None
     assert "3" not in IATI_ORGANISATION_ROLE.values()
 
-    ministry = make_organisation("mj-test", name_fr="Ministère de la Justice", category=OrganisationCategory.NATIONAL_GOVERNMENT)
+    ministry = make_organisation(
+        "mj-test", name_fr="Ministère de la Justice", category=OrganisationCategory.NATIONAL_GOVERNMENT
+    )
     school = make_organisation("ecole", name_fr="École nationale de police", name_en="National Police School")
     Participation.objects.create(programme=programme_a, organisation=ministry, role=Role.GOVERNMENT_COUNTERPART)
     Participation.objects.create(programme=programme_a, organisation=school, role=Role.BENEFICIARY_INSTITUTION)
     document, _problems, _notes = build()
     element = activity(document, programme_a)
-    roles = {
-        (org.xpath("narrative[1]/text()")[0], org.get("role")) for org in element.xpath("participating-org")
-    }
+    roles = {(org.xpath("narrative[1]/text()")[0], org.get("role")) for org in element.xpath("participating-org")}
     assert ("Ministère de la Justice", "2") in roles and ("Organisation org-a", "4") in roles
     assert not any(name == "École nationale de police" for name, _role in roles)
     assert element.xpath("participating-org[@ref=$ref]/@role", ref=settings.IATI_ORGANISATION_PREFIX) == ["2", "4"]
@@ -181,8 +183,12 @@ def test_an_iati_identifier_follows_the_organisation_identifier_rules(reference,
 
 
 def test_participating_and_provider_organisations_carry_their_identifier(programme_a):
-    donor = make_organisation("ue", name_fr="Union européenne", category=OrganisationCategory.DONOR, iati_identifier="XI-IATI-EC_INTPA")
-    Participation.objects.create(programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("50000"))
+    donor = make_organisation(
+        "ue", name_fr="Union européenne", category=OrganisationCategory.DONOR, iati_identifier="XI-IATI-EC_INTPA"
+    )
+    Participation.objects.create(
+        programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("50000")
+    )
     document, _problems, _notes = build()
     element = activity(document, programme_a)
     assert element.xpath("participating-org[@role='1']/@ref") == ["XI-IATI-EC_INTPA"]
@@ -276,8 +282,12 @@ def test_every_place_point_lies_inside_its_own_polygon(reference):
 
 
 def test_periods_outside_the_activity_baselines_without_year_and_missing_actual_end_are_reported(org_a):
-    programme = make_programme(org_a, status=Status.ACTIVE, planned_start=date(2025, 1, 1), planned_end=date(2025, 12, 31))
-    indicator = Indicator.objects.create(programme=programme, code="I1", name_fr="Migrants assistés", baseline=Decimal("5"))
+    programme = make_programme(
+        org_a, status=Status.ACTIVE, planned_start=date(2025, 1, 1), planned_end=date(2025, 12, 31)
+    )
+    indicator = Indicator.objects.create(
+        programme=programme, code="I1", name_fr="Migrants assistés", baseline=Decimal("5")
+    )
     IndicatorValue.objects.create(
         indicator=indicator, period_start=date(2025, 1, 1), period_end=date(2025, 6, 30), achieved=Decimal("20")
     )
@@ -293,8 +303,12 @@ def test_periods_outside_the_activity_baselines_without_year_and_missing_actual_
     assert element.xpath("result/indicator/baseline") == []  # no invented year
     assert element.xpath("result/indicator/period/period-start/@iso-date") == ["2025-01-01"]
     messages = errors_of(problems, programme)
-    assert "Indicateur I1 : aucune année de référence n’est enregistrée, sa valeur de référence a été omise." in messages
-    assert any("2026-01-01–2026-06-30 se situe hors des dates de l’activité (2025-01-01–2025-12-31)" in m for m in messages)
+    assert (
+        "Indicateur I1 : aucune année de référence n’est enregistrée, sa valeur de référence a été omise." in messages
+    )
+    assert any(
+        "2026-01-01–2026-06-30 se situe hors des dates de l’activité (2025-01-01–2025-12-31)" in m for m in messages
+    )
     assert any("n’a pas de date de fin effective" in m for m in errors_of(problems, closed))
     assert activity(document, closed).xpath("activity-date[@type='4']") == []
 
@@ -313,21 +327,40 @@ def test_a_recorded_baseline_year_is_published_as_recorded(org_a):
 
 
 def test_funder_contributions_and_recorded_transactions_are_exported_as_transactions(staff, org_a, programme_a):
-    donor = make_organisation("ue", name_fr="Union européenne", name_en="European Union", category=OrganisationCategory.DONOR)
+    donor = make_organisation(
+        "ue", name_fr="Union européenne", name_en="European Union", category=OrganisationCategory.DONOR
+    )
     other = make_organisation("suisse", name_fr="Suisse", name_en="Switzerland", category=OrganisationCategory.DONOR)
-    Participation.objects.create(programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("60000"))
-    Participation.objects.create(programme=programme_a, organisation=other, role=Role.FUNDING, contribution=Decimal("20000"))
+    Participation.objects.create(
+        programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("60000")
+    )
+    Participation.objects.create(
+        programme=programme_a, organisation=other, role=Role.FUNDING, contribution=Decimal("20000")
+    )
     # Switzerland's commitment is recorded as a transaction: it replaces the contribution-derived one.
     Transaction.objects.create(
-        programme=programme_a, kind=TransactionKind.INCOMING_COMMITMENT, date=date(2025, 2, 1),
-        value=Decimal("20000"), currency="USD", provider=other,
+        programme=programme_a,
+        kind=TransactionKind.INCOMING_COMMITMENT,
+        date=date(2025, 2, 1),
+        value=Decimal("20000"),
+        currency="USD",
+        provider=other,
     )
     Transaction.objects.create(
-        programme=programme_a, kind=TransactionKind.DISBURSEMENT, date=date(2025, 3, 1),
-        value=Decimal("5000"), currency="USD", receiver=org_a, description="Première tranche",
+        programme=programme_a,
+        kind=TransactionKind.DISBURSEMENT,
+        date=date(2025, 3, 1),
+        value=Decimal("5000"),
+        currency="USD",
+        receiver=org_a,
+        description="Première tranche",
     )
     Transaction.objects.create(
-        programme=programme_a, kind=TransactionKind.EXPENDITURE, date=date(2025, 4, 1), value=Decimal("1500"), currency="USD"
+        programme=programme_a,
+        kind=TransactionKind.EXPENDITURE,
+        date=date(2025, 4, 1),
+        value=Decimal("1500"),
+        currency="USD",
     )
     document, _problems, _notes = build()
     transactions = activity(document, programme_a).xpath("transaction")
@@ -342,7 +375,13 @@ def test_funder_contributions_and_recorded_transactions_are_exported_as_transact
         for t in transactions
     ]
     assert summary == [
-        ("11", "2025-01-01", "60000.00", ["Union européenne"], ["Organisation internationale pour les migrations (OIM)"]),
+        (
+            "11",
+            "2025-01-01",
+            "60000.00",
+            ["Union européenne"],
+            ["Organisation internationale pour les migrations (OIM)"],
+        ),
         ("11", "2025-02-01", "20000.00", ["Suisse"], ["Organisation internationale pour les migrations (OIM)"]),
         ("3", "2025-03-01", "5000.00", [], ["Organisation org-a"]),
         ("4", "2025-04-01", "1500.00", [], []),
@@ -355,8 +394,12 @@ def test_a_contribution_is_dated_by_the_signed_agreement_when_one_is_recorded(st
     from programmes.models import Document
 
     donor = make_organisation("ue", name_fr="Union européenne", category=OrganisationCategory.DONOR)
-    Participation.objects.create(programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("1000"))
+    Participation.objects.create(
+        programme=programme_a, organisation=donor, role=Role.FUNDING, contribution=Decimal("1000")
+    )
     document = Document.objects.create(programme=programme_a, title="Accord", category="agreement", file="x.pdf")
-    ProgrammeAgreement.objects.create(programme=programme_a, reference="A-1", signed_on=date(2024, 11, 5), document=document)
+    ProgrammeAgreement.objects.create(
+        programme=programme_a, reference="A-1", signed_on=date(2024, 11, 5), document=document
+    )
     xml, _problems, _notes = build()
     assert activity(xml, programme_a).xpath("transaction/transaction-date/@iso-date") == ["2024-11-05"]
