@@ -162,6 +162,14 @@ class Spending:
     spent: Decimal = Decimal("0")
     unconverted: int = 0  # transactions in another currency without a rate on their date
 
+    def add(self, amount: Decimal, currency: str, day: date, table: RateTable | None) -> None:
+        """Count a disbursement or expenditure, converted on its own date when in another currency."""
+        converted = convert(amount, currency, self.currency, day, table)
+        if converted is None:
+            self.unconverted += 1
+        else:
+            self.spent += converted
+
     @property
     def share(self) -> Decimal | None:
         """Spent as a percentage of the budget (None without a budget)."""
@@ -187,10 +195,5 @@ def spending(programmes: Iterable, table: RateTable | None = None) -> dict[int, 
     if table is None and any(currency != result[pid].currency for pid, currency, _d, _t in rows):
         table = RateTable.load()
     for pid, currency, day, total in rows:
-        item = result[pid]
-        amount = convert(total, currency, item.currency, day, table)
-        if amount is None:
-            item.unconverted += 1
-        else:
-            item.spent += amount
+        result[pid].add(total, currency, day, table)
     return result

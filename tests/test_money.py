@@ -315,3 +315,31 @@ def test_imported_transactions_become_transactions_and_a_second_import_does_not_
     assert list(Transaction.objects.filter(programme=programme).values_list("value", flat=True)) == [
         Decimal("1000000.00")
     ]
+
+
+# --- Reports ---------------------------------------------------------------------------------------
+
+
+def test_the_portfolio_workbook_gives_usd_and_spent_to_staff_and_no_spending_to_partners(
+    staff, partner_a, org_a, rates, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from reports.models import ReportType
+
+    from .test_reports_formats import sheet_rows
+    from .test_reports_jobs import run_job
+
+    settings.MEDIA_ROOT = tmp_path
+    programme = make_programme(org_a, budget=Decimal("1000000"), currency="XOF")
+    transaction_add(
+        programme=programme,
+        user=staff,
+        fields={"kind": "expenditure", "date": date(2025, 8, 1), "value": Decimal("250000")},
+    )
+    for user, spent in ((staff, (Decimal("250000"), Decimal("25"))), (partner_a, (None, None))):
+        job = run_job(django_capture_on_commit_callbacks, user, ReportType.PORTFOLIO_XLSX, language="en")
+        rows = sheet_rows(job.path, "Programmes")
+        row = dict(zip(rows[0], rows[1], strict=True))
+        assert row["Budget (USD equivalent)"] == 2000
+        assert (row["Spent"], row["Spent (% of budget)"]) == spent
+        figures = [r for r in sheet_rows(job.path, "Key figures") if r[0] == "Exchange rates used"]
+        assert "1 USD = 500 XOF" in figures[0][1]

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from programmes import stats
+from programmes import money, stats
 from programmes.exports import safe_row
-from programmes.models import KeyFigure, Measure, Role
+from programmes.models import SPENDING_KINDS, KeyFigure, Measure, Role
 from programmes.privacy import hidden_cells
 
 from .records import Lookups, ProgrammeRecord, Progress, _hidden, _no_progress, _role_names, iter_programmes
@@ -42,14 +42,18 @@ def portfolio_headers() -> list[str]:
         _("Actual end"),
         _("Budget"),
         _("Currency"),
+        _("Budget (USD equivalent)"),
+        _("Spent"),
+        _("Spent (% of budget)"),
         *[str(role.label) for role in PORTFOLIO_ROLES],
         _("Locations"),
         _("P-codes"),
     ]
 
 
-def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
+def portfolio_row(record: ProgrammeRecord, lookups: Lookups, money_view: MoneyView | None = None) -> list:
     units = [lookups.units[u] for u in record.unit_ids]
+    budget_usd, spent, share = money_view.figures(record) if money_view else (None, None, None)
     return [
         record.code,
         lookups.pick(record.title_fr, record.title_en),
@@ -63,10 +67,33 @@ def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
         record.actual_end,
         record.budget,
         record.currency,
+        budget_usd,
+        spent,
+        share,
         *[_role_names(record, lookups, role) for role in PORTFOLIO_ROLES],
         "; ".join(u.name for u in units),
         "; ".join(u.pcode for u in units),
     ]
+
+
+class MoneyView:
+    """USD equivalents (rates in force on `on`, said in the key figures sheet) and spent against budget;
+    what was spent is IOM's accounting: left empty in a partner's file."""
+
+    def __init__(self, *, with_spending: bool, on=None) -> None:
+        self.table = money.RateTable.load()
+        self.on = on or timezone.localdate()
+        self.with_spending = with_spending
+
+    def figures(self, record: ProgrammeRecord) -> tuple:
+        budget_usd, _used = money.to_usd(record.budget, record.currency, self.on, self.table)
+        if not self.with_spending:
+            return budget_usd, None, None
+        spending = money.Spending(record.budget, record.currency)
+        for t in record.transactions:
+            if t.kind in SPENDING_KINDS:
+                spending.add(t.value, t.currency, t.date, self.table)
+        return budget_usd, spending.spent, spending.share
 
 
 def indicator_headers() -> list[str]:
@@ -125,6 +152,12 @@ def key_figure_rows(queryset: QuerySet, *, suppress_small: bool = False) -> Iter
     yield [_("Active programmes"), live["active_programmes"]]
     for row in live["budget_by_currency"]:
         yield [_("Budget of active programmes (%(currency)s)") % {"currency": row["currency"]}, row["total"]]
+    yield [_("Budget of active programmes (USD equivalent)"), live["budget_usd"].usd]
+    yield [
+        _("Exchange rates used"),
+        _("At the rates in force on %(date)s: %(rates)s.")
+        % {"date": live["budget_usd"].on.isoformat(), "rates": live["budget_usd"].rates_text()},
+    ]
     yield []
     yield [_("Key indicator"), _("Year"), _("Achieved")]
     for row in live["key_indicators"]:
@@ -160,8 +193,9 @@ def write_portfolio_workbook(
     programmes.append(portfolio_headers())
     indicators.append(indicator_headers())
     count = 0
-    for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
-        programmes.append(safe_row(portfolio_row(record, lookups)))
+    money_view = MoneyView(with_spending=not suppress_below)
+    for record in iter_programmes(queryset, lookups, results=True, all_cells=True, money=True, progress=progress):
+        programmes.append(safe_row(portfolio_row(record, lookups, money_view)))
         for row in indicator_rows(record, lookups, suppress_below=suppress_below):
             indicators.append(safe_row(row))
         count += 1
