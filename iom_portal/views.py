@@ -13,6 +13,7 @@ from programmes.place_views import map_config, region_counts
 from programmes.stats import (
     budget_by_region,
     budget_by_region_chart,
+    budget_usd,
     live_figures,
     programmes_by_sector,
     programmes_by_sector_chart,
@@ -38,9 +39,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_sector = programmes_by_sector(programmes)
     by_status = programmes_by_status(programmes)
     budget = budget_by_region(programmes)
+    live = live_figures(programmes, suppress_small=not request.user.is_iom_staff)
+    live["budget_usd"] = budget_usd(live)
     context = {
         "headline_figures": KeyFigure.objects.filter(is_published=True),
-        "live": live_figures(programmes, suppress_small=not request.user.is_iom_staff),
+        "live": live,
         "by_sector": by_sector,
         "by_status": by_status,
         "budget_by_region": budget,

@@ -108,15 +108,17 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
 
 
 def live_figures(programmes: QuerySet, *, suppress_small: bool = False) -> dict:
-    by_currency = budget_by_currency(programmes.filter(status=Status.ACTIVE))
     return {
         "active_programmes": programmes.filter(status=Status.ACTIVE).count(),
         "total_programmes": programmes.count(),
-        "budget_by_currency": by_currency,
-        # The same budgets in US dollars at the rates in force today, with the rates used.
-        "budget_usd": money.totals((row["currency"], row["total"]) for row in by_currency),
+        "budget_by_currency": budget_by_currency(programmes.filter(status=Status.ACTIVE)),
         "key_indicators": key_indicator_totals(programmes, suppress_small=suppress_small),
     }
+
+
+def budget_usd(live: dict) -> money.Totals:
+    """The live figures' budgets in US dollars at the rates in force today, with the rates used."""
+    return money.totals((row["currency"], row["total"]) for row in live["budget_by_currency"])
 
 
 def active_counts_by_unit(programmes: QuerySet, pcodes: list[str]) -> dict[str, int]:

@@ -217,7 +217,9 @@ def test_iati_file_validates_against_the_official_xsd(
     assert job.validation_messages == [
         {
             "activity": f"{settings.IATI_ORGANISATION_PREFIX}-{results_a.code}",
-            "errors": ["Indicateur IND1 : aucune année de référence n’est enregistrée, sa valeur de référence a été omise."],
+            "errors": [
+                "Indicateur IND1 : aucune année de référence n’est enregistrée, sa valeur de référence a été omise."
+            ],
         }
     ]
     ns = {"xml": "http://www.w3.org/XML/1998/namespace"}

@@ -152,11 +152,11 @@ def key_figure_rows(queryset: QuerySet, *, suppress_small: bool = False) -> Iter
     yield [_("Active programmes"), live["active_programmes"]]
     for row in live["budget_by_currency"]:
         yield [_("Budget of active programmes (%(currency)s)") % {"currency": row["currency"]}, row["total"]]
-    yield [_("Budget of active programmes (USD equivalent)"), live["budget_usd"].usd]
+    usd = stats.budget_usd(live)
+    yield [_("Budget of active programmes (USD equivalent)"), usd.usd]
     yield [
         _("Exchange rates used"),
-        _("At the rates in force on %(date)s: %(rates)s.")
-        % {"date": live["budget_usd"].on.isoformat(), "rates": live["budget_usd"].rates_text()},
+        _("At the rates in force on %(date)s: %(rates)s.") % {"date": usd.on.isoformat(), "rates": usd.rates_text()},
     ]
     yield []
     yield [_("Key indicator"), _("Year"), _("Achieved")]
