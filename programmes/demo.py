@@ -205,6 +205,17 @@ class DemoSummary:
     users: int
 
 
+# Published IATI organisation identifiers of the demo's donors and agencies (OECD DAC codes; the IATI
+# identifier of the European Commission's DG for International Partnerships).
+DEMO_IATI_IDENTIFIERS = {
+    "ue": "XI-IATI-EC_INTPA",
+    "aics": "XM-DAC-6-4",
+    "pays-bas": "XM-DAC-7",
+    "hcr": "XM-DAC-41121",
+    "unicef": "XM-DAC-41122",
+}
+
+
 def _ensure_demo_organisations() -> None:
     for code, acronym, category, name_fr, name_en in DEMO_ORGANISATIONS:
         Organisation.objects.update_or_create(
@@ -216,6 +227,7 @@ def _ensure_demo_organisations() -> None:
                 "name_fr": name_fr,
                 "name_en": name_en,
                 "iati_type": DEFAULT_IATI_TYPE[category],
+                "iati_identifier": DEMO_IATI_IDENTIFIERS.get(code, ""),
             },
         )
 

@@ -326,7 +326,13 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
     elif kind == ReportType.IATI_XML:
         notes: list[str] = []
         count, problems = iati.write_iati_xml(
-            programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress, notes=notes
+            programmes,
+            str(path),
+            generated=job.created_at,
+            progress=progress,
+            suppress_below=suppress,
+            notes=notes,
+            with_reasons=not suppress,  # the reasons IOM recorded are for IOM staff
         )
         # What the file leaves out and why, shown on the report page above the problems of each activity.
         return {"row_count": count, "validation_messages": [{"note": n} for n in notes] + progress.problems + problems}

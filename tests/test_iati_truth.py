@@ -113,6 +113,25 @@ def test_the_report_page_says_how_many_programmes_the_iati_file_left_out(
     assert "Left out of this file: 1 programme not approved or never approved (pipeline 1)." in page
 
 
+def test_staff_read_the_reasons_on_the_report_page_partners_only_the_count(
+    client, staff, partner_a, programme_a, django_capture_on_commit_callbacks
+):
+    Programme.objects.filter(pk=programme_a.pk).update(iati_publish=False, iati_exclusion_reason="Accord confidentiel")
+    staff_job = run_job(django_capture_on_commit_callbacks, staff, ReportType.IATI_XML)
+    partner_job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.IATI_XML)
+    count = "Exclus de ce fichier : 1 programme exclu par l’OIM (« publier dans IATI » décoché, avec un motif)."
+    assert staff_job.notes == [count, f"{programme_a.code} exclu d’IATI : Accord confidentiel"]
+    assert partner_job.notes == [count]
+
+
+def test_only_staff_see_on_the_programme_page_that_it_is_kept_out_of_iati(client, staff, partner_a, programme_a):
+    Programme.objects.filter(pk=programme_a.pk).update(iati_publish=False, iati_exclusion_reason="Accord confidentiel")
+    for user, shown in ((staff, True), (partner_a, False)):
+        client.force_login(user)
+        page = client.get(f"/en/programmes/{programme_a.code}/").content.decode()
+        assert ("Kept out of the IATI file: Accord confidentiel" in page) is shown
+
+
 def test_keeping_a_programme_out_of_iati_needs_a_reason(staff, programme_a):
     with pytest.raises(ValidationError) as refused:
         programme_update(programme=programme_a, user=staff, expected_version=None, fields={"iati_publish": False})

@@ -40,6 +40,7 @@ IOM_NAME = {
 # the places the programme records (see activity_scope), the programme's scope only when it has none.
 SCOPE_WITHOUT_PLACES = {Scope.NATIONAL: "4", Scope.GLOBAL: "1"}
 NIGER_REGIONS = 8
+MAX_REASONS_LISTED = 100
 # GeoNames feature codes of first-, second- and third-order administrative divisions.
 FEATURE_DESIGNATION = {1: "ADM1", 2: "ADM2", 3: "ADM3"}
 
@@ -442,6 +443,7 @@ def write_iati_xml(
     progress: Progress = _no_progress,
     suppress_below: int = 0,
     notes: list[str] | None = None,
+    with_reasons: bool = False,
 ) -> tuple[int, list[dict]]:
     """IATI 2.03 activities that IOM publishes, each validated against the official XSD as it is written.
 
@@ -460,6 +462,14 @@ def write_iati_xml(
     note = left_out_note(left_out)
     if notes is not None and note:
         notes.append(note)
+    if notes is not None and with_reasons and left_out.get("flag"):
+        # For IOM staff only: which programmes were kept out, and the reason recorded (not in the file).
+        for code, reason in (
+            queryset.filter(iati_publish=False)
+            .order_by("code")
+            .values_list("code", "iati_exclusion_reason")[:MAX_REASONS_LISTED]
+        ):
+            notes.append(_("%(code)s kept out of IATI: %(reason)s") % {"code": code, "reason": reason})
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
         if note:
