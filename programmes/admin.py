@@ -505,7 +505,8 @@ class TransactionAdmin(admin.ModelAdmin):
             created = services.transaction_add(
                 programme=form.cleaned_data["programme"], user=request.user, fields=fields
             )
-            obj.pk = created.pk
+            for field in Transaction._meta.concrete_fields:  # the admin's messages and redirect use obj
+                setattr(obj, field.attname, getattr(created, field.attname))
 
     def delete_model(self, request, obj) -> None:
         services.transaction_delete(record=obj, user=request.user)

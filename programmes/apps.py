@@ -25,6 +25,7 @@ class ProgrammesConfig(AppConfig):
         auditlog.register(models.Output)
         auditlog.register(models.Indicator)
         auditlog.register(models.IndicatorValue)
+        auditlog.register(models.Transaction, exclude_fields=["created_at", "updated_at"])
         # What the programme page's history shows, and what partners may see of it.
         register_history_part(models.Programme)
         register_history_part(models.Participation, identity=["organisation", "role"], label=_("partner"))
@@ -35,6 +36,8 @@ class ProgrammesConfig(AppConfig):
         register_history_part(models.Outcome, identity=["code", "statement"])
         register_history_part(models.Output, identity=["code", "statement"])
         register_history_part(models.Indicator, identity=["code", "name"])
+        # IOM's accounting: in the history IOM staff read, never in the partners'.
+        register_history_part(models.Transaction, identity=["kind", "date"], iom_only=True, label=_("transaction"))
         register_history_part(
             models.IndicatorValue,
             identity=["indicator", "period_start", "period_end", "sex", "age_group"],

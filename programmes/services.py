@@ -383,7 +383,7 @@ def _check_transaction(record: Transaction, fields: Mapping[str, Any]) -> None:
     for name, value in fields.items():
         setattr(record, name, value)
     rules.normalise_text_fields(record)
-    record.full_clean(exclude=["programme"])
+    record.full_clean(exclude=["programme"], validate_unique=False)  # no unique field but the id
 
 
 def _save_transaction(record: Transaction, fields: Mapping[str, Any]) -> None:

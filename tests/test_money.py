@@ -343,3 +343,21 @@ def test_the_portfolio_workbook_gives_usd_and_spent_to_staff_and_no_spending_to_
         assert (row["Spent"], row["Spent (% of budget)"]) == spent
         figures = [r for r in sheet_rows(job.path, "Key figures") if r[0] == "Exchange rates used"]
         assert "1 USD = 500 XOF" in figures[0][1]
+
+
+def test_the_admin_records_and_corrects_a_transaction_through_the_services(client, admin_user, programme_a, donor):
+    client.force_login(admin_user)
+    data = {"kind": "incoming_funds", "date": "2025-03-01", "value": "1000", "currency": "USD", "provider": donor.pk}
+    response = client.post("/admin/programmes/transaction/add/", {**data, "programme": programme_a.pk, "_save": "Save"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    record = Transaction.objects.get()
+    assert record.programme == programme_a and record.provider == donor
+    response = client.post(
+        f"/admin/programmes/transaction/{record.pk}/change/", {**data, "value": "1500", "provider": "", "_save": "Save"}
+    )
+    assert response.status_code == 200  # refused: incoming money needs its provider
+    record.refresh_from_db()
+    assert record.value == Decimal("1000.00")
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.get_for_object(record).filter(actor=admin_user).exists()

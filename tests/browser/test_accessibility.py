@@ -94,7 +94,13 @@ def programme_pages(code: str, region: str = "NE006") -> list[str]:
 def test_staff_pages_have_no_axe_violations_in_french_and_english(page, login, demo_data):
     code = Programme.objects.order_by("code").first().code
     login("staff")
-    french = [*programme_pages(code), f"/fr/programmes/{code}/edit/", "/fr/programmes/new/", "/fr/reviews/tasks/"]
+    french = [
+        *programme_pages(code),
+        f"/fr/programmes/{code}/edit/",
+        f"/fr/programmes/{code}/transactions/",
+        "/fr/programmes/new/",
+        "/fr/reviews/tasks/",
+    ]
     english = [path.replace("/fr/", "/en/", 1) for path in french]
     assert audit(page, french + english) == []
     assert page.console_errors == []
