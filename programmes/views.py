@@ -177,9 +177,6 @@ def programme_list(request: HttpRequest) -> HttpResponse:
     querystring = _querystring_without_page(request)
     # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated).
     budgets = money.totals(programmes.order_by().values_list("currency").annotate(total=Sum("budget")))
-    table = money.RateTable.load()
-    for programme in page:
-        programme.budget_usd, _used = money.to_usd(programme.budget, programme.currency, budgets.on, table)
     context = {
         "budgets": budgets,
         "page": page,

@@ -361,3 +361,22 @@ def test_the_admin_records_and_corrects_a_transaction_through_the_services(clien
     from auditlog.models import LogEntry
 
     assert LogEntry.objects.get_for_object(record).filter(actor=admin_user).exists()
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_sector_and_place_pages_list_programmes_with_their_usd_equivalent(
+    staff, partner_a, partner_b, org_a, rates, language
+):
+    programme = make_programme(org_a, budget=Decimal("1000000"), currency="XOF")
+    Programme.objects.filter(pk=programme.pk).update(status=Status.ACTIVE)
+    from programmes.models import ProgrammeLocation
+    from regions.models import AdminUnit
+
+    ProgrammeLocation.objects.create(programme=programme, admin_unit=AdminUnit.objects.get(pcode="NE006012007"))
+    amount = "2\u00a0000 USD" if language == "fr" else "2,000 USD"
+    for user, shown in ((staff, True), (partner_a, True), (partner_b, False)):
+        client = Client()
+        client.force_login(user)
+        for url in (f"/{language}/programmes/sectors/{programme.primary_sector.code}/", f"/{language}/regions/NE006/"):
+            page = client.get(url).content.decode()
+            assert (amount in page and "1 USD = 500 XOF" in page) is shown, (url, user)
