@@ -288,6 +288,8 @@ REPORTS_RETENTION_DAYS = env.int("REPORTS_RETENTION_DAYS", default=7)
 REPORTS_CHUNK_SIZE = env.int("REPORTS_CHUNK_SIZE", default=1000)
 # Test hook only: seconds to sleep after each chunk, so a test can kill a worker in the middle of a job.
 REPORTS_SLOW_DOWN_SECONDS = env.float("REPORTS_SLOW_DOWN_SECONDS", default=0.0)
+# The role address given as contact in the 3W/4W matrix and on factsheets (an office box, never a person's).
+REPORTS_CONTACT_EMAIL = env.str("REPORTS_CONTACT_EMAIL", default="iomniamey@iom.int")
 
 # --- REST API ---------------------------------------------------------------------------------
 # Throttling per client: anonymous per IP address, signed-in per user. Counts live in the default
