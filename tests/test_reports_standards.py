@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import subprocess
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -288,3 +290,75 @@ def test_women_and_age_cells_are_read_from_the_right_cells(results_a):
     assert cells["#reached"] == 187 and cells["#reached+f"] == 3 and cells["#reached+children"] == 42
     assert cells["#reached+m"] is None and cells["#targeted"] == 400
     assert (Sex.FEMALE, AgeGroup.ALL) in {(s, a) for _t, s, a in matrix.REACHED}
+
+
+# --- Factsheet ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "absent"),
+    [
+        (
+            "fr",
+            ["OIM · ONU MIGRATION", "Financé par", "Union européenne", "Échelle", "Organisation des Nations Unies"],
+            "personnes)",
+        ),
+        (
+            "en",
+            ["IOM · UN MIGRATION", "Funded by", "European Union", "Scale bar", "endorsement or acceptance by the United"],
+            "personnes",
+        ),
+    ],
+)
+@pytest.mark.parametrize("persona", ["staff", "partner_a"])
+def test_factsheet_identity_donors_map_legend_disclaimer_and_units(
+    request, persona, results_a, language, expected, absent, django_capture_on_commit_callbacks
+):
+    from .test_reports_formats import pdf_text
+
+    job = run_job(
+        django_capture_on_commit_callbacks,
+        request.getfixturevalue(persona),
+        ReportType.FACTSHEET_PDF,
+        {"programme": results_a.code},
+        language=language,
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    text = " ".join(pdf_text(job.path).split())
+    for phrase in expected:
+        assert phrase in text, phrase
+    if language == "en":
+        assert absent not in text and "(people)" in text
+
+
+def test_factsheet_from_partner_b_is_refused(partner_b, results_a, django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        run_job(django_capture_on_commit_callbacks, partner_b, ReportType.FACTSHEET_PDF, {"programme": results_a.code})
+
+
+def test_factsheet_is_a_tagged_pdf_ua(staff, results_a, django_capture_on_commit_callbacks):
+    job = run_job(
+        django_capture_on_commit_callbacks, staff, ReportType.FACTSHEET_PDF, {"programme": results_a.code}, language="en"
+    )
+    info = subprocess.run(["pdfinfo", str(job.path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Tagged:\s+yes$", info, re.M)  # a structure tree screen readers follow
+    assert "Title:" in info and results_a.code in info
+    meta = subprocess.run(["pdfinfo", "-meta", str(job.path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"pdfuaid:part>1<|pdfuaid:part=\"1\"", meta)  # declared PDF/UA-1 in the XMP metadata
+
+
+def test_factsheet_period_never_goes_past_the_programme_end(results_a):
+    from reports.builders import factsheet
+
+    Programme.objects.filter(pk=results_a.pk).update(planned_end=date(2025, 9, 30))
+    people = results_a.indicators.get(code="IND1")
+    IndicatorValue.objects.create(  # starts after the end: never shown
+        indicator=people, period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), achieved=Decimal("50")
+    )
+    results_a.refresh_from_db()
+    context = factsheet.factsheet_context(results_a)
+    row = next(i for i in context["indicators"] if i["code"] == "IND1")
+    assert row["period"] == "2025-01 – 2025-09" and row["achieved"] == 187
+    assert context["map"]["scale_km"] in factsheet.SCALE_STEPS and context["map"]["scale_px"] > 0
