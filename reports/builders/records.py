@@ -138,8 +138,10 @@ def _lang() -> str:
     return "en" if get_language() == "en" else "fr"
 
 
-def _pick(fr: str, en: str) -> str:
-    return en if _lang() == "en" and en else fr
+def _pick(fr: str, en: str, lang: str | None = None) -> str:
+    """The one language picker of the builders: English when the report is in English and the English
+    text exists, French otherwise (French is the portal's reference language)."""
+    return en if (lang or _lang()) == "en" and en else fr
 
 
 # --- Reference lookups (small tables, loaded once per report) -----------------------------------
@@ -199,7 +201,7 @@ class Lookups:
         lang = _lang()
 
         def pick(fr: str, en: str) -> str:
-            return en if lang == "en" and en else fr
+            return _pick(fr, en, lang)
 
         units = {
             pk: Unit(pcode, fr, en, level, parent, lat, lon, pick(fr, en))
@@ -233,7 +235,7 @@ class Lookups:
         return cls(lang, units, orgs, sectors, labels)
 
     def pick(self, fr: str, en: str) -> str:
-        return en if self.lang == "en" and en else fr
+        return _pick(fr, en, self.lang)
 
     def chain(self, unit_id: int) -> list[Unit]:
         """Region, department, commune (as deep as the unit goes)."""
