@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "iom_portal.security.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "core.middleware.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -211,10 +211,8 @@ if not _manifest:
     # No collectstatic: WhiteNoise serves straight from static/ and, with no pre-compressed copies to
     # pick from, GZipMiddleware placed in front of it compresses CSS, JS and GeoJSON on the fly.
     WHITENOISE_USE_FINDERS = True
-    MIDDLEWARE.remove("django.middleware.gzip.GZipMiddleware")
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware"), "django.middleware.gzip.GZipMiddleware"
-    )
+    MIDDLEWARE.remove("core.middleware.GZipMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware"), "core.middleware.GZipMiddleware")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Largest IATI file or spreadsheet accepted for import (IOM's whole published IATI file is about 60 MB).

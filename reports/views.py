@@ -25,7 +25,6 @@ from programmes.models import Programme, Role
 from programmes.views import programme_list_filter
 
 from .builders.records import Lookups, ProgrammeRecord, iter_programmes
-
 from .forms import ReportRequestForm
 from .models import WAITING_MESSAGE, ReportJob
 from .services import FILTER_FIELDS, report_job_create, report_job_file_response, report_job_retry

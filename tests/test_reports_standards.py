@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixture results_a is shared with test_reports_formats
 """Standard outputs that tell the truth (issue 12): the 3W/4W matrix adds up, workbooks are workbooks.
 
 Read back with independent tools: libhxl for the matrix, openpyxl for the workbooks; column sums are
@@ -224,7 +225,7 @@ def test_3w_xlsx_is_a_workbook_with_notes(staff, portfolio, django_capture_on_co
     header = [c.value for c in sheet[2]]
     budget = header.index("#value+budget")
     start = header.index("#date+start")
-    row = list(sheet.iter_rows(min_row=3, max_row=3))[0]
+    row = next(iter(sheet.iter_rows(min_row=3, max_row=3)))
     assert isinstance(row[budget].value, int | float) and row[budget].number_format == "#,##0.00"
     assert isinstance(row[start].value, datetime) and row[start].number_format == "yyyy-mm-dd"
     total = sum(Decimal(str(r[budget].value)) for r in sheet.iter_rows(min_row=3) if r[budget].value is not None)
@@ -247,7 +248,7 @@ def test_portfolio_workbook_formats_headers_numbers_dates_and_units(
         assert sheet.column_dimensions["A"].width > 8
     programmes = workbook.worksheets[0]
     header = [c.value for c in programmes[1]]
-    row = {h: c for h, c in zip(header, programmes[2], strict=False)}
+    row = dict(zip(header, programmes[2], strict=False))
     budget = row["Budget"]
     start = row["Planned start" if language == "en" else "Début prévu"]
     assert isinstance(budget.value, int | float) and budget.number_format == "#,##0.00"
@@ -283,7 +284,9 @@ def test_every_report_type_has_one_builder():
 def test_women_and_age_cells_are_read_from_the_right_cells(results_a):
     from reports.builders.records import Lookups, iter_programmes
 
-    record = next(iter_programmes(Programme.objects.filter(pk=results_a.pk), Lookups.load(), results=True, all_cells=True))
+    record = next(
+        iter_programmes(Programme.objects.filter(pk=results_a.pk), Lookups.load(), results=True, all_cells=True)
+    )
     figures = matrix.people_figures(record)
     tags = [t for t, _s, _a in matrix.TARGETED + matrix.REACHED]
     cells = dict(zip(tags, figures.cells, strict=True))
@@ -305,7 +308,13 @@ def test_women_and_age_cells_are_read_from_the_right_cells(results_a):
         ),
         (
             "en",
-            ["IOM · UN MIGRATION", "Funded by", "European Union", "Scale bar", "endorsement or acceptance by the United"],
+            [
+                "IOM · UN MIGRATION",
+                "Funded by",
+                "European Union",
+                "Scale bar",
+                "endorsement or acceptance by the United",
+            ],
             "personnes",
         ),
     ],
@@ -340,7 +349,11 @@ def test_factsheet_from_partner_b_is_refused(partner_b, results_a, django_captur
 
 def test_factsheet_is_a_tagged_pdf_ua(staff, results_a, django_capture_on_commit_callbacks):
     job = run_job(
-        django_capture_on_commit_callbacks, staff, ReportType.FACTSHEET_PDF, {"programme": results_a.code}, language="en"
+        django_capture_on_commit_callbacks,
+        staff,
+        ReportType.FACTSHEET_PDF,
+        {"programme": results_a.code},
+        language="en",
     )
     info = subprocess.run(["pdfinfo", str(job.path)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Tagged:\s+yes$", info, re.M)  # a structure tree screen readers follow

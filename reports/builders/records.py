@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 
 from partners.models import IatiOrganisationType, Organisation
 from programmes.models import (
+    PEOPLE_UNITS,
     AgeGroup,
     Indicator,
     IndicatorValue,
-    PEOPLE_UNITS,
     Measure,
     Outcome,
     Output,

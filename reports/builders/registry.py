@@ -70,7 +70,9 @@ def _matrix_csv(context: BuildContext) -> dict:
 
 
 def _matrix_xlsx(context: BuildContext) -> dict:
-    rows = matrix.write_matrix_xlsx(context.programmes, context.path, created=context.created, **_matrix_options(context))
+    rows = matrix.write_matrix_xlsx(
+        context.programmes, context.path, created=context.created, **_matrix_options(context)
+    )
     return {"row_count": rows, "validation_messages": context.problems}
 
 
