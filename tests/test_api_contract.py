@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .api_support import as_persona  # noqa: F401 — the fixture
+from . import api_support
+
+as_persona = api_support.as_persona  # the fixture
 
 pytestmark = pytest.mark.django_db
 

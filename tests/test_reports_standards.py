@@ -18,6 +18,7 @@ from decimal import Decimal
 import hxl
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from hxl.input import InputOptions
 from openpyxl import load_workbook
@@ -129,7 +130,7 @@ def test_3w_csv_has_no_byte_order_mark_and_ochas_columns(staff, portfolio, djang
         "#reached+children",
         "#contact+email",
         "#adm1+code",
-        "#value+budget",
+        "#value+budget+split",
     ):
         assert tag in tags, tag
 
@@ -223,7 +224,7 @@ def test_3w_xlsx_is_a_workbook_with_notes(staff, portfolio, django_capture_on_co
     assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:")
     assert sheet["A1"].font.b and sheet["A2"].font.b
     header = [c.value for c in sheet[2]]
-    budget = header.index("#value+budget")
+    budget = header.index("#value+budget+split")
     start = header.index("#date+start")
     row = next(iter(sheet.iter_rows(min_row=3, max_row=3)))
     assert isinstance(row[budget].value, int | float) and row[budget].number_format == "#,##0.00"
@@ -375,3 +376,19 @@ def test_factsheet_period_never_goes_past_the_programme_end(results_a):
     row = next(i for i in context["indicators"] if i["code"] == "IND1")
     assert row["period"] == "2025-01 – 2025-09" and row["achieved"] == 187
     assert context["map"]["scale_km"] in factsheet.SCALE_STEPS and context["map"]["scale_px"] > 0
+
+
+def test_the_portals_own_3w_export_imports_back_unchanged(staff, results_a, settings, tmp_path):
+    """The importer reads its own export: the split budget adds back up, the reporting organisation,
+    organisation types and clusters are not taken for partners or sectors, and nothing changes."""
+    from imports.services import import_job_create
+    from reports.builders.matrix import write_matrix_csv
+
+    settings.MEDIA_ROOT = tmp_path
+    Programme.objects.filter(pk=results_a.pk).update(budget=Decimal("100000.01"))
+    out = io.StringIO()
+    write_matrix_csv(Programme.objects.filter(pk=results_a.pk), out)
+    upload = SimpleUploadedFile("3w.csv", out.getvalue().encode())
+    job = import_job_create(user=staff, upload=upload, language="fr")
+    (item,) = job.preview
+    assert item["errors"] == [] and item["action"] == "unchanged", (item["errors"], item.get("warnings"))

@@ -103,7 +103,8 @@ def matrix_columns() -> list[Column]:
         Column(_("Status"), "text", "#status"),
         Column(_("Start"), "date", "#date+start"),
         Column(_("End"), "date", "#date+end"),
-        Column(_("Budget (programme budget split equally across its rows)"), "money", "#value+budget"),
+        # +split: the importer adds the rows up (imports/sheets.py); HXL tools still match #value+budget.
+        Column(_("Budget (programme budget split equally across its rows)"), "money", "#value+budget+split"),
         Column(_("Currency"), "code", "#currency"),
         Column(_("People targeted (programme's first row only)"), "integer", "#targeted"),
         Column(_("Women and girls targeted"), "integer", "#targeted+f"),
