@@ -341,8 +341,10 @@ def test_the_portfolio_workbook_gives_usd_and_spent_to_staff_and_no_spending_to_
         row = dict(zip(rows[0], rows[1], strict=True))
         assert row["Budget (USD equivalent)"] == 2000
         assert (row["Spent"], row["Spent (% of budget)"]) == spent
-        figures = [r for r in sheet_rows(job.path, "Key figures") if r[0] == "Exchange rates used"]
-        assert "1 USD = 500 XOF" in figures[0][1]
+        figures = [
+            r for r in sheet_rows(job.path, "Key figures") if r[0] == "Budget of active programmes (USD equivalent)"
+        ]
+        assert figures[0][1] == 2000 and figures[0][2] == "USD" and "1 USD = 500 XOF" in figures[0][4]
 
 
 def test_the_admin_records_and_corrects_a_transaction_through_the_services(client, admin_user, programme_a, donor):
