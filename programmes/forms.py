@@ -27,6 +27,7 @@ from .models import (
     Status,
     fold_text,
     indicator_value_set_errors,
+    period_locks_for,
 )
 from .results import IndicatorLink, result_code, result_fields
 from .rules import ParticipationRow, row_key
@@ -339,6 +340,16 @@ class ValueSetMixin:
 
     def clean(self) -> None:
         rows = [form for form in live_forms(self) if not form.errors]
+        indicator = self.instance
+        programme = getattr(indicator, "programme", None) if indicator.programme_id else None
+        for form in getattr(self, "deleted_forms", []):
+            value = form.instance
+            if value.pk and programme is not None:
+                locked = period_locks_for(programme).problem(
+                    value.period_start, value.period_end, indicator.reporting_partner_id
+                )
+                if locked:
+                    raise ValidationError(locked)
         for index, fields in indicator_value_set_errors([form.instance for form in rows]).items():
             for name, messages in fields.items():
                 for message in messages:

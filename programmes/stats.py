@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear, Substr
 
 from regions.models import AdminUnit
@@ -67,8 +67,11 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
     hidden_q = partner_hidden_total_q()
     totals: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
     hidden_counts: dict[tuple[str, int], int] = defaultdict(int)
-    incremental = base.filter(indicator__cumulative=False).values("indicator__key_indicator", "year")
-    per_indicator = base.filter(indicator__cumulative=True).values("indicator", "indicator__key_indicator", "year")
+    # The one aggregation rule (models.total_over_periods): incremental numbers add up; the others count
+    # their highest value of the year (a running total only grows).
+    summed = Q(indicator__measure=Measure.UNIT, indicator__cumulative=False)
+    incremental = base.filter(summed).values("indicator__key_indicator", "year")
+    per_indicator = base.exclude(summed).values("indicator", "indicator__key_indicator", "year")
     for rows, aggregate in ((incremental, Sum), (per_indicator, Max)):
         if suppress_small:
             annotated = rows.annotate(
@@ -246,13 +249,7 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
                 "suppressed": "",
             }
         )
-    achieved = [r["achieved"] for r in rows if r["achieved"] is not None]
-    if not achieved:
-        overall = None
-    elif indicator.cumulative or indicator.measure == "percentage":
-        overall = achieved[-1]
-    else:
-        overall = sum(achieved, Decimal(0))
+    overall = indicator.total_over_periods([r["achieved"] for r in rows])
     result = {
         "indicator": indicator,
         "periods": rows,
