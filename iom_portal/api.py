@@ -60,6 +60,9 @@ def build_router():
     from imports.api import ImportJobViewSet
 
     router.register("imports", ImportJobViewSet, basename="importjob")
+    from reporting.api import ResultsReportViewSet
+
+    router.register("results-reports", ResultsReportViewSet, basename="resultsreport")
     return router
 
 
