@@ -1030,6 +1030,13 @@ def last_ended_period(today: date, frequency: str) -> tuple[date, date]:
     return period_of(start - timedelta(days=1), frequency)
 
 
+def counts_people(measure: str, people: bool, disaggregated: bool, key_indicator: str, unit: str) -> bool:
+    """A number of people: declared so, disaggregated by sex and age, a key figure, or a unit such as "personnes"."""
+    if measure != Measure.UNIT:
+        return False
+    return people or disaggregated or bool(key_indicator) or fold_text(unit).strip() in PEOPLE_UNITS
+
+
 def adds_up_by_sum(measure: str, cumulative: bool) -> bool:
     """Totals over periods: a sum for incremental numbers; otherwise the latest value (never a sum of
     cumulative values, percentages or yes/no answers)."""
@@ -1161,15 +1168,7 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
 
     @property
     def counts_people(self) -> bool:
-        """A number of people: declared so, disaggregated by sex and age, a key figure, or a unit such as "personnes"."""
-        if self.measure != Measure.UNIT:
-            return False
-        return (
-            self.people
-            or self.disaggregated
-            or bool(self.key_indicator)
-            or fold_text(self.unit).strip() in PEOPLE_UNITS
-        )
+        return counts_people(self.measure, self.people, self.disaggregated, self.key_indicator, self.unit)
 
     @property
     def adds_up_by_sum(self) -> bool:

@@ -195,3 +195,35 @@ def test_an_indicator_is_assigned_only_to_a_reporting_partner(reporting_a, org_b
     with pytest.raises(ValidationError) as refused:
         indicator.full_clean()
     assert "does not report for this programme" in str(refused.value)
+
+
+def test_approved_values_reach_the_3w_reached_and_the_key_figures(reporting_a, partner_a, validator):
+    from programmes.models import Programme
+    from programmes.stats import key_indicator_totals
+    from reports.builders.matrix import matrix_columns, matrix_rows
+
+    people = reporting_a["people"]
+    Indicator.objects.filter(pk=people.pk).update(key_indicator="migrants_assisted")
+    programmes = Programme.objects.filter(pk=reporting_a["programme"].pk)
+    reached = [label for label, tag in matrix_columns()].index("People reached")
+
+    def figures():
+        return [row[reached] for row in matrix_rows(programmes)], key_indicator_totals(programmes)
+
+    assert figures() == ([None], [])
+    for period, value in ((Q1, "120"), (Q2, "80")):
+        report = services.results_report_open(
+            programme=reporting_a["programme"], user=partner_a, period_start=period[0], period_end=period[1]
+        )
+        services.results_report_save(report=report, user=partner_a, values=[ReportedValue(people.pk, Decimal(value))])
+        services.results_report_submit(report=report, user=partner_a)
+        assert figures()[0] == [None if period == Q1 else Decimal("120")]  # submitted: not shown yet
+        services.results_report_approve(report=report, user=validator)
+    cells, totals = figures()
+    assert cells == [Decimal("200")]  # incremental: the quarters add up
+    assert totals[0]["total"] == Decimal("200")
+    Indicator.objects.filter(pk=people.pk).update(cumulative=True)
+    cells, totals = figures()
+    assert cells == [Decimal("80")] and totals[0]["total"] == Decimal("80")  # cumulative: the latest, never a sum
+    rows = list(matrix_rows(programmes, suppress_below=500))
+    assert rows[0][reached] == "< 500"
