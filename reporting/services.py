@@ -133,6 +133,12 @@ def value_errors(report: ResultsReport, values: list[ReportedValue]) -> Errors:
     cells: list[tuple[int, IndicatorValue]] = []
     for index, value in enumerate(values):
         prefix = f"values-{index}-"
+        if value.achieved is not None and not isinstance(value.achieved, Decimal):
+            try:
+                value.achieved = Decimal(str(value.achieved))
+            except ArithmeticError:
+                add(errors, prefix + "achieved", _("Enter a number."))
+                continue
         indicator = indicators.get(value.indicator)
         if indicator is None:
             add(

@@ -146,3 +146,41 @@ def test_api_round_trip_and_refusals(reporting_a, partner_a, partner_b, validato
     response = api.post("/api/v1/results-reports/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and "locked" in response.content.decode()
     assert date(2025, 2, 1) not in set(ResultsReport.objects.values_list("period_start", flat=True))
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_query_counts_do_not_grow_with_the_reports(reporting_a, org_a, partner_a, validator):
+    from programmes.models import Indicator, Participation
+
+    from .conftest import make_programme
+
+    def add_programmes(count: int) -> None:
+        for _ in range(count):
+            programme = make_programme(org_a)
+            Participation.objects.filter(programme=programme).update(reports_results=True)
+            indicator = Indicator.objects.create(
+                programme=programme, code="P1", name_fr="x", people=True, reporting_partner=org_a
+            )
+            for period in (Q1, (date(2025, 4, 1), date(2025, 6, 30))):
+                report = services.results_report_open(
+                    programme=programme, user=partner_a, period_start=period[0], period_end=period[1]
+                )
+                services.results_report_save(
+                    report=report, user=partner_a, values=[services.ReportedValue(indicator.pk, 5)]
+                )
+                services.results_report_submit(report=report, user=partner_a)
+
+    partner, iom = _client(partner_a), _client(validator)
+    add_programmes(2)
+    few = [_queries(partner, "/fr/reporting/"), _queries(iom, "/fr/reporting/"), _queries(iom, "/fr/reviews/tasks/")]
+    add_programmes(8)
+    many = [_queries(partner, "/fr/reporting/"), _queries(iom, "/fr/reporting/"), _queries(iom, "/fr/reviews/tasks/")]
+    assert few == many

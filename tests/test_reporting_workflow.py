@@ -227,3 +227,18 @@ def test_approved_values_reach_the_3w_reached_and_the_key_figures(reporting_a, p
     assert cells == [Decimal("80")] and totals[0]["total"] == Decimal("80")  # cumulative: the latest, never a sum
     rows = list(matrix_rows(programmes, suppress_below=500))
     assert rows[0][reached] == "< 500"
+
+
+def test_history_records_the_steps_and_the_unlock_reason(reporting_a, partner_a, partner_b, validator):
+    from programmes.history import programme_history
+
+    report = _report(reporting_a, partner_a)
+    services.results_report_submit(report=report, user=partner_a)
+    services.results_report_approve(report=report, user=validator)
+    services.results_report_unlock(report=report, user=validator, reason="Correction demandée par le bailleur")
+    rows = programme_history(reporting_a["programme"], iom=True)
+    text = " ".join(f"{r.what} {r.changes}" for r in rows)
+    assert "Correction demandée par le bailleur" in text  # the lock's lifting, with its reason
+    assert "results report" in text.lower()
+    partner_rows = programme_history(reporting_a["programme"], iom=False)
+    assert all(r.who is None for r in partner_rows)
