@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from programmes.models import Indicator, Programme
+from programmes.models import FREQUENCY_MONTHS, Frequency, Indicator, Programme
 
 from . import services
 from .forms import PeriodForm, ReasonForm, ReportValuesForm, default_period
@@ -40,12 +40,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
 def report_new(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_object_or_404(Programme.objects.visible_to(request.user), code=code)
     organisation_id = services.reporter_of(request.user, programme)  # PermissionDenied: 403
-    frequency = (
-        Indicator.objects.filter(programme=programme, reporting_partner_id=organisation_id)
-        .order_by("frequency")
-        .values_list("frequency", flat=True)
-        .first()
+    frequencies = set(
+        Indicator.objects.filter(programme=programme, reporting_partner_id=organisation_id).values_list(
+            "frequency", flat=True
+        )
     )
+    frequency = min(frequencies, key=lambda f: FREQUENCY_MONTHS[Frequency(f)], default=None)
     if request.method == "POST":
         form = PeriodForm(request.POST)
         if form.is_valid():
