@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 from imports.models import ImportedActivity, ImportJob, ImportStatus
 from imports.services import ImportRefused, import_job_confirm, import_job_create, import_job_reject
@@ -149,7 +150,7 @@ def test_a_rule_of_the_domain_refuses_the_activity_whole(media, staff):
     ],
 )
 def test_unreadable_files_are_refused_at_once_and_nothing_is_kept(media, staff, content, message):
-    with pytest.raises(ImportRefused) as refused:
+    with translation.override("fr"), pytest.raises(ImportRefused) as refused:  # whatever an earlier test left active
         upload(staff, content=content, name="file.xml")
     assert message in refused.value.messages[0]
     assert ImportJob.objects.count() == 0
