@@ -119,6 +119,7 @@ def fill(template: str, world, obj: str | None) -> str:
         "keyfigure": KeyFigure.objects.order_by("pk").first().pk,
         "report": world["report"].uuid,
         "import": world["import"].uuid,
+        "sectordoc": Document.objects.filter(sector__code="CT").current().order_by("pk").first().pk,
     }
     if obj is not None:
         values["code"] = world["programmes"][obj].code
