@@ -21,7 +21,7 @@ SECTOR_CATEGORIES = [DocumentCategory.GUIDANCE, DocumentCategory.STANDARD, Docum
 
 class SectorDocumentForm(forms.ModelForm):
     link = forms.URLField(
-        label=gettext_lazy("link"),
+        label=gettext_lazy("Link"),
         max_length=500,
         required=False,
         assume_scheme="https",
