@@ -135,3 +135,17 @@ def test_main_pages_speak_only_their_language(client, demo, language, foreign):
         if words:
             found[path] = sorted(words)
     assert found == {}
+
+
+def test_the_admin_is_french_through_and_through_audit_log_included(client, admin_user, programme_a):
+    from django.conf import settings
+
+    client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    index = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Journal d&#x27;audit" in index or "Journal d'audit" in index
+    assert "Audit log" not in index and "Tâches périodiques" in index
+    log = client.get("/admin/auditlog/logentry/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    for english in ("Resource", "Correlation ID", " changes: ", " change: ", ">create<"):
+        assert english not in log, english
+    assert "modifications :" in log or "modification :" in log
