@@ -639,6 +639,14 @@ class Role(models.TextChoices):
 
 
 # IATI OrganisationRole codes: 1 Funding, 2 Accountable, 3 Extending, 4 Implementing.
+# IATI has one code (2, accountable) for the government counterpart and the endorsing authority: the
+# portal's IATI export also writes its own role in an attribute of its namespace (IATI allows attributes
+# of other namespaces), so that an export imported again keeps each organisation's role.
+IATI_PORTAL_NAMESPACE = "urn:x-iom-niger-portal:iati:1"
+IATI_PORTAL_ROLE = f"{{{IATI_PORTAL_NAMESPACE}}}role"
+# Likewise the portal's code of a result (outcome, output) and of an indicator.
+IATI_PORTAL_CODE = f"{{{IATI_PORTAL_NAMESPACE}}}code"
+
 IATI_ORGANISATION_ROLE = {
     Role.GOVERNMENT_COUNTERPART: "2",
     Role.ENDORSING_AUTHORITY: "2",
