@@ -348,8 +348,21 @@ def _organisation_for(draft_org, job: ImportJob, user, created: dict) -> Organis
     return organisation
 
 
-def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: dict) -> str:
-    """Write one activity (all or nothing): create or update the programme, then record what was imported."""
+def apply_draft(
+    draft: ProgrammeDraft,
+    *,
+    job: ImportJob,
+    user,
+    created_orgs: dict,
+    programme: Programme | None = None,
+    imported_before: bool = True,
+) -> str:
+    """Write one activity (all or nothing): create or update the programme, then record what was imported.
+
+    `programme` is the stored programme of the draft's code when the caller has it already (the batch's
+    one query), and `imported_before` False when the caller knows no activity of this identifier was
+    imported: both save queries per activity, neither changes what is written.
+    """
     with transaction.atomic():
         rows = []
         new_by_name = {o.name: o for o in draft.new_organisations}
@@ -366,7 +379,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 organisation = _organisation_for(match, job, user, created_orgs)
             rows.append(ParticipationRow(organisation=organisation, role=row.role, contribution=row.contribution))
         fields = dict(draft.fields)
-        programme = Programme.objects.filter(code=draft.code).first()
+        if programme is None:
+            programme = Programme.objects.filter(code=draft.code).first()
         if programme is None:
             programme = programme_create(
                 user=user,
@@ -414,16 +428,17 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             )
         if draft.merge_lists:
             return action
-        ImportedActivity.objects.update_or_create(
-            iati_identifier=draft.identifier,
-            defaults={
-                "programme": programme,
-                "raw_xml": draft.raw_xml,
-                "content_hash": draft.content_hash,
-                "last_job": job,
-                "imported_at": timezone.now(),
-            },
-        )
+        imported = {
+            "programme": programme,
+            "raw_xml": draft.raw_xml,
+            "content_hash": draft.content_hash,
+            "last_job": job,
+            "imported_at": timezone.now(),
+        }
+        if action == NEW and not imported_before:
+            ImportedActivity.objects.create(iati_identifier=draft.identifier, **imported)
+        else:
+            ImportedActivity.objects.update_or_create(iati_identifier=draft.identifier, defaults=imported)
     return action
 
 
@@ -462,7 +477,14 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                     outcome[UNCHANGED].append({"identifier": draft.identifier})
                     continue
                 try:
-                    action = apply_draft(draft, job=job, user=user, created_orgs=created_orgs)
+                    action = apply_draft(
+                        draft,
+                        job=job,
+                        user=user,
+                        created_orgs=created_orgs,
+                        programme=programmes.get(draft.code),
+                        imported_before=draft.identifier in hashes,
+                    )
                 except ValidationError as refused:
                     outcome["skipped"].append({"identifier": draft.identifier, "reasons": _messages(refused)})
                     continue
