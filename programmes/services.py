@@ -337,7 +337,9 @@ def sector_document_add(*, sector, user, document: Document, replaces: Document 
     """Add a guidance or standards document (a checked file or a link) to a sector, or a new version of one."""
     with transaction.atomic(), attributed_to(user):
         if replaces is not None:
-            previous = Document.objects.select_for_update().filter(pk=replaces.pk, sector=sector).current().first()
+            previous = (
+                Document.objects.select_for_update(of=("self",)).filter(pk=replaces.pk, sector=sector).current().first()
+            )
             if previous is None:
                 raise ValidationError(_("Only the current version of a sector document can be replaced."))
             document.replaces, document.version = previous, previous.version + 1
@@ -353,7 +355,12 @@ def sector_document_add(*, sector, user, document: Document, replaces: Document 
 def sector_document_retire(*, document: Document, user) -> None:
     """Withdraw a sector document: it leaves the sector page but stays in the history with its versions."""
     with transaction.atomic(), attributed_to(user):
-        current = Document.objects.select_for_update().filter(pk=document.pk, sector__isnull=False).current().first()
+        current = (
+            Document.objects.select_for_update(of=("self",))
+            .filter(pk=document.pk, sector__isnull=False)
+            .current()
+            .first()
+        )
         if current is None:
             raise ValidationError(_("Only the current version of a sector document can be retired."))
         current.retired_at = timezone.now()

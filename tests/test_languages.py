@@ -68,9 +68,13 @@ class _Text(HTMLParser):
         super().__init__()
         self.parts: list[str] = []
         self._skip = 0
+        self._marked: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style"):
+            self._skip += 1
+        if dict(attrs).get("lang"):  # a part marked as written in its own language (a document's title)
+            self._marked.append(tag)
             self._skip += 1
         for name, value in attrs:
             if name in ("aria-label", "title", "placeholder", "alt") and value:
@@ -78,6 +82,9 @@ class _Text(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        if self._marked and self._marked[-1] == tag:
+            self._marked.pop()
             self._skip -= 1
 
     def handle_data(self, data):
