@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from programmes.models import Programme, Role, Status
+from programmes.models import IATI_ORGANISATION_ROLE, Programme, Role, Status
 from programmes.rules import ParticipationRow
 
 from .iati import ActivityRecord
@@ -79,6 +79,8 @@ class ProgrammeDraft:
 
 
 def _role(org, matched) -> str | None:
+    if org.portal_role in Role.values and IATI_ORGANISATION_ROLE[Role(org.portal_role)] == org.role:
+        return org.portal_role  # the portal's own export: its role, consistent with the IATI code
     if org.role in ROLE_FROM_IATI:
         return ROLE_FROM_IATI[org.role]
     if org.role == "2" and (org.type in GOVERNMENT_TYPES or (matched and matched.category == "national_government")):
@@ -138,9 +140,11 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
     fields["budget"] = budget if budget is not None else Decimal("0")
     if budget is None:
         draft.warnings.append(_("No budget in the activity's currency: the budget is left at 0."))
-    # Sectors: the first one mapped is the primary sector, the others secondary.
+    # Sectors: the first one mapped is the primary sector, the others secondary. The publisher's own
+    # vocabularies (98, 99: IOM's, the portal's) say more than a DAC code shared by several sectors, so
+    # they are read first (the order inside each vocabulary is kept).
     sectors = []
-    for sector in record.sectors:
+    for sector in sorted(record.sectors, key=lambda s: 0 if s.vocabulary in ("98", "99") else 1):
         resolved = reference.sectors.resolve(sector)
         if resolved is None:
             draft.warnings.append(

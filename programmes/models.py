@@ -639,6 +639,14 @@ class Role(models.TextChoices):
 
 
 # IATI OrganisationRole codes: 1 Funding, 2 Accountable, 3 Extending, 4 Implementing.
+# IATI has one code (2, accountable) for the government counterpart and the endorsing authority: the
+# portal's IATI export also writes its own role in an attribute of its namespace (IATI allows attributes
+# of other namespaces), so that an export imported again keeps each organisation's role.
+IATI_PORTAL_NAMESPACE = "urn:x-iom-niger-portal:iati:1"
+IATI_PORTAL_ROLE = f"{{{IATI_PORTAL_NAMESPACE}}}role"
+# Likewise the portal's code of a result (outcome, output) and of an indicator.
+IATI_PORTAL_CODE = f"{{{IATI_PORTAL_NAMESPACE}}}code"
+
 IATI_ORGANISATION_ROLE = {
     Role.GOVERNMENT_COUNTERPART: "2",
     Role.ENDORSING_AUTHORITY: "2",
@@ -755,7 +763,17 @@ def document_upload_to(instance: Document, filename: str) -> str:
     return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
+class DocumentLanguage(models.TextChoices):
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+    BOTH = "fr+en", _("French and English")
+
+
 class DocumentQuerySet(models.QuerySet):
+    def current(self) -> DocumentQuerySet:
+        """Neither retired nor replaced by a newer version."""
+        return self.filter(retired_at__isnull=True, replaced_by__isnull=True)
+
     def visible_to(self, user) -> DocumentQuerySet:
         """IOM staff see all; a partner sees shared documents of its joint programmes and sectors."""
         if is_iom_staff(user):
@@ -795,7 +813,23 @@ class Document(InProgrammeHistory, models.Model):
         related_name="issued_documents",
         help_text=_("For endorsement letters: the government partner that signed it."),
     )
-    file = models.FileField(_("file"), upload_to=document_upload_to)
+    file = models.FileField(_("file"), upload_to=document_upload_to, blank=True)
+    link = models.URLField(
+        _("link"), max_length=500, blank=True, help_text=_("The address of a public document, instead of a file.")
+    )
+    language = models.CharField(
+        _("language of the document"), max_length=5, choices=DocumentLanguage.choices, blank=True
+    )
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
+    retired_at = models.DateTimeField(_("retired on"), null=True, blank=True)
     original_filename = models.CharField(_("original file name"), max_length=255, blank=True)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
@@ -816,11 +850,21 @@ class Document(InProgrammeHistory, models.Model):
                 | Q(programme__isnull=True, sector__isnull=False),
                 name="document_belongs_to_programme_or_sector",
                 violation_error_message=_("A document belongs either to a programme or to a sector."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=(~Q(file="") & Q(link="")) | (Q(file="") & ~Q(link="")),
+                name="document_file_or_link",
+                violation_error_message=_("Give either a file or a link, not both."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def address(self) -> str:
+        """Where the document is read: its link, or the portal's download URL of its file."""
+        return self.link or reverse("programmes:document_download", args=[self.pk])
 
 
 class ProgrammeAgreement(models.Model):

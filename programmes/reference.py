@@ -20,7 +20,8 @@ from django.dispatch import Signal
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
 from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
 
-from .models import FigureScope, KeyFigure, Sector
+from .models import Document, FigureScope, KeyFigure, Sector, Visibility
+from .services import sector_document_add
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 NIGER_DIR = BASE_DIR / "regions" / "data" / "niger"
@@ -212,6 +213,28 @@ def load_key_figures() -> SyncResult:
     return sync_rows(KeyFigure, "label_en", rows)
 
 
+def load_sector_documents() -> SyncResult:
+    """A starter set of public references (titles and links) per sector. Added once: a reference that staff
+    retired or replaced is never brought back, and one already there is left as staff keep it."""
+    result = SyncResult()
+    sectors = {sector.code: sector for sector in Sector.objects.all()}
+    known = set(Document.objects.filter(sector__isnull=False).exclude(link="").values_list("sector__code", "link"))
+    for r in _read_csv(BASE_DIR / "programmes" / "data" / "sector_documents.csv"):
+        if (r["sector_code"], r["link"]) in known or r["sector_code"] not in sectors:
+            result.unchanged += 1
+            continue
+        document = Document(
+            title=r["title"],
+            category=r["category"],
+            language=r["language"],
+            link=r["link"],
+            visibility=Visibility.PARTNERS,
+        )
+        sector_document_add(sector=sectors[r["sector_code"]], user=None, document=document)
+        result.created += 1
+    return result
+
+
 def _add(total: SyncResult, part: SyncResult) -> None:
     total.created += part.created
     total.updated += part.updated
@@ -235,6 +258,7 @@ def load_reference_data() -> dict[str, SyncResult]:
         "organisations": load_organisations(),
         "offices": load_offices(),
         "key figures": load_key_figures(),
+        "sector documents": load_sector_documents(),
     }
     for _receiver, response in reference_data_loaded.send(sender=SyncResult):
         results.update(response or {})

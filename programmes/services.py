@@ -333,6 +333,40 @@ def document_delete(*, document: Document, user) -> None:
         transaction.on_commit(lambda: stored.delete(save=False))
 
 
+def sector_document_add(*, sector, user, document: Document, replaces: Document | None = None) -> Document:
+    """Add a guidance or standards document (a checked file or a link) to a sector, or a new version of one."""
+    with transaction.atomic(), attributed_to(user):
+        if replaces is not None:
+            previous = (
+                Document.objects.select_for_update(of=("self",)).filter(pk=replaces.pk, sector=sector).current().first()
+            )
+            if previous is None:
+                raise ValidationError(_("Only the current version of a sector document can be replaced."))
+            document.replaces, document.version = previous, previous.version + 1
+        document.sector = sector
+        document.programme = None
+        document.uploaded_by = user
+        rules.normalise_text_fields(document)
+        document.full_clean(exclude=["uploaded_by", "replaces"])  # the file-or-link rule is checked here
+        document.save()
+    return document
+
+
+def sector_document_retire(*, document: Document, user) -> None:
+    """Withdraw a sector document: it leaves the sector page but stays in the history with its versions."""
+    with transaction.atomic(), attributed_to(user):
+        current = (
+            Document.objects.select_for_update(of=("self",))
+            .filter(pk=document.pk, sector__isnull=False)
+            .current()
+            .first()
+        )
+        if current is None:
+            raise ValidationError(_("Only the current version of a sector document can be retired."))
+        current.retired_at = timezone.now()
+        current.save(update_fields=["retired_at"])
+
+
 # --- Internals ----------------------------------------------------------------------------------
 
 

@@ -233,7 +233,8 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     if sector is None:
         raise Http404
     programmes = Programme.objects.visible_to(request.user).in_sector(sector)
-    documents = Document.objects.visible_to(request.user).filter(sector=sector).order_by("category", "title")
+    visible = Document.objects.visible_to(request.user).filter(sector=sector)
+    documents = visible.current().select_related("replaces").order_by("category", "title")
     context = {
         "sector": sector,
         "programmes": programmes.for_list()[:SECTOR_PROGRAMMES_SHOWN],
@@ -243,6 +244,7 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
         "other_documents": [
             d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)
         ],
+        "earlier_documents": visible.exclude(pk__in=[d.pk for d in documents]).order_by("title", "-version"),
         "key_figures": sector.key_figures.filter(is_published=True),
         "live_indicators": key_indicator_totals(programmes, suppress_small=not request.user.is_iom_staff),
     }

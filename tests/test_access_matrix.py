@@ -131,6 +131,7 @@ def fill(template: str, world, obj: str | None) -> str:
         "report": world["report"].uuid,
         "import": world["import"].uuid,
         "results_report": world["results_report"].pk,
+        "sectordoc": Document.objects.filter(sector__code="CT").current().order_by("pk").first().pk,
     }
     if obj is not None:
         values["code"] = world["programmes"][obj].code

@@ -17,6 +17,9 @@ from lxml import etree
 from programmes.models import (
     IATI_ACTIVITY_STATUS,
     IATI_ORGANISATION_ROLE,
+    IATI_PORTAL_CODE,
+    IATI_PORTAL_NAMESPACE,
+    IATI_PORTAL_ROLE,
     Measure,
     Role,
     Scope,
@@ -125,6 +128,7 @@ def iati_activity(
         if org.iati_identifier:
             element.set("ref", org.iati_identifier)
         element.set("role", IATI_ORGANISATION_ROLE[Role(role)])
+        element.set(IATI_PORTAL_ROLE, role)
         if org.iati_type:
             element.set("type", org.iati_type)
 
@@ -228,6 +232,8 @@ def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_be
         result.set("type", "1" if key[0] in ("output", "") else "2")
         result.set("aggregation-status", "1")
         code, fr, en = statements.get(key, ("", record.title_fr, record.title_en))
+        if code:
+            result.set(IATI_PORTAL_CODE, code)
         _narratives(result, "title", f"{code} {fr}".strip(), f"{code} {en}".strip() if en else "")
         for ind in indicators:
             _iati_indicator(result, ind, record, suppress_below)
@@ -245,6 +251,7 @@ def _iati_indicator(
     indicator.set("ascending", "1")
     # Whether its values add up across activities and periods: the one aggregation rule.
     indicator.set("aggregation-status", "1" if adds_up_by_sum(ind.measure, ind.cumulative) else "0")
+    indicator.set(IATI_PORTAL_CODE, ind.code)
     _narratives(indicator, "title", ind.name_fr, ind.name_en)
     baseline = etree.SubElement(indicator, "baseline")
     baseline.set("year", str(ind.baseline_year or record.planned_start.year))
@@ -302,7 +309,7 @@ def write_iati_xml(
     count = 0
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
-        with xf.element("iati-activities", _envelope(generated)):
+        with xf.element("iati-activities", _envelope(generated), nsmap={"portal": IATI_PORTAL_NAMESPACE}):
             for record in iter_programmes(queryset, lookups, results=True, statements=True, progress=progress):
                 activity = iati_activity(record, lookups, prefix=prefix, today=today, suppress_below=suppress_below)
                 errors = validate_activity(activity, generated)
