@@ -371,7 +371,10 @@ def merge(
     for conflict in list(result.conflicts):
         row = conflict.key[:2]
         if len(conflict.key) == 3 and row in mine and row not in result.state:
-            result.state[row] = mine[row]  # a row changed here and removed there is kept in the form
+            # A row changed here and removed there is kept in the form, as the editor has it.
+            for key, cell in mine.items():
+                if key[:2] == row:
+                    result.state[key] = cell
     result.state = {
         key: cell for key, cell in result.state.items() if len(key) < 3 or key[:2] in result.state
     }  # cells of removed rows go with them
