@@ -4,6 +4,7 @@ row of every list (programmes/edit_merge.py), through the edit page and through 
 from __future__ import annotations
 
 import html
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -368,3 +369,57 @@ def test_a_stale_save_is_merged_for_iom_staff_only(as_persona, client, programme
     assert "edit_conflict" not in response.content.decode()
     programme_a.refresh_from_db()
     assert programme_a.title_en == "First" and (programme_a.title_fr == "Second") == (persona == "staff")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_editors_at_once_through_the_api_in_threads_lose_nothing(as_persona, staff, programme_a):
+    """Really at the same time: the programme's row lock orders the saves, each one merged with the others."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no row locks; the sequential tests above cover the merge itself")
+    url = f"/api/v1/programmes/{programme_a.code}/"
+    clients = [as_persona("staff") for _ in range(20)]
+    etag = clients[0].get(url)["ETag"]
+    changes = [
+        {"title_fr": "Titre"},
+        {"title_en": "Title"},
+        {"summary_fr": "Résumé"},
+        {"summary_en": "Summary"},
+        {"internal_notes": "Notes"},
+        {"budget": "200000.00"},
+        {"planned_end": "2027-06-30"},
+        {"planned_start": "2025-01-15"},
+        {"scope": "regional"},
+        {"iom_focal_point": staff.username},
+        {"actual_start": "2025-02-01"},
+        *({"locations": ["NE006012007", pcode]} for pcode in ("NE001", "NE003", "NE006", "NE006008010", "NE006012")),
+        *(
+            {"secondary_sectors": [code]}
+            for code in Sector.objects.exclude(pk=programme_a.primary_sector_id).values_list("code", flat=True)[:4]
+        ),
+    ]
+    assert len(changes) == 20
+    results: list = [None] * 20
+
+    def edit(number: int) -> None:
+        try:
+            response = clients[number].patch(url, changes[number], format="json", HTTP_IF_MATCH=etag)
+            results[number] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert [r[0] for r in results] == [200] * 20, results
+    final = clients[0].get(url).json()
+    assert final["version"] == 21
+    for change in changes[:11]:
+        for name, value in change.items():
+            assert final[name] == value, name
+    assert sorted(final["locations"]) == sorted({"NE006012007", *(c["locations"][1] for c in changes[11:16])})
+    assert sorted(final["secondary_sectors"]) == sorted(c["secondary_sectors"][0] for c in changes[16:])
