@@ -105,7 +105,7 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
                 current = services.programme_lock(programme=programme, expected_version=None)
                 if current.version != form.cleaned_data.get("version"):
                     merged, form, formsets = _merge(request.user, current, form, formsets)
-                    programme = current
+                    programme, merged_with = current, _who(current)
                     if merged.conflicts:
                         return _render_conflict(request, current, form, formsets, merged)
                     if not all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())]):
@@ -141,10 +141,11 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
         form.add_error(None, _("Your changes clash with data saved meanwhile. Check the form and save again."))
         return _render_form(request, programme, form, formsets, status=409)
     if merged is not None and merged.taken:
+        changes = [edit_merge.key_label(key, merged.state) for key in merged.taken]
         message = _("Programme %(code)s saved, with the changes %(who)s saved meanwhile: %(changes)s.") % {
             "code": saved.code,
-            "who": _who(programme),
-            "changes": ", ".join(edit_merge.key_label(key, merged.state) for key in merged.taken),
+            "who": merged_with,
+            "changes": ", ".join(changes[:10]) + (" …" if len(changes) > 10 else ""),
         }
         messages.success(request, message)
     else:
