@@ -27,17 +27,19 @@ from core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     Conflict,
+    EditConflict,
     PreconditionFailed,
     PreconditionRequired,
     error_responses,
     if_match_passes,
+    if_match_tags,
     if_none_match_hits,
     lookup_or_404,
 )
 from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
-from . import services, stats
+from . import edit_merge, services, stats
 from .filters import ProgrammeFilter
 from .models import (
     ApprovalRoad,
@@ -558,6 +560,45 @@ def etag(programme: Programme) -> str:
     return f'"{programme.version}"'
 
 
+def api_edit_state(parts: dict) -> edit_merge.State:
+    """What an API client sent, in the shape of `edit_merge.stored_state` (the parts it sent only)."""
+    state: edit_merge.State = {}
+    for name, value in parts["fields"].items():
+        if name in edit_merge.FIELDS:
+            edit_merge.add_field(state, name, value)
+    for sector in parts.get("secondary_sectors", []):
+        edit_merge.add_sector(state, sector)
+    for row in parts.get("participations", []):
+        edit_merge.add_participation(state, row["organisation"], row["role"], row.get("contribution"), row.get("notes"))
+    for unit in parts.get("locations", []):
+        edit_merge.add_location(state, unit)
+    return state
+
+
+def _merged_parts(current: Programme, loaded: int, parts: dict) -> dict:
+    """A save based on version `loaded`, merged with what was saved since (programmes/edit_merge.py).
+
+    412 when this server does not know what `loaded` looked like; 409 (edit_conflict) naming each
+    field both changed differently, with both values.
+    """
+    base = edit_merge.recall_base(current.pk, loaded)
+    if base is None:
+        raise PreconditionFailed()
+    theirs = edit_merge.stored_state(current, edit_merge.API_PARTS)
+    sent = set(parts["fields"]) | (set(parts) - {"fields"})
+    merged = edit_merge.merge(base, theirs, api_edit_state(parts), submitted=lambda key: key[0] in sent)
+    if merged.conflicts:
+        who = current.updated_by.get_full_name() or current.updated_by.username if current.updated_by else _("someone")
+        errors = {c.name: [edit_merge.conflict_message(c, who)] for c in merged.conflicts}
+        detail = _(
+            "%(who)s saved this programme since the version you edited (now version %(version)s) and changed "
+            "some of the same fields differently: %(fields)s. Nothing was changed: fetch it again, "
+            "choose the values to keep and send them with the new ETag."
+        ) % {"who": who, "version": current.version, "fields": ", ".join(errors)}
+        raise EditConflict(str(detail), errors)
+    return edit_merge.service_parts(merged.state)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary=_("Programmes you may see"),
@@ -635,6 +676,7 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
         headers = {"ETag": etag(programme)}
         if status == 201:
             headers["Location"] = data["url"]
+        edit_merge.remember_base(programme, edit_merge.stored_state(programme, edit_merge.API_PARTS))
         return Response(data, status=status, headers=headers)
 
     @staticmethod
@@ -648,12 +690,27 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
             return programme.version
         raise PreconditionFailed()
 
+    @staticmethod
+    def _loaded_version(request: Request, programme: Programme) -> int:
+        """The version the client edited, from If-Match (428 without it, 412 if it names none)."""
+        header = request.headers.get("If-Match", "").strip()
+        if not header:
+            raise PreconditionRequired()
+        for tag in if_match_tags(header):  # strong comparison: a weak tag is a 412
+            if tag == "*":
+                return programme.version
+            if re.fullmatch(r'"[0-9]{1,9}"', tag):
+                return int(tag.strip('"'))
+        raise PreconditionFailed()
+
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         programme = self.get_object()
         current = etag(programme)
         if if_none_match_hits(request.headers.get("If-None-Match", ""), current):
             return Response(status=304, headers={"ETag": current})
         serializer = self.get_serializer(programme)
+        if request.user.can_edit_programmes:  # what this version looked like, to merge a save based on it
+            edit_merge.remember_base(programme, edit_merge.stored_state(programme, edit_merge.API_PARTS))
         return Response(serializer.data, headers={"ETag": current})
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -667,13 +724,19 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         programme = self.get_object()
-        expected_version = self._expected_version(request, programme)
+        loaded = self._loaded_version(request, programme)
         serializer = self.get_serializer(programme, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
+        parts = serializer.service_parts()
         try:
-            services.programme_update(
-                programme=programme, user=request.user, expected_version=expected_version, **serializer.service_parts()
-            )
+            with transaction.atomic():
+                # Locked until the save: nobody saves between the merge and the save.
+                current = services.programme_lock(programme=programme, expected_version=None)
+                if current.version != loaded:
+                    parts = _merged_parts(current, loaded, parts)
+                services.programme_update(
+                    programme=current, user=request.user, expected_version=current.version, **parts
+                )
         except StaleProgramme:
             raise PreconditionFailed() from None
         except ProgrammeLocked as locked:

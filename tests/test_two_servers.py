@@ -149,7 +149,7 @@ def test_two_web_processes_share_sessions_throttles_files_and_edit_versions(two_
     download = requests.get(f"{b}/api/v1/reports/{job['uuid']}/download/", headers=api, timeout=10)
     assert download.status_code == 200 and programme.code in download.text
 
-    # An edit conflict across them: B saves first, A's save from the same version is refused.
+    # An edit conflict across them: B saves first, A's save of the same field from the same version is refused.
     etag = requests.get(f"{a}/api/v1/programmes/{programme.code}/", headers=api, timeout=10).headers["ETag"]
     first = requests.patch(
         f"{b}/api/v1/programmes/{programme.code}/",
@@ -164,6 +164,8 @@ def test_two_web_processes_share_sessions_throttles_files_and_edit_versions(two_
         headers={**api, "If-Match": etag},
         timeout=10,
     )
-    assert second.status_code == 412 and second.json()["code"] == "precondition_failed"
+    # The version A read is known to B through the shared cache: a real conflict, explained (409).
+    assert second.status_code == 409 and second.json()["code"] == "edit_conflict", second.text
+    assert list(second.json()["errors"]) == ["title_en"]
     programme.refresh_from_db()
     assert programme.title_en == "Saved on B"
