@@ -25,6 +25,8 @@ from .forms import (
     LocationFormSet,
     ParticipationFormSet,
     ProgrammeForm,
+    RecipientCountryFormSet,
+    RecipientRegionFormSet,
     StatusChangeForm,
     digest,
     find_places,
@@ -52,8 +54,14 @@ STATE_LABELS = {
     "status": gettext_lazy("Status"),
     "participations": gettext_lazy("Partners"),
     "locations": gettext_lazy("Locations"),
+    "recipient_countries": gettext_lazy("Recipient countries"),
+    "recipient_regions": gettext_lazy("Recipient regions"),
     "indicators": gettext_lazy("Indicators"),
 }
+
+
+# The lists whose rows the services' rules name (`<list>-<index>-<field>`, programmes/rules.py).
+RULED_LISTS = ("participations", "locations", "recipient_countries", "recipient_regions")
 
 
 def edit_rights_required(view: Callable) -> Callable:
@@ -125,7 +133,7 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
             problem.key.add_error(problem.field, problem.message)
         return _render_form(request, programme, form, formsets, status=400)
     except ValidationError as refused:
-        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in RULED_LISTS}
         show_refusal(refused, form, lists)
         return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
@@ -147,6 +155,8 @@ def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Pr
         "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
         "participations": formsets["participations"].service_rows(),
         "locations": formsets["locations"].service_units(),
+        "recipient_countries": formsets["recipient_countries"].service_rows(),
+        "recipient_regions": formsets["recipient_regions"].service_rows(),
     }
     if programme.pk is None:
         return services.programme_create(user=user, **parts)
@@ -164,6 +174,8 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
             data, instance=programme, queryset=participations, prefix="participations", user=user
         ),
         "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
+        "recipient_countries": RecipientCountryFormSet(data, instance=programme, prefix="recipient_countries"),
+        "recipient_regions": RecipientRegionFormSet(data, instance=programme, prefix="recipient_regions"),
     }
     formsets["outcomes"] = OutcomeFormSet(data, instance=programme, prefix="outcomes")
     formsets["indicators"] = IndicatorFormSet(

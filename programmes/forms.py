@@ -23,13 +23,15 @@ from .models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Role,
     Status,
     fold_text,
     indicator_value_set_errors,
 )
 from .results import IndicatorLink, result_code, result_fields
-from .rules import ParticipationRow, row_key
+from .rules import ParticipationRow, RecipientRow, row_key
 from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -306,6 +308,79 @@ class BaseLocationFormSet(forms.BaseInlineFormSet):
 LocationFormSet = forms.inlineformset_factory(
     Programme, ProgrammeLocation, form=LocationForm, formset=BaseLocationFormSet, extra=1, can_delete=True
 )
+
+
+# --- Recipient countries and regions ------------------------------------------------------------
+
+
+class RecipientForm(SharedChoicesForm):
+    """A recipient country or region with its percentage; the rules (sum, scope) are the services'."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["percentage"].widget.attrs.update({"min": "0.01", "max": "100", "step": "0.01"})
+
+
+class BaseRecipientFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
+    key = ""
+    shared_choice_fields: tuple[str, ...] = ()
+
+    def validate_unique(self) -> None:
+        """A country listed twice is a domain rule: the service says it next to the row."""
+
+    def service_rows(self) -> list[RecipientRow]:
+        return [
+            RecipientRow(form.cleaned_data[self.key], form.cleaned_data.get("percentage"))
+            for form in live_forms(self)
+            if form.cleaned_data.get(self.key)
+        ]
+
+
+class BaseRecipientCountryFormSet(BaseRecipientFormSet):
+    key = "country"
+    shared_choice_fields = ("country",)
+
+
+class BaseRecipientRegionFormSet(BaseRecipientFormSet):
+    key = "region"
+    shared_choice_fields = ("region",)
+
+
+class RecipientCountryForm(RecipientForm):
+    class Meta:
+        model = RecipientCountry
+        fields = ["country", "percentage"]
+
+
+class RecipientRegionForm(RecipientForm):
+    class Meta:
+        model = RecipientRegion
+        fields = ["region", "percentage"]
+
+
+RecipientCountryFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientCountry,
+    form=RecipientCountryForm,
+    formset=BaseRecipientCountryFormSet,
+    extra=1,
+    can_delete=True,
+)
+RecipientRegionFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientRegion,
+    form=RecipientRegionForm,
+    formset=BaseRecipientRegionFormSet,
+    extra=1,
+    can_delete=True,
+)
+
+
+def recipients_label(rows) -> str:
+    """'NE 60 %; ML 40 %' for (code, percentage) rows."""
+    return "; ".join(
+        sorted(f"{code} {percentage.normalize():f} %" if percentage is not None else code for code, percentage in rows)
+    )
 
 
 # --- Indicators and their period values ---------------------------------------------------------
@@ -608,6 +683,8 @@ def programme_state(programme: Programme) -> dict[str, str]:
         sorted(loc.admin_unit.pcode for loc in programme.locations.select_related("admin_unit"))
     )
     state["indicators"] = indicators_label((i.code, i.target) for i in programme.indicators.all())
+    state["recipient_countries"] = recipients_label(programme.recipient_countries.values_list("country", "percentage"))
+    state["recipient_regions"] = recipients_label(programme.recipient_regions.values_list("region", "percentage"))
     return state
 
 
@@ -678,6 +755,9 @@ def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
     state["locations"] = ", ".join(sorted(row["admin_unit"].pcode for row in rows if row.get("admin_unit")))
     rows = [f.cleaned_data for f in live_forms(formsets["indicators"])]
     state["indicators"] = indicators_label((row["code"], row.get("target")) for row in rows if row.get("code"))
+    for name, key in (("recipient_countries", "country"), ("recipient_regions", "region")):
+        rows = [f.cleaned_data for f in live_forms(formsets[name])]
+        state[name] = recipients_label((row[key].pk, row.get("percentage")) for row in rows if row.get(key))
     return state
 
 
