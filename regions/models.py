@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+import unicodedata
 from uuid import uuid4
 
 from django.core.cache import cache
@@ -300,3 +301,18 @@ class Region(CodelistItem):
     class Meta(CodelistItem.Meta):
         verbose_name = _("recipient region")
         verbose_name_plural = _("recipient regions")
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of every active country, sorted by name in the active language (cached)."""
+    return cached_reference("countries", lambda: _codelist_choices(Country))
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """(code, name) of every active recipient region, sorted by name in the active language (cached)."""
+    return cached_reference("world-regions", lambda: _codelist_choices(Region))
+
+
+def _codelist_choices(model) -> list[tuple[str, str]]:
+    items = [(item.code, item.name) for item in model.objects.filter(status=CodelistStatus.ACTIVE)]
+    return sorted(items, key=lambda item: unicodedata.normalize("NFKD", item[1]).casefold())
