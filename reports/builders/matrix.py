@@ -14,11 +14,19 @@ from openpyxl import Workbook
 
 from programmes.exports import safe_row
 from programmes.models import Role
+from regions.models import NIGER
 
 from .portfolio import _fixed_properties
 from .records import Lookups, Progress, _d, _no_progress, iter_programmes
 
 # --- 3. 3W / 4W matrix with HXL hashtags --------------------------------------------------------
+
+
+def matrix_note() -> str:
+    return _(
+        "This 3W matrix covers Niger only: places are Niger's OCHA P-codes, and programmes whose recipient "
+        "countries do not include Niger are left out (see the portfolio workbook and the IATI file for them)."
+    )
 
 
 def matrix_columns() -> list[tuple[str, str]]:
@@ -50,11 +58,15 @@ def matrix_columns() -> list[tuple[str, str]]:
 def matrix_rows(
     queryset: QuerySet, lookups: Lookups | None = None, *, progress: Progress = _no_progress
 ) -> Iterator[list]:
-    """One row per programme × location × implementing partner (IOM itself when none is recorded)."""
+    """One row per programme × location × implementing partner (IOM itself when none is recorded).
+
+    Niger only (MATRIX_NOTE): a programme whose recipient countries leave Niger out has no row."""
     lookups = lookups or Lookups.load()
     iom = (_("IOM"), "IOM")
     country = "Niger"
     for record in iter_programmes(queryset, lookups, progress=progress):
+        if record.countries and all(code != NIGER for code, *_rest in record.countries):
+            continue
         implementers = [
             (lookups.orgs[o].name, lookups.orgs[o].acronym) for o in record.partners_in(Role.IMPLEMENTING_PARTNER)
         ]
@@ -113,5 +125,6 @@ def write_matrix_xlsx(
     for row in matrix_rows(queryset, progress=progress):
         sheet.append(safe_row(row))
         count += 1
+    workbook.create_sheet(_("Notes")).append([matrix_note()])
     workbook.save(out)
     return count

@@ -17,7 +17,16 @@ from programmes.exports import safe_row
 from programmes.models import KeyFigure, Measure, Role
 from programmes.privacy import hidden_cells
 
-from .records import Lookups, ProgrammeRecord, Progress, _hidden, _no_progress, _role_names, iter_programmes
+from .records import (
+    Lookups,
+    ProgrammeRecord,
+    Progress,
+    _hidden,
+    _no_progress,
+    _role_names,
+    iter_programmes,
+    recipients_label,
+)
 
 PORTFOLIO_ROLES = (
     Role.GOVERNMENT_COUNTERPART,
@@ -45,6 +54,8 @@ def portfolio_headers() -> list[str]:
         *[str(role.label) for role in PORTFOLIO_ROLES],
         _("Locations"),
         _("P-codes"),
+        _("Recipient countries"),
+        _("Recipient regions"),
     ]
 
 
@@ -66,6 +77,8 @@ def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
         *[_role_names(record, lookups, role) for role in PORTFOLIO_ROLES],
         "; ".join(u.name for u in units),
         "; ".join(u.pcode for u in units),
+        recipients_label(record.countries, lookups),
+        recipients_label(record.regions, lookups),
     ]
 
 

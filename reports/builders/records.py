@@ -31,6 +31,8 @@ from programmes.models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Role,
     Scope,
     Sector,
@@ -301,6 +303,9 @@ class ProgrammeRecord:
     secondary_sector_ids: list[int] = field(default_factory=list)
     partners: list[tuple[int, str, Decimal | None]] = field(default_factory=list)  # (organisation, role, amount)
     unit_ids: list[int] = field(default_factory=list)
+    # Recipients, largest share first: (code, name_fr, name_en, percentage)
+    countries: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
+    regions: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
     results: list[tuple] = field(default_factory=list)  # (kind, pk, code, statement_fr, statement_en)
     indicators: list[IndicatorRecord] = field(default_factory=list)
 
@@ -346,6 +351,10 @@ def iter_programmes(
             .values_list("programme_id", "admin_unit_id")
         ):
             records[pid].unit_ids.append(unit)
+        for model, key, target in ((RecipientCountry, "country", "countries"), (RecipientRegion, "region", "regions")):
+            rows = model.objects.filter(programme_id__in=ids).order_by("programme_id", "-percentage", key)
+            for pid, *row in rows.values_list("programme_id", key, f"{key}__name_fr", f"{key}__name_en", "percentage"):
+                getattr(records[pid], target).append(tuple(row))
         through = Programme.secondary_sectors.through
         for pid, sector in (
             through.objects.filter(programme_id__in=ids).order_by("sector_id").values_list("programme_id", "sector_id")
@@ -418,6 +427,11 @@ def _status_label(status: str) -> str:
 
 def _role_names(record: ProgrammeRecord, lookups: Lookups, role: str) -> str:
     return "; ".join(lookups.orgs[o].label for o in record.partners_in(role))
+
+
+def recipients_label(rows: list[tuple[str, str, str, Decimal]], lookups: Lookups) -> str:
+    """'Niger (60 %); Mali (40 %)': recipient countries or regions in the report's language."""
+    return "; ".join(f"{lookups.pick(fr, en)} ({percentage.normalize():f} %)" for _code, fr, en, percentage in rows)
 
 
 def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:
