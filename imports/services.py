@@ -355,6 +355,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 secondary_sectors=draft.secondary_sectors,
                 participations=rows,
                 locations=draft.locations,
+                recipient_countries=draft.recipient_countries or (),
+                recipient_regions=draft.recipient_regions or (),
             )
             action = NEW
         else:
@@ -381,6 +383,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 secondary_sectors=secondary,
                 participations=rows,
                 locations=units,
+                recipient_countries=draft.recipient_countries,
+                recipient_regions=draft.recipient_regions,
             )
             action = UPDATE
         if draft.results is not None and (action == NEW or draft.results.signature != stored_signature(programme)):
