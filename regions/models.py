@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
-import unicodedata
 from uuid import uuid4
 
 from django.core.cache import cache
