@@ -79,7 +79,7 @@ class ReadOrEditProgrammes(BasePermission):
 
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
-for _name in ("sector", "area", "partner", "funder"):
+for _name in ("sector", "area", "country", "region", "partner", "funder"):
     set_override(ProgrammeFilter.base_filters[_name], "field", OpenApiTypes.STR)
 
 PROGRAMME_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")

@@ -254,9 +254,7 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
     letters = Document.objects.filter(programme=programme, category=DocumentCategory.ENDORSEMENT_LETTER).values_list(
         "issuing_organisation_id", flat=True
     )
-    countries = {
-        row.country_id: row.country.name for row in programme.recipient_countries.select_related("country")
-    }
+    countries = {row.country_id: row.country.name for row in programme.recipient_countries.select_related("country")}
     in_niger = not countries or NIGER in countries
     items = [
         check_required_fields(programme, location_count=programme.locations.count(), in_niger=in_niger),
