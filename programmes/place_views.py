@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
 from regions.models import AdminUnit, Office
-from regions.views import _feature, _geojson
+from regions.views import _features, _geojson
 
 from .models import Programme
 from .stats import active_counts_by_unit
@@ -93,7 +93,7 @@ def map_config(
 
 def _features_with_counts(request: HttpRequest, units: list[AdminUnit]) -> list[dict]:
     counts = active_counts_by_unit(Programme.objects.visible_to(request.user), [unit.pcode for unit in units])
-    return [_feature(unit, active=counts.get(unit.pcode, 0)) for unit in units]
+    return _features(units, {unit.pcode: {"active": counts.get(unit.pcode, 0)} for unit in units})
 
 
 @login_required

@@ -314,15 +314,16 @@ def test_the_iati_export_writes_recipients_with_percentages_and_no_niger_default
 def test_the_3w_matrix_stays_in_niger_and_says_so(sahel):
     from openpyxl import load_workbook
 
-    from reports.builders.matrix import matrix_rows, write_matrix_xlsx
+    from reports.builders.matrix import matrix_columns, matrix_rows, write_matrix_xlsx
 
     shared_a, shared_b, national = sahel
-    codes = {row[5] for row in matrix_rows(Programme.objects.all())}
+    index = [column.tag for column in matrix_columns()].index("#activity+code")
+    codes = {row[index] for row in matrix_rows(Programme.objects.all())}
     assert shared_a.code in codes and national.code in codes and shared_b.code not in codes
     out = io.BytesIO()
     write_matrix_xlsx(Programme.objects.all(), out)
-    workbook = load_workbook(io.BytesIO(out.getvalue()))
-    assert "Niger" in workbook.worksheets[-1]["A1"].value
+    notes = load_workbook(io.BytesIO(out.getvalue())).worksheets[-1]
+    assert any("Niger" in str(cell.value) for cell in notes["A"])
 
 
 def test_the_portfolio_workbook_lists_recipients(sahel):
