@@ -383,8 +383,9 @@ def iter_programmes(
         ):
             records[pid].unit_ids.append(unit)
         for model, key, target in ((RecipientCountry, "country", "countries"), (RecipientRegion, "region", "regions")):
-            rows = model.objects.filter(programme_id__in=ids).order_by("programme_id", "-percentage", key)
-            for pid, *row in rows.values_list("programme_id", key, f"{key}__name_fr", f"{key}__name_en", "percentage"):
+            recipients = model.objects.filter(programme_id__in=ids).order_by("programme_id", "-percentage", key)
+            fields = ("programme_id", key, f"{key}__name_fr", f"{key}__name_en", "percentage")
+            for pid, *row in recipients.values_list(*fields):
                 getattr(records[pid], target).append(tuple(row))
         through = Programme.secondary_sectors.through
         for pid, sector in (
