@@ -388,6 +388,8 @@ def apply_draft(
                 secondary_sectors=draft.secondary_sectors,
                 participations=rows,
                 locations=draft.locations,
+                recipient_countries=draft.recipient_countries or (),
+                recipient_regions=draft.recipient_regions or (),
             )
             action = NEW
         else:
@@ -414,6 +416,8 @@ def apply_draft(
                 secondary_sectors=secondary,
                 participations=rows,
                 locations=units,
+                recipient_countries=draft.recipient_countries,
+                recipient_regions=draft.recipient_regions,
             )
             action = UPDATE
         if draft.results is not None and (action == NEW or draft.results.signature != stored_signature(programme)):

@@ -26,7 +26,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_filter = ["category", "iati_type", "is_active"]
     search_fields = ["code", "acronym", "name_fr", "name_en"]
     list_select_related = ["parent", "admin_unit"]
-    autocomplete_fields = ["parent", "admin_unit"]
+    autocomplete_fields = ["parent", "admin_unit", "country"]
     prepopulated_fields = {"code": ["acronym"]}
     inlines = [FocalPointInline, AgreementInline]
 

@@ -34,6 +34,8 @@ from .models import (
     ProgrammeAgreement,
     ProgrammeLocation,
     ProgrammeStatusChange,
+    RecipientCountry,
+    RecipientRegion,
     Sector,
     Status,
 )
@@ -85,6 +87,19 @@ class LocationInline(admin.TabularInline):
     formset = DomainListFormSet
     extra = 0
     autocomplete_fields = ["admin_unit"]
+
+
+class RecipientCountryInline(admin.TabularInline):
+    model = RecipientCountry
+    formset = DomainListFormSet
+    extra = 0
+    autocomplete_fields = ["country"]
+
+
+class RecipientRegionInline(admin.TabularInline):
+    model = RecipientRegion
+    formset = DomainListFormSet
+    extra = 0
 
 
 class OutcomeInline(admin.StackedInline):
@@ -181,7 +196,16 @@ class ProgrammeAdminForm(forms.ModelForm):
             ]
         if "locations" in self.lists:
             parts["locations"] = [form.cleaned_data["admin_unit"] for form in self.lists["locations"].kept_forms()]
+        for name, key in (("recipient_countries", "country"), ("recipient_regions", "region")):
+            if name in self.lists:
+                parts[name] = [
+                    {key: form.cleaned_data.get(key), "percentage": form.cleaned_data.get("percentage")}
+                    for form in self.lists[name].kept_forms()
+                ]
         return parts
+
+
+DOMAIN_LISTS = (ParticipationInline, LocationInline, RecipientCountryInline, RecipientRegionInline)
 
 
 @admin.register(Programme)
@@ -205,7 +229,16 @@ class ProgrammeAdmin(admin.ModelAdmin):
     form = ProgrammeAdminForm
     date_hierarchy = "planned_start"
     readonly_fields = ["status", "status_action", "version", "created_by", "created_at", "updated_by", "updated_at"]
-    inlines = [ParticipationInline, LocationInline, OutcomeInline, IndicatorInline, DocumentInline, StatusChangeInline]
+    inlines = [
+        ParticipationInline,
+        RecipientCountryInline,
+        RecipientRegionInline,
+        LocationInline,
+        OutcomeInline,
+        IndicatorInline,
+        DocumentInline,
+        StatusChangeInline,
+    ]
 
     class Media:
         css = {"all": ["css/admin-fit.css"]}  # usable at 1,366 px
@@ -246,7 +279,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
     def get_formset_kwargs(self, request, obj, inline, prefix) -> dict:
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, ParticipationInline | LocationInline):
+        if isinstance(inline, DOMAIN_LISTS):
             kwargs["lists"] = request.programme_lists
         return kwargs
 

@@ -52,6 +52,8 @@ from .models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Sector,
     Status,
 )
@@ -81,13 +83,14 @@ class ReadOrEditProgrammes(BasePermission):
 
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
-for _name in ("sector", "area", "partner", "funder"):
+for _name in ("sector", "area", "country", "region", "partner", "funder"):
     set_override(ProgrammeFilter.base_filters[_name], "field", OpenApiTypes.STR)
 
 PROGRAMME_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
 KEY_FIGURE_ID = re.compile(r"[0-9]{1,18}")
 SECTOR_CODE = re.compile(r"[A-Za-z0-9_\-]{1,10}")
 MAX_LOCATIONS = 300
+MAX_RECIPIENTS = 300
 MAX_PARTICIPATIONS = 100
 
 
@@ -297,6 +300,42 @@ class LocationSerializer(serializers.ModelSerializer):
         fields = ["pcode", "name", "level", "path"]
 
 
+class RecipientSerializer(serializers.Serializer):
+    """A recipient country or region with its percentage (IATI recipient-country / recipient-region)."""
+
+    key = ""
+    name = serializers.SerializerMethodField(help_text=_("In the language of Accept-Language."))
+    # Declared without limits: the services check the range and the total (programmes/rules.py).
+    percentage = serializers.DecimalField(max_digits=7, decimal_places=2, help_text=_("Share of the programme, %."))
+
+    def get_name(self, row) -> str:
+        return getattr(row, self.key).name
+
+    def to_representation(self, row) -> dict:
+        return {
+            self.key: getattr(row, f"{self.key}_id"),
+            "name": getattr(row, self.key).name,
+            "percentage": self.fields["percentage"].to_representation(row.percentage),
+        }
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = [key for key in data if key not in self.fields or self.fields[key].read_only]
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown or read-only field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class RecipientCountrySerializer(RecipientSerializer):
+    key = "country"
+    country = serializers.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. NE."))
+
+
+class RecipientRegionSerializer(RecipientSerializer):
+    key = "region"
+    region = serializers.CharField(max_length=4, help_text=_("Code of the IATI Region codelist, e.g. 289."))
+
+
 class OutputSerializer(serializers.ModelSerializer):
     statement = serializers.CharField(read_only=True)
 
@@ -463,6 +502,18 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         help_text=_("P-codes of the regions, departments or communes where the programme works."),
     )
     location_details = LocationSerializer(source="locations", many=True, read_only=True)
+    recipient_countries = RecipientCountrySerializer(
+        many=True,
+        required=False,
+        max_length=MAX_RECIPIENTS,
+        help_text=_("Countries with their percentages (adding up to 100); a national programme: Niger by default."),
+    )
+    recipient_regions = RecipientRegionSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_RECIPIENTS,
+        help_text=_("Regions with their percentages (adding up to 100)."),
+    )
     outcomes = OutcomeSerializer(many=True, read_only=True)
     indicators = IndicatorSerializer(many=True, read_only=True)
     approval_road = serializers.ChoiceField(
@@ -479,7 +530,8 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields = ["url", "code", "title", "title_fr", "title_en", "summary", "summary_fr", "summary_en"]
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
         fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
-        fields += ["participations", "locations", "location_details", "outcomes", "indicators", "version"]
+        fields += ["participations", "locations", "location_details", "recipient_countries", "recipient_regions"]
+        fields += ["outcomes", "indicators", "version"]
         fields += ["approval_road", "created_at", "updated_at"]
         read_only_fields = ["status", "version", "created_at", "updated_at"]
         # Never accepted from clients even though they are not in the representation.
@@ -495,7 +547,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         """What the client sent, as the services take it (lists left out stay as they are)."""
         data = dict(self.validated_data)
         parts: dict = {"fields": {name: data[name] for name in services.EDITABLE_FIELDS if name in data}}
-        for name in ("secondary_sectors", "participations", "locations"):
+        for name in ("secondary_sectors", "participations", "locations", "recipient_countries", "recipient_regions"):
             if name in data:
                 parts[name] = data[name]
         return parts
@@ -533,6 +585,8 @@ DETAIL_PREFETCH = [
             "admin_unit__boundary", "admin_unit__parent__boundary", "admin_unit__parent__parent__boundary"
         ),
     ),
+    Prefetch("recipient_countries", queryset=RecipientCountry.objects.select_related("country")),
+    Prefetch("recipient_regions", queryset=RecipientRegion.objects.select_related("region")),
     Prefetch("outcomes", queryset=Outcome.objects.prefetch_related("outputs")),
     Prefetch("indicators", queryset=Indicator.objects.select_related("outcome", "output").prefetch_related("values")),
 ]
@@ -572,6 +626,9 @@ def api_edit_state(parts: dict) -> edit_merge.State:
         edit_merge.add_participation(state, row["organisation"], row["role"], row.get("contribution"), row.get("notes"))
     for unit in parts.get("locations", []):
         edit_merge.add_location(state, unit)
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        for row in parts.get(kind, []):
+            edit_merge.add_recipient(state, kind, row[key], row.get("percentage"))
     return state
 
 

@@ -40,7 +40,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import rules
-from .models import Indicator, IndicatorValue, Outcome, Output, Participation, Programme
+from .models import (
+    Indicator,
+    IndicatorValue,
+    Outcome,
+    Output,
+    Participation,
+    Programme,
+    RecipientCountry,
+    RecipientRegion,
+)
 from .results import result_code
 from .rules import ParticipationRow
 from .services import EDITABLE_FIELDS
@@ -50,11 +59,13 @@ PRESENT = "1"
 # The programme's own fields a door edits (the code never changes once created).
 FIELDS = tuple(name for name in EDITABLE_FIELDS if name != "code")
 # The parts of a programme: all of them on the edit page; the API writes the first four.
-API_PARTS = ("fields", "secondary_sectors", "participations", "locations")
+API_PARTS = ("fields", "secondary_sectors", "participations", "locations", "recipient_countries", "recipient_regions")
 ALL_PARTS = (*API_PARTS, "results")
 
 ROW_MODELS: dict[str, type[models.Model]] = {
     "participations": Participation,
+    "recipient_countries": RecipientCountry,
+    "recipient_regions": RecipientRegion,
     "outcomes": Outcome,
     "outputs": Output,
     "indicators": Indicator,
@@ -63,6 +74,8 @@ ROW_MODELS: dict[str, type[models.Model]] = {
 ROW_FIELDS = {
     "participations": ("role", "contribution", "notes"),
     "locations": (),
+    "recipient_countries": ("percentage",),
+    "recipient_regions": ("percentage",),
     "secondary_sectors": (),
     "outcomes": ("order", "code", "statement_fr", "statement_en"),
     "outputs": ("outcome", "order", "code", "statement_fr", "statement_en"),
@@ -81,11 +94,15 @@ ROW_FIELDS = {
     "values": ("indicator", "period_start", "period_end", "sex", "age_group", "target", "achieved", "comment"),
 }
 # A row's cell naming the row it belongs to: (list, cell) → the parent's list.
+# The recipient lists and the cell naming the country or region of a row.
+RECIPIENT_KEYS = {"recipient_countries": "country", "recipient_regions": "region"}
 PARENTS = {("outputs", "outcome"): "outcomes", ("values", "indicator"): "indicators"}
 LIST_LABELS = {
     "secondary_sectors": gettext_lazy("Secondary sectors"),
     "participations": gettext_lazy("Partners"),
     "locations": gettext_lazy("Locations"),
+    "recipient_countries": gettext_lazy("Recipient countries"),
+    "recipient_regions": gettext_lazy("Recipient regions"),
     "outcomes": gettext_lazy("Outcomes"),
     "outputs": gettext_lazy("Outputs"),
     "indicators": gettext_lazy("Indicators"),
@@ -208,6 +225,12 @@ def add_location(state: State, unit, *, pk: int | None = None) -> None:
     add_row(state, "locations", unit.pcode, label=unit.pcode, obj=unit, pk=pk)
 
 
+def add_recipient(state: State, kind: str, place, percentage, *, pk: int | None = None) -> None:
+    """A recipient country or region (`kind` is the list) with its share, matched by its code."""
+    code = str(getattr(place, "pk", place) or "").strip().upper()  # the API sends codes, the page instances
+    add_row(state, kind, code, label=code, obj=place, pk=pk, percentage=percentage)
+
+
 def add_sector(state: State, sector) -> None:
     add_row(state, "secondary_sectors", sector.code, label=sector.code, obj=sector)
 
@@ -234,6 +257,7 @@ def stored_state(programme: Programme, parts: Iterable[str] = ALL_PARTS) -> Stat
     lookups = [name for name in ("secondary_sectors", "participations__organisation") if name.split("__")[0] in parts]
     if "locations" in parts:
         lookups.append("locations__admin_unit")
+    lookups += [f"{kind}__{key}" for kind, key in RECIPIENT_KEYS.items() if kind in parts]
     prefetch_related_objects([programme], *lookups)
     if "secondary_sectors" in parts:
         for sector in programme.secondary_sectors.all():
@@ -244,6 +268,10 @@ def stored_state(programme: Programme, parts: Iterable[str] = ALL_PARTS) -> Stat
     if "locations" in parts:
         for location in programme.locations.all():
             add_location(state, location.admin_unit, pk=location.pk)
+    for kind, key in RECIPIENT_KEYS.items():
+        if kind in parts:
+            for row in getattr(programme, kind).all():
+                add_recipient(state, kind, getattr(row, key), row.percentage, pk=row.pk)
     if "results" in parts:
         _stored_results(state, programme)
     return state
@@ -296,6 +324,10 @@ def service_parts(state: State) -> dict:
             for row in rows(state, "participations").values()
         ],
         "locations": [row[""].value for row in rows(state, "locations").values()],
+        **{
+            kind: [{key: row[""].value, "percentage": row["percentage"].value} for row in rows(state, kind).values()]
+            for kind, key in RECIPIENT_KEYS.items()
+        },
     }
 
 

@@ -24,6 +24,8 @@ from .forms import (
     LocationFormSet,
     ParticipationFormSet,
     ProgrammeForm,
+    RecipientCountryFormSet,
+    RecipientRegionFormSet,
     StatusChangeForm,
     find_places,
     form_edit_state,
@@ -43,6 +45,9 @@ from .services import (
     programme_record_agreement,
 )
 from .views import get_programme_for_user
+
+# The lists whose rows the services' rules name (`<list>-<index>-<field>`, programmes/rules.py).
+RULED_LISTS = ("participations", "locations", "recipient_countries", "recipient_regions")
 
 
 def edit_rights_required(view: Callable) -> Callable:
@@ -131,7 +136,7 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
             return _render_merged_invalid(request, programme, form, formsets, merged)
         return _render_form(request, programme, form, formsets, status=400)
     except ValidationError as refused:
-        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in RULED_LISTS}
         show_refusal(refused, form, lists)
         if merged is not None:
             return _render_merged_invalid(request, programme, form, formsets, merged)
@@ -173,6 +178,8 @@ def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Pr
         "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
         "participations": formsets["participations"].service_rows(),
         "locations": formsets["locations"].service_units(),
+        "recipient_countries": formsets["recipient_countries"].service_rows(),
+        "recipient_regions": formsets["recipient_regions"].service_rows(),
     }
     if programme.pk is None:
         return services.programme_create(user=user, **parts)
@@ -190,6 +197,8 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
             data, instance=programme, queryset=participations, prefix="participations", user=user
         ),
         "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
+        "recipient_countries": RecipientCountryFormSet(data, instance=programme, prefix="recipient_countries"),
+        "recipient_regions": RecipientRegionFormSet(data, instance=programme, prefix="recipient_regions"),
     }
     formsets["outcomes"] = OutcomeFormSet(data, instance=programme, prefix="outcomes")
     formsets["indicators"] = IndicatorFormSet(

@@ -23,13 +23,15 @@ from .models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Status,
     fold_text,
     indicator_value_set_errors,
     period_locks_for,
 )
 from .results import IndicatorLink, result_code, result_fields
-from .rules import ParticipationRow, row_key
+from .rules import ParticipationRow, RecipientRow, row_key
 from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -305,6 +307,72 @@ class BaseLocationFormSet(forms.BaseInlineFormSet):
 
 LocationFormSet = forms.inlineformset_factory(
     Programme, ProgrammeLocation, form=LocationForm, formset=BaseLocationFormSet, extra=1, can_delete=True
+)
+
+
+# --- Recipient countries and regions ------------------------------------------------------------
+
+
+class RecipientForm(SharedChoicesForm):
+    """A recipient country or region with its percentage; the rules (sum, scope) are the services'."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["percentage"].widget.attrs.update({"min": "0.01", "max": "100", "step": "0.01"})
+
+
+class BaseRecipientFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
+    key = ""
+    shared_choice_fields: tuple[str, ...] = ()
+
+    def validate_unique(self) -> None:
+        """A country listed twice is a domain rule: the service says it next to the row."""
+
+    def service_rows(self) -> list[RecipientRow]:
+        return [
+            RecipientRow(form.cleaned_data[self.key], form.cleaned_data.get("percentage"))
+            for form in live_forms(self)
+            if form.cleaned_data.get(self.key)
+        ]
+
+
+class BaseRecipientCountryFormSet(BaseRecipientFormSet):
+    key = "country"
+    shared_choice_fields = ("country",)
+
+
+class BaseRecipientRegionFormSet(BaseRecipientFormSet):
+    key = "region"
+    shared_choice_fields = ("region",)
+
+
+class RecipientCountryForm(RecipientForm):
+    class Meta:
+        model = RecipientCountry
+        fields = ["country", "percentage"]
+
+
+class RecipientRegionForm(RecipientForm):
+    class Meta:
+        model = RecipientRegion
+        fields = ["region", "percentage"]
+
+
+RecipientCountryFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientCountry,
+    form=RecipientCountryForm,
+    formset=BaseRecipientCountryFormSet,
+    extra=1,
+    can_delete=True,
+)
+RecipientRegionFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientRegion,
+    form=RecipientRegionForm,
+    formset=BaseRecipientRegionFormSet,
+    extra=1,
+    can_delete=True,
 )
 
 
@@ -634,6 +702,10 @@ def form_edit_state(form: ProgrammeForm, formsets: dict) -> edit_merge.State:
     for row in live_forms(formsets["locations"]):
         if row.cleaned_data.get("admin_unit"):
             edit_merge.add_location(state, row.cleaned_data["admin_unit"])
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        for row in live_forms(formsets[kind]):
+            if row.cleaned_data.get(key):
+                edit_merge.add_recipient(state, kind, row.cleaned_data[key], row.cleaned_data.get("percentage"))
     outcomes = formsets["outcomes"]
     for outcome in outcomes.forms:
         if (not outcome.instance.pk and not outcome.has_changed()) or outcomes._should_delete_form(outcome):
@@ -707,6 +779,8 @@ def merged_form_data(state: edit_merge.State, theirs: edit_merge.State, programm
     )
     _put_formset(data, "participations", state, theirs, "participations", ("organisation",))
     _put_formset(data, "locations", state, theirs, "locations", ("admin_unit",))
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        _put_formset(data, kind, state, theirs, kind, (key,))
     _put_formset(data, "outcomes", state, theirs, "outcomes", (), children=("outputs", "outcome", "outputs"))
     _put_formset(data, "indicators", state, theirs, "indicators", (), children=("values", "indicator", "values"))
     return data

@@ -12,7 +12,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import is_iom_staff, partner_organisation_id
-from regions.models import AdminUnit
+from regions.models import AdminUnit, Country, Region
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -274,6 +274,14 @@ class ProgrammeQuerySet(models.QuerySet):
         return self.filter(
             Exists(ProgrammeLocation.objects.filter(programme=OuterRef("pk"), admin_unit__pcode__startswith=unit.pcode))
         )
+
+    def for_country(self, country: Country) -> ProgrammeQuerySet:
+        """Programmes with this recipient country."""
+        return self.filter(Exists(RecipientCountry.objects.filter(programme=OuterRef("pk"), country=country)))
+
+    def for_region(self, region: Region) -> ProgrammeQuerySet:
+        """Programmes with this recipient region."""
+        return self.filter(Exists(RecipientRegion.objects.filter(programme=OuterRef("pk"), region=region)))
 
     def with_partner(self, organisation, role: str | None = None) -> ProgrammeQuerySet:
         participations = Participation.objects.filter(programme=OuterRef("pk"), organisation=organisation)
@@ -736,6 +744,82 @@ class ProgrammeLocation(InProgrammeHistory, models.Model):
 
     def __str__(self) -> str:
         return f"{self.programme.code} @ {self.admin_unit.pcode}"
+
+
+# --- Recipient countries and regions -------------------------------------------------------------
+
+PERCENTAGE_FIELD = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "validators": [
+        MinValueValidator(Decimal("0.01"), _("A percentage lies between 0.01 and 100.")),
+        MaxValueValidator(Decimal("100"), _("A percentage lies between 0.01 and 100.")),
+    ],
+}
+
+
+class RecipientCountry(InProgrammeHistory, models.Model):
+    """A country a programme works for, with its share of the programme (IATI recipient-country)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="recipient_countries"
+    )
+    country = models.ForeignKey(
+        Country, verbose_name=_("country"), on_delete=models.PROTECT, related_name="recipient_of"
+    )
+    percentage = models.DecimalField(_("percentage"), **PERCENTAGE_FIELD)
+
+    class Meta:
+        verbose_name = _("recipient country")
+        verbose_name_plural = _("recipient countries")
+        ordering = ["-percentage", "country_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "country"],
+                name="recipient_country_unique",
+                violation_error_message=_("This country is already listed for the programme."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__gt=0, percentage__lte=100),
+                name="recipient_country_percentage_range",
+                violation_error_message=_("A percentage lies between 0.01 and 100."),
+            ),
+        ]
+        indexes = [models.Index(fields=["country", "programme"])]
+
+    def __str__(self) -> str:
+        return f"{self.country_id} {self.percentage.normalize():f} %"
+
+
+class RecipientRegion(InProgrammeHistory, models.Model):
+    """A region a programme works for, with its share of the programme (IATI recipient-region)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="recipient_regions"
+    )
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="recipient_of")
+    percentage = models.DecimalField(_("percentage"), **PERCENTAGE_FIELD)
+
+    class Meta:
+        verbose_name = _("recipient region")
+        verbose_name_plural = _("recipient regions")
+        ordering = ["-percentage", "region_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "region"],
+                name="recipient_region_unique",
+                violation_error_message=_("This region is already listed for the programme."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__gt=0, percentage__lte=100),
+                name="recipient_region_percentage_range",
+                violation_error_message=_("A percentage lies between 0.01 and 100."),
+            ),
+        ]
+        indexes = [models.Index(fields=["region", "programme"])]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.percentage.normalize():f} %"
 
 
 # --- Documents --------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from django.db import models, transaction
 from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
-from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
+from regions.models import NIGER, AdminLevel, AdminUnit, Country, Office, Region, bump_reference_version
 
 from .models import Document, FigureScope, KeyFigure, Sector, Visibility
 from .services import sector_document_add
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 NIGER_DIR = BASE_DIR / "regions" / "data" / "niger"
+IATI_CODELIST_DIR = BASE_DIR / "regions" / "data" / "iati"
 LEVEL_FILES = {AdminLevel.REGION: "regions", AdminLevel.DEPARTMENT: "departments", AdminLevel.COMMUNE: "communes"}
 
 
@@ -108,6 +109,20 @@ def load_admin_units() -> dict[AdminLevel, SyncResult]:
     return results
 
 
+def load_countries() -> SyncResult:
+    """The IATI Country codelist with French and English names (regions/data/iati/README.md)."""
+    fields = ("code", "name_fr", "name_en", "iati_name", "status")
+    rows = [{name: r[name] for name in fields} for r in _read_csv(IATI_CODELIST_DIR / "countries.csv")]
+    return sync_rows(Country, "code", rows)
+
+
+def load_world_regions() -> SyncResult:
+    """The IATI Region codelist (OECD DAC regions) with French and English names."""
+    fields = ("code", "name_fr", "name_en", "status")
+    rows = [{name: r[name] for name in fields} for r in _read_csv(IATI_CODELIST_DIR / "regions.csv")]
+    return sync_rows(Region, "code", rows)
+
+
 def load_sectors() -> SyncResult:
     rows = [
         {
@@ -140,6 +155,8 @@ def load_organisations() -> SyncResult:
                 "category": r["category"],
                 "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory(r["category"])].value,
                 "parent_id": codes[r["parent_code"]] if r["parent_code"] else None,
+                # The government partners listed are Niger's (an endorsing government of a regional proposal).
+                "country_id": NIGER if r["category"] == OrganisationCategory.NATIONAL_GOVERNMENT else None,
             }
             for r in batch
         ]
@@ -254,6 +271,8 @@ def load_reference_data() -> dict[str, SyncResult]:
         "regions": units[AdminLevel.REGION],
         "departments": units[AdminLevel.DEPARTMENT],
         "communes": units[AdminLevel.COMMUNE],
+        "countries": load_countries(),
+        "world regions": load_world_regions(),
         "sectors": load_sectors(),
         "organisations": load_organisations(),
         "offices": load_offices(),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
-from regions.models import AdminLevel, cached_reference, places
+from regions.models import AdminLevel, cached_reference, country_choices, places, region_choices
 
 from .filters import ProgrammeFilter
 from .history import programme_history
@@ -108,6 +108,10 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             groups = _area_optgroups_html(selected)
             blank = format_html('<option value="">{}</option>', _("All of Niger"))
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
+        elif name in ("country", "region"):
+            blank = mark_safe('<option value="">---------</option>')
+            options = _options_html(country_choices() if name == "country" else region_choices(), selected)
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name in ("partner", "funder"):
             blank = mark_safe('<option value="">---------</option>')
             options = _options_html(org_choices, selected)
@@ -207,6 +211,8 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
             for role, rows in groupby(participations, key=lambda p: p.role)
         ],
         "locations": locations,
+        "recipient_countries": programme.recipient_countries.select_related("country"),
+        "recipient_regions": programme.recipient_regions.select_related("region"),
         "documents": documents,
         "results": results_framework(programme, disaggregated=is_iom),
         "history": programme_history(programme, iom=is_iom),

@@ -26,6 +26,7 @@ from programmes.models import (
     Status,
     adds_up_by_sum,
 )
+from regions.models import NIGER
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _no_progress, iter_programmes
 
@@ -143,9 +144,15 @@ def iati_activity(
         element.set("type", kind)
         element.set("iso-date", value.isoformat())
     etree.SubElement(activity, "activity-scope").set("code", IATI_ACTIVITY_SCOPE[Scope(record.scope)])
-    country = etree.SubElement(activity, "recipient-country")
-    country.set("code", "NE")
-    country.set("percentage", "100")
+    # Recipients with their shares; a national programme recorded without any is Niger's (the default).
+    countries = record.countries or ([(NIGER, "", "", Decimal("100"))] if record.scope == Scope.NATIONAL else [])
+    for tag, rows in (("recipient-country", countries), ("recipient-region", record.regions)):
+        for code, _fr, _en, percentage in rows:
+            element = etree.SubElement(activity, tag)
+            element.set("code", code)
+            if tag == "recipient-region":
+                element.set("vocabulary", "1")
+            element.set("percentage", f"{percentage.normalize():f}")
 
     for unit_id in record.unit_ids:
         _iati_location(activity, lookups, unit_id)

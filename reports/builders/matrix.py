@@ -11,6 +11,7 @@ It follows OCHA's 3W/4W template, and every column that can be summed sums to th
   figure (indicators are not added together: the same people may be counted by several).
 - Proposals (pipeline, submitted, under review, revision requested), rejected and cancelled
   programmes are left out unless the request filters on status explicitly.
+- Niger only: a programme whose recipient countries leave Niger out has no row (the notes say so).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from partners.models import IatiOrganisationType
 from programmes.exports import safe_row
 from programmes.models import AgeGroup, Measure, Role, Sex, Status, total_over_periods
 from programmes.privacy import hidden_cells
+from regions.models import NIGER
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _d, _no_progress, iter_programmes
 from .workbook import Column, Sheet, fixed_properties, notes_sheet
@@ -122,6 +124,10 @@ def matrix_columns() -> list[Column]:
 
 def matrix_notes(*, suppress_below: int) -> list[str]:
     notes = [
+        _(
+            "This 3W matrix covers Niger only: places are Niger's OCHA P-codes, and programmes whose recipient "
+            "countries do not include Niger are left out (see the portfolio workbook and the IATI file for them)."
+        ),
         _(
             "Budget: each programme's budget is split equally across its rows (places × implementing "
             "organisations), in cents, the last row taking the rounding remainder: the column adds up to the "
@@ -224,6 +230,8 @@ def matrix_rows(
     contact = settings.REPORTS_CONTACT_EMAIL
     country = "Niger"
     for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
+        if record.countries and all(code != NIGER for code, *_rest in record.countries):
+            continue  # Niger only (matrix_notes)
         implementers = [
             (lookups.orgs[o].name, lookups.orgs[o].acronym_local, lookups.orgs[o].type_label)
             for o in record.partners_in(Role.IMPLEMENTING_PARTNER)

@@ -32,6 +32,8 @@ from programmes.models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Role,
     Scope,
     Sector,
@@ -338,6 +340,9 @@ class ProgrammeRecord:
     secondary_sector_ids: list[int] = field(default_factory=list)
     partners: list[tuple[int, str, Decimal | None]] = field(default_factory=list)  # (organisation, role, amount)
     unit_ids: list[int] = field(default_factory=list)
+    # Recipients, largest share first: (code, name_fr, name_en, percentage)
+    countries: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
+    regions: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
     results: list[tuple] = field(default_factory=list)  # (kind, pk, code, statement_fr, statement_en)
     indicators: list[IndicatorRecord] = field(default_factory=list)
 
@@ -383,6 +388,11 @@ def iter_programmes(
             .values_list("programme_id", "admin_unit_id")
         ):
             records[pid].unit_ids.append(unit)
+        for model, key, target in ((RecipientCountry, "country", "countries"), (RecipientRegion, "region", "regions")):
+            recipients = model.objects.filter(programme_id__in=ids).order_by("programme_id", "-percentage", key)
+            fields = ("programme_id", key, f"{key}__name_fr", f"{key}__name_en", "percentage")
+            for pid, *row in recipients.values_list(*fields):
+                getattr(records[pid], target).append(tuple(row))
         through = Programme.secondary_sectors.through
         for pid, sector in (
             through.objects.filter(programme_id__in=ids).order_by("sector_id").values_list("programme_id", "sector_id")
@@ -460,6 +470,11 @@ def _status_label(status: str) -> str:
 
 def _role_names(record: ProgrammeRecord, lookups: Lookups, role: str) -> str:
     return "; ".join(lookups.orgs[o].label for o in record.partners_in(role))
+
+
+def recipients_label(rows: list[tuple[str, str, str, Decimal]], lookups: Lookups) -> str:
+    """'Niger (60 %); Mali (40 %)': recipient countries or regions in the report's language."""
+    return "; ".join(f"{lookups.pick(fr, en)} ({percentage.normalize():f} %)" for _code, fr, en, percentage in rows)
 
 
 def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:
