@@ -614,8 +614,9 @@ def etag(programme: Programme) -> str:
     return f'"{programme.version}"'
 
 
-def api_edit_state(parts: dict) -> edit_merge.State:
-    """What an API client sent, in the shape of `edit_merge.stored_state` (the parts it sent only)."""
+def api_edit_state(parts: dict, stored: edit_merge.State | None = None) -> edit_merge.State:
+    """What an API client sent, in the shape of `edit_merge.stored_state` (the parts it sent only); a
+    flag a client left out of a row it sent stays as `stored`."""
     state: edit_merge.State = {}
     for name, value in parts["fields"].items():
         if name in edit_merge.FIELDS:
@@ -623,7 +624,13 @@ def api_edit_state(parts: dict) -> edit_merge.State:
     for sector in parts.get("secondary_sectors", []):
         edit_merge.add_sector(state, sector)
     for row in parts.get("participations", []):
-        edit_merge.add_participation(state, row["organisation"], row["role"], row.get("contribution"), row.get("notes"))
+        flag = row.get("reports_results")
+        if flag is None:
+            kept = (stored or {}).get(("participations", row["organisation"].code, "reports_results"))
+            flag = kept.value if kept else False
+        edit_merge.add_participation(
+            state, row["organisation"], row["role"], row.get("contribution"), row.get("notes"), flag
+        )
     for unit in parts.get("locations", []):
         edit_merge.add_location(state, unit)
     for kind, key in edit_merge.RECIPIENT_KEYS.items():
@@ -643,7 +650,7 @@ def _merged_parts(current: Programme, loaded: int, parts: dict) -> dict:
         raise PreconditionFailed()
     theirs = edit_merge.stored_state(current, edit_merge.API_PARTS)
     sent = set(parts["fields"]) | (set(parts) - {"fields"})
-    merged = edit_merge.merge(base, theirs, api_edit_state(parts), submitted=lambda key: key[0] in sent)
+    merged = edit_merge.merge(base, theirs, api_edit_state(parts, theirs), submitted=lambda key: key[0] in sent)
     if merged.conflicts:
         who = current.updated_by.get_full_name() or current.updated_by.username if current.updated_by else _("someone")
         errors = {c.name: [edit_merge.conflict_message(c, who)] for c in merged.conflicts}

@@ -72,7 +72,7 @@ ROW_MODELS: dict[str, type[models.Model]] = {
     "values": IndicatorValue,
 }
 ROW_FIELDS = {
-    "participations": ("role", "contribution", "notes"),
+    "participations": ("role", "contribution", "notes", "reports_results"),
     "locations": (),
     "recipient_countries": ("percentage",),
     "recipient_regions": ("percentage",),
@@ -85,10 +85,13 @@ ROW_FIELDS = {
         "name_en",
         "unit",
         "measure",
+        "people",
         "cumulative",
+        "frequency",
         "baseline",
         "target",
         "key_indicator",
+        "reporting_partner",
         "result",
     ),
     "values": ("indicator", "period_start", "period_end", "sex", "age_group", "target", "achieved", "comment"),
@@ -207,7 +210,9 @@ def add_row(state: State, kind: str, rid: str, *, label: str, obj: Any = None, p
     return rid
 
 
-def add_participation(state: State, organisation, role, contribution, notes, *, pk: int | None = None) -> None:
+def add_participation(
+    state: State, organisation, role, contribution, notes, reports_results=False, *, pk: int | None = None
+) -> None:
     add_row(
         state,
         "participations",
@@ -218,6 +223,7 @@ def add_participation(state: State, organisation, role, contribution, notes, *, 
         role=role,
         contribution=contribution,
         notes=notes or "",
+        reports_results=bool(reports_results),
     )
 
 
@@ -264,7 +270,7 @@ def stored_state(programme: Programme, parts: Iterable[str] = ALL_PARTS) -> Stat
             add_sector(state, sector)
     if "participations" in parts:
         for p in programme.participations.all():
-            add_participation(state, p.organisation, p.role, p.contribution, p.notes, pk=p.pk)
+            add_participation(state, p.organisation, p.role, p.contribution, p.notes, p.reports_results, pk=p.pk)
     if "locations" in parts:
         for location in programme.locations.all():
             add_location(state, location.admin_unit, pk=location.pk)
@@ -320,7 +326,13 @@ def service_parts(state: State) -> dict:
         "fields": {name: state[(name,)].value for name in FIELDS if (name,) in state},
         "secondary_sectors": [row[""].value for row in rows(state, "secondary_sectors").values()],
         "participations": [
-            ParticipationRow(row[""].value, row["role"].value, row["contribution"].value, row["notes"].value or "")
+            ParticipationRow(
+                row[""].value,
+                row["role"].value,
+                row["contribution"].value,
+                row["notes"].value or "",
+                row["reports_results"].value,
+            )
             for row in rows(state, "participations").values()
         ],
         "locations": [row[""].value for row in rows(state, "locations").values()],

@@ -697,7 +697,12 @@ def form_edit_state(form: ProgrammeForm, formsets: dict) -> edit_merge.State:
         data = row.cleaned_data
         if data.get("organisation"):
             edit_merge.add_participation(
-                state, data["organisation"], data.get("role"), data.get("contribution"), data.get("notes")
+                state,
+                data["organisation"],
+                data.get("role"),
+                data.get("contribution"),
+                data.get("notes"),
+                data.get("reports_results"),
             )
     for row in live_forms(formsets["locations"]):
         if row.cleaned_data.get("admin_unit"):
