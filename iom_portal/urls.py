@@ -39,6 +39,7 @@ urlpatterns += i18n_patterns(
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
     path("imports/", include("imports.urls")),
+    path("obligations/", include("obligations.urls")),
     prefix_default_language=True,
 )
 
