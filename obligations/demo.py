@@ -31,7 +31,7 @@ def demo_programme() -> Programme | None:
             actual_start__lte=today - timedelta(days=60),
         )
         .exclude(planned_end__isnull=True)
-        .order_by("code")
+        .order_by("actual_start", "code")  # the longest under way: several deadlines already past
         .first()
     )
 

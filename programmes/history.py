@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from auditlog.models import LogEntry
@@ -313,7 +312,7 @@ class _Describer:
             if parsed is None:
                 return str(value)
             if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed, dt_timezone.utc)  # Django 5 has no timezone.utc
+                parsed = timezone.make_aware(parsed, UTC)  # Django 5 has no timezone.utc
             return formats.date_format(timezone.localtime(parsed), "SHORT_DATETIME_FORMAT")
         if kind in ("DecimalField", "FloatField", "IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField"):
             return self._number(model, name, value)

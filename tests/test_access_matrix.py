@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from imports.services import import_job_create
+from obligations.models import Obligation
 from programmes.models import Document, KeyFigure, Visibility
 from reports.models import ReportJob
 
@@ -92,6 +94,13 @@ def world(
     # A 3W sheet partner A submitted for its shared programme, waiting for IOM's decision.
     sheet = f"#activity+code,#adm1+code\n{programme_a.code},NE003\n".encode()
     submission = import_job_create(user=partner_a, upload=SimpleUploadedFile("3w.csv", sheet), language="fr")
+    # An open obligation of each programme (the obligation calendar's pages and API).
+    obligations = {
+        key: Obligation.objects.create(
+            programme=programme, key="matrix", kind="final_report", due_date=date(2027, 3, 31), evidence="document"
+        )
+        for key, programme in programmes.items()
+    }
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
     clients = {"anonymous": Client()}
     for persona, user in users.items():
@@ -104,6 +113,7 @@ def world(
         "org_a": org_a,
         "report": report,
         "import": submission,
+        "obligations": obligations,
     }
 
 
@@ -123,6 +133,7 @@ def fill(template: str, world, obj: str | None) -> str:
     if obj is not None:
         values["code"] = world["programmes"][obj].code
         values["document"] = world["documents"][obj].pk
+        values["obligation"] = world["obligations"][obj].pk
     return template.format(**values)
 
 

@@ -520,3 +520,36 @@ def test_long_lines_are_folded_without_splitting_characters():
     parts = folded.split("\r\n")
     assert all(len(p.encode()) <= 75 for p in parts)
     assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == line
+
+
+# --- Demo data and door parity ---------------------------------------------------------------------
+
+
+def test_the_demo_has_an_idf_programme_with_its_calendar_and_one_overdue_obligation(reference, settings):
+    from django.core.management import call_command
+
+    from obligations.demo import demo_programme
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--programmes", "40")
+    programme = demo_programme()
+    assert programme is not None and programme.is_idf_funded
+    obligations = Obligation.objects.filter(programme=programme)
+    assert obligations.count() >= 5
+    assert obligations.overdue().count() == 1
+    assert obligations.in_state(State.FULFILLED).exists()
+    partner = logged_in(Organisation.objects.get(code="anltp-tim").users.get(username="partner.anltp"))
+    assert partner.get(f"/fr/obligations/programmes/{programme.code}/").status_code == 200
+
+
+def test_a_blank_waiver_reason_gets_the_same_message_at_every_door_and_changes_nothing(idf_programme, staff):
+    obligation = Obligation.objects.get(programme=idf_programme, kind="extension_request")
+    message = "Indiquez le motif de la levée de cette obligation."
+    page = logged_in(staff).post(f"/fr/obligations/{obligation.pk}/waive/", {"reason": ""})
+    api = logged_in(staff).post(
+        f"/api/v1/obligations/{obligation.pk}/waive/", {"reason": " "}, content_type="application/json"
+    )
+    assert page.status_code == 400 and message in page.content.decode()
+    assert api.status_code == 400 and api.json()["errors"]["reason"] == [message]
+    obligation.refresh_from_db()
+    assert obligation.is_open and obligation.waived_reason == ""
