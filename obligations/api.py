@@ -80,7 +80,11 @@ class ObligationSerializer(serializers.ModelSerializer):
 class WaiveSerializer(serializers.Serializer):
     # Blank or missing: the service refuses it with the same message as the page.
     reason = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default="", help_text=_("Why the obligation is waived (required).")
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Why the obligation is waived (required)."),
     )
 
     def to_internal_value(self, data):

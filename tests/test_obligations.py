@@ -214,9 +214,11 @@ def test_an_uploaded_document_of_the_right_category_fulfils_the_obligation(
     early.file = SimpleUploadedFile("r.pdf", b"%PDF-1.4 r")
     with django_capture_on_commit_callbacks(execute=True):
         services.document_add(programme=idf_programme, user=staff, document=early)
-    assert not Obligation.objects.filter(programme=idf_programme, kind="narrative_report").exclude(
-        fulfilled_at=None
-    ).exists()
+    assert (
+        not Obligation.objects.filter(programme=idf_programme, kind="narrative_report")
+        .exclude(fulfilled_at=None)
+        .exists()
+    )
     # Removing the evidence reopens the obligation.
     with django_capture_on_commit_callbacks(execute=True):
         services.document_delete(document=upload, user=staff)
@@ -276,7 +278,7 @@ def test_time_moved_past_a_due_date_gives_one_reminder_then_an_escalation_and_th
     settings.OBLIGATION_ESCALATION_DAYS = 7
     from tests.conftest import make_user
 
-    partner = make_user("paul.partner", organisation=org_a, email="paul@org-a.example", preferred_language="en")
+    make_user("paul.partner", organisation=org_a, email="paul@org-a.example", preferred_language="en")
     staff.preferred_language = "fr"
     staff.save()
     due = date(2027, 2, 1)  # the results framework and workplan (the IOM focal point's)
@@ -291,7 +293,9 @@ def test_time_moved_past_a_due_date_gives_one_reminder_then_an_escalation_and_th
 
     assert run(due - timedelta(days=20)) == ([], {"before": 0, "overdue": 0, "escalated": 0})
     sent, _counts = run(due - timedelta(days=14))
-    assert sent == [("alice@iom.example", f"Échéance proche : Cadre de résultats et plan de travail — {idf_programme.code}")]
+    assert sent == [
+        ("alice@iom.example", f"Échéance proche : Cadre de résultats et plan de travail — {idf_programme.code}")
+    ]
     assert run(due) == ([], {"before": 0, "overdue": 0, "escalated": 0})
     sent, counts = run(due + timedelta(days=1))
     assert counts["overdue"] == 1
