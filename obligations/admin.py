@@ -1,10 +1,14 @@
 """Admin of the obligation calendar: the rule sets (editable) and the obligations (read, waived on the pages).
 
 Obligations are written by services.py only (the calendar follows the rules and the dates; waiving needs a
-reason): here they are read-only, and a rule set's change applies at each programme's next refresh.
+reason): here they are read-only. Saving a rule set refreshes the calendars of the programmes it applies to
+(in the background, after the commit).
 """
 
+import logging
+
 from django.contrib import admin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from .models import Obligation, ObligationRule, ObligationRuleSet
@@ -36,6 +40,11 @@ class ObligationRuleSetAdmin(admin.ModelAdmin):
     inlines = [ObligationRuleInline]
     list_select_related = ["funder", "agreement__programme"]
 
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        rule_set_id = form.instance.pk
+        transaction.on_commit(lambda: _refresh_later(rule_set_id))
+
 
 @admin.register(Obligation)
 class ObligationAdmin(admin.ModelAdmin):
@@ -57,3 +66,14 @@ class ObligationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _refresh_later(rule_set_id: int) -> None:
+    from .tasks import refresh_rule_set
+
+    try:
+        refresh_rule_set.delay(rule_set_id)
+    except Exception:  # the broker is down: the calendars follow at each programme's next change
+        logging.getLogger(__name__).warning(
+            "obligations: could not enqueue the refresh of rule set %s", rule_set_id, exc_info=True
+        )

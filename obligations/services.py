@@ -119,6 +119,18 @@ def obligations_refresh(*, programme_id: int, today: date | None = None, user=No
     return list(Obligation.objects.filter(programme_id=programme_id).order_by("due_date", "pk"))
 
 
+def programmes_of_rule_set(rule_set) -> list[int]:
+    """The programmes a rule set applies to: those its funder funds, or its agreement's programme."""
+    if rule_set.agreement_id:
+        return list(ProgrammeAgreement.objects.filter(pk=rule_set.agreement_id).values_list("programme_id", flat=True))
+    return list(
+        Participation.objects.filter(organisation_id=rule_set.funder_id, role=Role.FUNDING)
+        .exclude(programme__status__in=STOPPED_STATUSES)
+        .values_list("programme_id", flat=True)
+        .distinct()
+    )
+
+
 def _match_evidence(programme: Programme) -> None:
     """Fulfil open obligations with the evidence recorded for them; reopen those whose evidence was removed."""
     obligations = list(

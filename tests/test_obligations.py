@@ -573,3 +573,54 @@ def test_a_blank_waiver_reason_gets_the_same_message_at_every_door_and_changes_n
     assert api.status_code == 400 and api.json()["errors"]["reason"] == [message]
     obligation.refresh_from_db()
     assert obligation.is_open and obligation.waived_reason == ""
+
+
+def test_rule_sets_are_edited_in_the_admin_and_obligations_only_read(
+    django_capture_on_commit_callbacks, idf_programme, admin_user, fund
+):
+    client = logged_in(admin_user)
+    rule_set = ObligationRuleSet.objects.get(funder=fund)
+    assert client.get("/admin/obligations/obligationruleset/").status_code == 200
+    page = client.get(f"/admin/obligations/obligationruleset/{rule_set.pk}/change/")
+    assert page.status_code == 200
+    rules = list(rule_set.rules.order_by("order", "pk"))
+    data = {
+        "name_fr": rule_set.name_fr,
+        "name_en": rule_set.name_en,
+        "funder": fund.pk,
+        "is_active": "on",
+        "rules-TOTAL_FORMS": str(len(rules)),
+        "rules-INITIAL_FORMS": str(len(rules)),
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+    }
+    for i, rule in enumerate(rules):
+        data |= {
+            f"rules-{i}-id": rule.pk,
+            f"rules-{i}-rule_set": rule_set.pk,
+            f"rules-{i}-order": rule.order,
+            f"rules-{i}-kind": rule.kind,
+            f"rules-{i}-anchor": rule.anchor,
+            f"rules-{i}-period_months": rule.period_months or "",
+            f"rules-{i}-offset_months": rule.offset_months,
+            f"rules-{i}-offset_days": 30 if rule.kind == "narrative_report" else rule.offset_days,
+            f"rules-{i}-evidence": rule.evidence,
+            f"rules-{i}-document_category": rule.document_category,
+            f"rules-{i}-responsible": rule.responsible,
+        }
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post(f"/admin/obligations/obligationruleset/{rule_set.pk}/change/", data)
+    assert saved.status_code == 302
+    assert rule_set.rules.get(kind="narrative_report").offset_days == 30
+    # The programmes it applies to follow at once (their obligations to come).
+    narrative = Obligation.objects.filter(programme=idf_programme, kind="narrative_report").order_by("due_date")
+    assert narrative.first().due_date == date(2027, 6, 30) + timedelta(days=30)
+    # A period rule without its period is refused with a message.
+    data["rules-1-period_months"] = ""
+    refused = client.post(f"/admin/obligations/obligationruleset/{rule_set.pk}/change/", data)
+    assert refused.status_code == 200
+    assert "a besoin de la durée de la période" in refused.content.decode()
+    obligation = Obligation.objects.filter(programme=idf_programme).first()
+    assert client.get("/admin/obligations/obligation/").status_code == 200
+    assert client.get(f"/admin/obligations/obligation/{obligation.pk}/change/").status_code == 200
+    assert client.get("/admin/obligations/obligation/add/").status_code == 403
