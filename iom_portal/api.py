@@ -63,6 +63,9 @@ def build_router():
     from obligations.api import ObligationViewSet
 
     router.register("obligations", ObligationViewSet, basename="obligation")
+    from reporting.api import ResultsReportViewSet
+
+    router.register("results-reports", ResultsReportViewSet, basename="resultsreport")
     return router
 
 

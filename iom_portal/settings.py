@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "reporting",
     "imports",
     "obligations",
     "iom_portal.apps.PortalConfig",  # the wiring: security log receivers; backup and restore commands

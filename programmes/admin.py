@@ -173,7 +173,10 @@ class ProgrammeAdminForm(forms.ModelForm):
         }
         if "participations" in self.lists:
             parts["participations"] = [
-                {key: form.cleaned_data.get(key) for key in ("organisation", "role", "contribution", "notes")}
+                {
+                    key: form.cleaned_data.get(key)
+                    for key in ("organisation", "role", "contribution", "notes", "reports_results")
+                }
                 for form in self.lists["participations"].kept_forms()
             ]
         if "locations" in self.lists:
@@ -274,8 +277,8 @@ class ProgrammeAdmin(admin.ModelAdmin):
 class ParticipationAdmin(admin.ModelAdmin):
     """A list to search; partners are changed on their programme's page (its rules apply to the whole list)."""
 
-    list_display = ["programme", "organisation", "role", "contribution"]
-    list_filter = ["role", "organisation__category"]
+    list_display = ["programme", "organisation", "role", "contribution", "reports_results"]
+    list_filter = ["role", "reports_results", "organisation__category"]
     search_fields = ["programme__code", "organisation__acronym", "organisation__name_fr"]
     list_select_related = ["programme", "organisation"]
     autocomplete_fields = ["programme", "organisation"]
@@ -321,11 +324,20 @@ class IndicatorValueInline(admin.TabularInline):
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_fr", "programme", "measure", "baseline", "target", "key_indicator"]
-    list_filter = ["measure", "cumulative", "disaggregated", "key_indicator"]
+    list_display = [
+        "code",
+        "name_fr",
+        "programme",
+        "measure",
+        "frequency",
+        "reporting_partner",
+        "target",
+        "key_indicator",
+    ]
+    list_filter = ["measure", "people", "cumulative", "frequency", "disaggregated", "key_indicator"]
     search_fields = ["code", "name_fr", "name_en", "programme__code"]
-    list_select_related = ["programme"]
-    autocomplete_fields = ["programme", "outcome", "output"]
+    list_select_related = ["programme", "reporting_partner"]
+    autocomplete_fields = ["programme", "outcome", "output", "reporting_partner"]
     inlines = [IndicatorValueInline]
 
 

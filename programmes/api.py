@@ -272,7 +272,7 @@ class ParticipationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Participation
-        fields = ["organisation", "organisation_name", "role", "contribution", "notes"]
+        fields = ["organisation", "organisation_name", "role", "contribution", "notes", "reports_results"]
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -328,10 +328,14 @@ class IndicatorSerializer(serializers.ModelSerializer):
     outcome = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     output = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     values = IndicatorValueSerializer(many=True, read_only=True)
+    reporting_partner = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text=_("The partner that reports it; null: IOM.")
+    )
 
     class Meta:
         model = Indicator
-        fields = ["code", "name", "name_fr", "name_en", "outcome", "output", "unit", "measure", "cumulative"]
+        fields = ["code", "name", "name_fr", "name_en", "outcome", "output", "unit", "measure", "people", "cumulative"]
+        fields += ["frequency", "reporting_partner"]
         fields += ["baseline", "baseline_year", "target", "disaggregated", "key_indicator", "values"]
 
     def to_representation(self, indicator: Indicator) -> dict:

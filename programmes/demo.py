@@ -24,6 +24,7 @@ from .models import (
     AgeGroup,
     Document,
     DocumentCategory,
+    Frequency,
     Indicator,
     IndicatorValue,
     KeyIndicator,
@@ -524,8 +525,10 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             unit="personnes",
             unit_en="persons",
             target=target,
+            people=True,
             disaggregated=True,
             key_indicator=key,
+            frequency=Frequency.YEARLY,  # the demo values are per calendar year
         )
         share = Indicator(
             programme=programme,
@@ -536,6 +539,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             unit="%",
             measure="percentage",
             cumulative=True,
+            frequency=Frequency.YEARLY,
             baseline=Decimal(rng.randrange(20, 50)),
             target=Decimal(rng.randrange(70, 95)),
         )

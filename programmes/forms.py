@@ -27,6 +27,7 @@ from .models import (
     Status,
     fold_text,
     indicator_value_set_errors,
+    period_locks_for,
 )
 from .results import IndicatorLink, result_code, result_fields
 from .rules import ParticipationRow, row_key
@@ -158,7 +159,7 @@ class SharedChoicesForm(forms.ModelForm):
 class ParticipationForm(SharedChoicesForm):
     class Meta:
         model = Participation
-        fields = ["organisation", "role", "contribution", "notes"]
+        fields = ["organisation", "role", "contribution", "notes", "reports_results"]
         widgets = {"contribution": forms.NumberInput(attrs={"min": "0", "step": "0.01"})}
         help_texts = {"contribution": _("Funding partners only, in the programme's currency.")}
 
@@ -339,6 +340,16 @@ class ValueSetMixin:
 
     def clean(self) -> None:
         rows = [form for form in live_forms(self) if not form.errors]
+        indicator = self.instance
+        programme = getattr(indicator, "programme", None) if indicator.programme_id else None
+        for form in getattr(self, "deleted_forms", []):
+            value = form.instance
+            if value.pk and programme is not None:
+                locked = period_locks_for(programme).problem(
+                    value.period_start, value.period_end, indicator.reporting_partner_id
+                )
+                if locked:
+                    raise ValidationError(locked)
         for index, fields in indicator_value_set_errors([form.instance for form in rows]).items():
             for name, messages in fields.items():
                 for message in messages:
@@ -378,7 +389,7 @@ IndicatorValueFormSet = forms.inlineformset_factory(
 )
 
 
-class IndicatorForm(forms.ModelForm):
+class IndicatorForm(SharedChoicesForm):
     result = forms.CharField(
         label=_("Result measured"),
         required=False,
@@ -389,17 +400,21 @@ class IndicatorForm(forms.ModelForm):
 
     class Meta:
         model = Indicator
-        fields = ["code", "name_fr", "name_en", "unit", "measure", "cumulative", "baseline", "target", "key_indicator"]
+        fields = ["code", "name_fr", "name_en", "unit", "measure", "people", "cumulative", "frequency"]
+        fields += ["baseline", "target", "key_indicator", "reporting_partner"]
         widgets = {
             "baseline": forms.NumberInput(attrs={"min": "0", "step": "any"}),
             "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
         }
         error_messages = {"baseline": {"min_value": NEGATIVE}, "target": {"min_value": NEGATIVE}}
         # Explained once above the list rather than under every row.
-        help_texts = {"cumulative": "", "unit": ""}
+        help_texts = {"cumulative": "", "unit": "", "people": ""}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, reporters=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if reporters is not None:
+            self.fields["reporting_partner"].queryset = reporters
+        self.fields["reporting_partner"].empty_label = _("IOM")
         if self.instance.pk:
             self.initial.setdefault("result", result_code(self.instance))
 
@@ -415,12 +430,18 @@ class IndicatorForm(forms.ModelForm):
         )
 
 
-class BaseIndicatorFormSet(forms.BaseInlineFormSet):
+class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
     """Indicators of a programme, each carrying the formset of its period values (`form.values`).
 
     With `results` (the outcomes formset of the same page), the result each indicator measures is
     checked against the submitted framework, and saved once `results` has been written (`resolved`).
     """
+
+    shared_choice_fields = ("reporting_partner",)
+
+    def form_extra_kwargs(self) -> dict:
+        # The organisations taking part in the programme (the rule says which of them may report).
+        return {"reporters": Organisation.objects.filter(participations__programme_id=self.instance.pk or 0)}
 
     def __init__(self, *args, results=None, **kwargs) -> None:
         self.results = results

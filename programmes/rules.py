@@ -111,6 +111,7 @@ class ParticipationRow:
     role: str
     contribution: Decimal | None = None
     notes: str = ""
+    reports_results: bool | None = None  # None: as stored (False for a new participation)
 
     @classmethod
     def from_mapping(cls, row: Mapping) -> ParticipationRow:
@@ -119,6 +120,7 @@ class ParticipationRow:
             role=row["role"],
             contribution=row.get("contribution"),
             notes=row.get("notes") or "",
+            reports_results=None if row.get("reports_results") is None else bool(row["reports_results"]),
         )
 
 

@@ -379,12 +379,13 @@ def _row(row: ParticipationRow | Mapping) -> ParticipationRow:
         role=row.role,
         contribution=row.contribution,
         notes=rules.normalise_text(row.notes or ""),
+        reports_results=row.reports_results,
     )
 
 
 def _stored_rows(programme: Programme) -> list[ParticipationRow]:
     return [
-        ParticipationRow(p.organisation, p.role, p.contribution, p.notes)
+        ParticipationRow(p.organisation, p.role, p.contribution, p.notes, p.reports_results)
         for p in programme.participations.select_related("organisation")
     ]
 
@@ -406,6 +407,7 @@ def _validate(programme: Programme, *, secondary: list, rows: list[Participation
             role=row.role,
             contribution=row.contribution,
             notes=row.notes,
+            reports_results=bool(row.reports_results),
         )
         try:
             participation.full_clean(exclude=["programme"], validate_unique=False, validate_constraints=False)
@@ -446,7 +448,14 @@ def _save_parts(programme: Programme, *, secondary: list | None, rows: list | No
             participation = current.get(organisation_id) or Participation(
                 programme=programme, organisation=row.organisation
             )
-            values = {"role": row.role, "contribution": row.contribution, "notes": row.notes}
+            values = {
+                "role": row.role,
+                "contribution": row.contribution,
+                "notes": row.notes,
+                "reports_results": participation.reports_results
+                if row.reports_results is None
+                else row.reports_results,
+            }
             if participation.pk is None or any(getattr(participation, k) != v for k, v in values.items()):
                 for name, value in values.items():
                     setattr(participation, name, value)

@@ -318,10 +318,10 @@ def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
         )
     elif kind == ReportType.MATRIX_3W_CSV:
         with open(path, "w", encoding="utf-8", newline="") as out:
-            matrix.write_matrix_csv(programmes, out, progress=progress)
+            matrix.write_matrix_csv(programmes, out, progress=progress, suppress_below=suppress)
         count = progress.done
     elif kind == ReportType.MATRIX_3W_XLSX:
-        matrix.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
+        matrix.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress, suppress_below=suppress)
         count = progress.done
     elif kind == ReportType.IATI_XML:
         count, problems = iati.write_iati_xml(

@@ -22,7 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from imports.services import import_job_create
 from obligations.models import Obligation
-from programmes.models import Document, KeyFigure, Visibility
+from programmes.models import Document, Indicator, KeyFigure, Participation, Visibility
+from reporting.services import results_report_open
 from reports.models import ReportJob
 
 MATRIX = json.loads((Path(__file__).parent / "access_matrix.json").read_text(encoding="utf-8"))
@@ -101,6 +102,14 @@ def world(
         )
         for key, programme in programmes.items()
     }
+    # Partner A reports for the shared programme: a draft results report it opened.
+    Participation.objects.filter(programme=programme_a, organisation=org_a).update(reports_results=True)
+    Indicator.objects.create(
+        programme=programme_a, code="IND1", name_fr="Personnes", people=True, reporting_partner=org_a
+    )
+    results_report = results_report_open(
+        programme=programme_a, user=partner_a, period_start=date(2025, 1, 1), period_end=date(2025, 3, 31)
+    )
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
     clients = {"anonymous": Client()}
     for persona, user in users.items():
@@ -114,6 +123,7 @@ def world(
         "report": report,
         "import": submission,
         "obligations": obligations,
+        "results_report": results_report,
     }
 
 
@@ -129,6 +139,7 @@ def fill(template: str, world, obj: str | None) -> str:
         "keyfigure": KeyFigure.objects.order_by("pk").first().pk,
         "report": world["report"].uuid,
         "import": world["import"].uuid,
+        "results_report": world["results_report"].pk,
     }
     if obj is not None:
         values["code"] = world["programmes"][obj].code

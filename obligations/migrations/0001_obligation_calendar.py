@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('partners', '0004_organisation_acronym_en'),
-        ('programmes', '0009_document_categories_for_obligations'),
+        ('programmes', '0010_document_categories_for_obligations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

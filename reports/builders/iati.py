@@ -14,7 +14,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from lxml import etree
 
-from programmes.models import IATI_ACTIVITY_STATUS, IATI_ORGANISATION_ROLE, Measure, Role, Scope, Status
+from programmes.models import (
+    IATI_ACTIVITY_STATUS,
+    IATI_ORGANISATION_ROLE,
+    Measure,
+    Role,
+    Scope,
+    Status,
+    adds_up_by_sum,
+)
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _no_progress, iter_programmes
 
@@ -225,12 +233,18 @@ def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_be
             _iati_indicator(result, ind, record, suppress_below)
 
 
+# IATI IndicatorMeasure: 1 unit, 2 percentage, 3 nominal (yes/no), 5 qualitative (text).
+IATI_MEASURE = {Measure.UNIT: "1", Measure.PERCENTAGE: "2", Measure.YES_NO: "3", Measure.TEXT: "5"}
+
+
 def _iati_indicator(
     result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int = 0
 ) -> None:
     indicator = etree.SubElement(result, "indicator")
-    indicator.set("measure", "2" if ind.measure == Measure.PERCENTAGE else "1")
+    indicator.set("measure", IATI_MEASURE.get(ind.measure, "1"))
     indicator.set("ascending", "1")
+    # Whether its values add up across activities and periods: the one aggregation rule.
+    indicator.set("aggregation-status", "1" if adds_up_by_sum(ind.measure, ind.cumulative) else "0")
     _narratives(indicator, "title", ind.name_fr, ind.name_en)
     baseline = etree.SubElement(indicator, "baseline")
     baseline.set("year", str(ind.baseline_year or record.planned_start.year))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -14,9 +15,10 @@ from openpyxl import Workbook
 
 from programmes.exports import safe_row
 from programmes.models import Role
+from programmes.privacy import small_label
 
 from .portfolio import _fixed_properties
-from .records import Lookups, Progress, _d, _no_progress, iter_programmes
+from .records import Lookups, ProgrammeRecord, Progress, _d, _no_progress, iter_programmes
 
 # --- 3. 3W / 4W matrix with HXL hashtags --------------------------------------------------------
 
@@ -44,17 +46,35 @@ def matrix_columns() -> list[tuple[str, str]]:
         (_("End"), "#date+end"),
         (_("Budget"), "#value+budget"),
         (_("Currency"), "#currency"),
+        (_("People reached"), "#reached"),
     ]
 
 
+def people_reached(record: ProgrammeRecord, suppress_below: int = 0) -> Decimal | str | None:
+    """`#reached`: the largest total of the programme's indicators that count people (approved values, each
+    added up by the one aggregation rule; the largest, not their sum, so that nobody counts twice).
+    For partners (`suppress_below`) a small count is shown as "< N"."""
+    totals = [t for t in (i.total_achieved() for i in record.indicators if i.counts_people) if t is not None]
+    if not totals:
+        return None
+    reached = max(totals)
+    if suppress_below and 0 < reached < suppress_below:
+        return small_label(suppress_below)
+    return reached
+
+
 def matrix_rows(
-    queryset: QuerySet, lookups: Lookups | None = None, *, progress: Progress = _no_progress
+    queryset: QuerySet,
+    lookups: Lookups | None = None,
+    *,
+    progress: Progress = _no_progress,
+    suppress_below: int = 0,
 ) -> Iterator[list]:
     """One row per programme × location × implementing partner (IOM itself when none is recorded)."""
     lookups = lookups or Lookups.load()
     iom = (_("IOM"), "IOM")
     country = "Niger"
-    for record in iter_programmes(queryset, lookups, progress=progress):
+    for record in iter_programmes(queryset, lookups, results=True, progress=progress):
         implementers = [
             (lookups.orgs[o].name, lookups.orgs[o].acronym) for o in record.partners_in(Role.IMPLEMENTING_PARTNER)
         ]
@@ -68,6 +88,7 @@ def matrix_rows(
             _d(record.actual_end or record.planned_end),
             record.budget,
             record.currency,
+            people_reached(record, suppress_below),
         ]
         places = []
         for unit_id in record.unit_ids or [None]:
@@ -82,7 +103,9 @@ def matrix_rows(
                 yield [name, acronym, *common, *cells, *tail]
 
 
-def write_matrix_csv(queryset: QuerySet, out: IO[str], *, progress: Progress = _no_progress) -> int:
+def write_matrix_csv(
+    queryset: QuerySet, out: IO[str], *, progress: Progress = _no_progress, suppress_below: int = 0
+) -> int:
     """The 3W matrix as CSV (UTF-8 with BOM for spreadsheets): labels, then HXL hashtags, then rows."""
     columns = matrix_columns()
     writer = csv.writer(out, lineterminator="\n")
@@ -90,7 +113,7 @@ def write_matrix_csv(queryset: QuerySet, out: IO[str], *, progress: Progress = _
     writer.writerow([label for label, _tag in columns])
     writer.writerow([tag for _label, tag in columns])
     count = 0
-    for row in matrix_rows(queryset, progress=progress):
+    for row in matrix_rows(queryset, progress=progress, suppress_below=suppress_below):
         writer.writerow(safe_row(row))
         count += 1
     return count
@@ -102,6 +125,7 @@ def write_matrix_xlsx(
     *,
     created: datetime | None = None,
     progress: Progress = _no_progress,
+    suppress_below: int = 0,
 ) -> int:
     columns = matrix_columns()
     workbook = Workbook(write_only=True)
@@ -110,7 +134,7 @@ def write_matrix_xlsx(
     sheet.append([label for label, _tag in columns])
     sheet.append([tag for _label, tag in columns])
     count = 0
-    for row in matrix_rows(queryset, progress=progress):
+    for row in matrix_rows(queryset, progress=progress, suppress_below=suppress_below):
         sheet.append(safe_row(row))
         count += 1
     workbook.save(out)

@@ -36,6 +36,8 @@ from programmes.models import (
     Sector,
     Sex,
     Status,
+    counts_people,
+    total_over_periods,
 )
 from programmes.privacy import HIDDEN_MARK, small_label
 from regions.models import AdminUnit
@@ -273,11 +275,24 @@ class IndicatorRecord:
     baseline: Decimal
     baseline_year: int | None
     target: Decimal | None
+    cumulative: bool = False
+    people: bool = False
+    disaggregated: bool = False
+    key_indicator: str = ""
     values: list[tuple] = field(default_factory=list)  # (period_start, period_end, sex, age, target, achieved)
 
     @property
     def name(self) -> str:
         return _pick(self.name_fr, self.name_en)
+
+    @property
+    def counts_people(self) -> bool:
+        return counts_people(self.measure, self.people, self.disaggregated, self.key_indicator, self.unit)
+
+    def total_achieved(self) -> Decimal | None:
+        """Achieved over all periods, by the one aggregation rule (programmes.models.total_over_periods)."""
+        totals = [row[5] for row in self.values if row[2] == Sex.ALL and row[3] == AgeGroup.ALL]
+        return total_over_periods(self.measure, self.cumulative, totals)
 
 
 @dataclass(slots=True)
@@ -389,6 +404,10 @@ def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_
             "baseline",
             "baseline_year",
             "target",
+            "cumulative",
+            "people",
+            "disaggregated",
+            "key_indicator",
         )
     ):
         indicator = IndicatorRecord(*row)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0008_key_figure_source_and_indicator_unit_in_english'),
+        ('programmes', '0009_reporting_indicators_and_period_locks'),
     ]
 
     operations = [
