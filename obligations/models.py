@@ -41,6 +41,11 @@ class Evidence(models.TextChoices):
 
     DOCUMENT = "document", _("A document of the programme in the given category")
     AGREEMENT = "agreement", _("The programme's recorded signed agreement")
+    RESULTS_REPORT = "results_report", _("A submitted results report for the period (or a document of the category)")
+
+
+# Results reports that fulfil an obligation: submitted to IOM, or approved.
+FULFILLING_REPORT_STATES = ("submitted", "approved")
 
 
 class Responsible(models.TextChoices):
@@ -159,7 +164,7 @@ class ObligationRule(models.Model):
 
     @property
     def category(self) -> str:
-        if self.evidence != Evidence.DOCUMENT:
+        if self.evidence == Evidence.AGREEMENT:
             return ""
         return self.document_category or DEFAULT_CATEGORY[ObligationKind(self.kind)]
 
@@ -224,7 +229,7 @@ class ObligationQuerySet(models.QuerySet):
 
     def for_list(self) -> ObligationQuerySet:
         return self.select_related(
-            "programme", "responsible_user", "responsible_organisation", "fulfilled_document"
+            "programme", "responsible_user", "responsible_organisation", "fulfilled_document", "fulfilled_report"
         ).order_by("due_date", "programme__code", "pk")
 
 
@@ -284,6 +289,14 @@ class Obligation(InProgrammeHistory, models.Model):
     fulfilled_agreement = models.ForeignKey(
         "programmes.ProgrammeAgreement",
         verbose_name=_("fulfilled by agreement"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="obligations",
+    )
+    fulfilled_report = models.ForeignKey(
+        "reporting.ResultsReport",
+        verbose_name=_("fulfilled by results report"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -13,12 +13,13 @@ from django.apps import apps as global_apps
 IDF_ORGANISATION_CODE = "iom-idf"  # programmes.models.IDF_ORGANISATION_CODE (a migration cannot import models)
 IDF_RULE_SET = ("Calendrier du Fonds de l'OIM pour le développement", "IOM Development Fund calendar")
 IDF_RULES = [
-    # kind, anchor, period (months), offset (months), offset (days), responsible
-    ("results_framework", "start", None, 1, 0, "focal_point"),
-    ("narrative_report", "period_end", 6, 0, 42, "partner"),
-    ("financial_report", "period_end", 6, 0, 42, "focal_point"),
-    ("final_report", "end", None, 3, 0, "focal_point"),
-    ("extension_request", "end", None, -1, 0, "focal_point"),
+    # kind, anchor, period (months), offset (months), offset (days), responsible, fulfilled by
+    ("results_framework", "start", None, 1, 0, "focal_point", "document"),
+    # The implementing partner reports through its results report (partners do not upload documents).
+    ("narrative_report", "period_end", 6, 0, 42, "partner", "results_report"),
+    ("financial_report", "period_end", 6, 0, 42, "focal_point", "document"),
+    ("final_report", "end", None, 3, 0, "focal_point", "document"),
+    ("extension_request", "end", None, -1, 0, "focal_point", "document"),
 ]
 
 
@@ -32,7 +33,7 @@ def ensure_idf_rule_set(apps=global_apps):
     if existing is not None:
         return existing
     rule_set = RuleSet.objects.create(name_fr=IDF_RULE_SET[0], name_en=IDF_RULE_SET[1], funder=organisation)
-    for order, (kind, anchor, period, months, days, responsible) in enumerate(IDF_RULES):
+    for order, (kind, anchor, period, months, days, responsible, evidence) in enumerate(IDF_RULES):
         Rule.objects.create(
             rule_set=rule_set,
             kind=kind,
@@ -40,7 +41,7 @@ def ensure_idf_rule_set(apps=global_apps):
             period_months=period,
             offset_months=months,
             offset_days=days,
-            evidence="document",
+            evidence=evidence,
             responsible=responsible,
             order=order,
         )

@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 from partners.models import User
 from programmes.models import Document, Participation, Programme, ProgrammeAgreement, Role, Status
 from programmes.services import attributed_to
+from reporting.models import ResultsReport
 
 from .calendar import Planned, plan
-from .models import Evidence, Obligation, ObligationRule, Responsible
+from .models import FULFILLING_REPORT_STATES, Evidence, Obligation, ObligationRule, Responsible
 
 logger = logging.getLogger(__name__)
 
@@ -131,18 +132,45 @@ def programmes_of_rule_set(rule_set) -> list[int]:
     )
 
 
+def _has_evidence(obligation: Obligation, reports: dict) -> bool:
+    if obligation.fulfilled_document_id or obligation.fulfilled_agreement_id:
+        return True
+    report = reports.get(obligation.fulfilled_report_id)
+    return report is not None and report.state in FULFILLING_REPORT_STATES
+
+
+def _report_for(obligation: Obligation, reports: list) -> ResultsReport | None:
+    """A submitted (or approved) results report of the obligation's reporter covering its period; the latest."""
+    found = [
+        r
+        for r in reports
+        if r.state in FULFILLING_REPORT_STATES
+        and (
+            obligation.responsible_organisation_id is None
+            or r.organisation_id == obligation.responsible_organisation_id
+        )
+        and (
+            r.period_start <= obligation.period_end and r.period_end >= obligation.period_start
+            if obligation.period_start and obligation.period_end
+            else obligation.opens_on is None or r.period_end >= obligation.opens_on
+        )
+    ]
+    return max(found, key=lambda r: (r.period_end, r.pk)) if found else None
+
+
 def _match_evidence(programme: Programme) -> None:
-    """Fulfil open obligations with the evidence recorded for them; reopen those whose evidence was removed."""
+    """Fulfil open obligations with the evidence recorded for them; reopen those whose evidence was removed
+    (a deleted document, a results report returned to its reporter)."""
     obligations = list(
         Obligation.objects.filter(programme=programme, waived_at__isnull=True).order_by("due_date", "pk")
     )
-    now = timezone.now()
+    reports = {r.pk: r for r in ResultsReport.objects.filter(programme=programme)}
     for obligation in obligations:
-        lost = obligation.fulfilled_at and not (obligation.fulfilled_document_id or obligation.fulfilled_agreement_id)
-        if lost:
-            obligation.fulfilled_at = None
-            obligation.save(update_fields=["fulfilled_at"])
+        if obligation.fulfilled_at and not _has_evidence(obligation, reports):
+            obligation.fulfilled_at = obligation.fulfilled_report = None
+            obligation.save(update_fields=["fulfilled_at", "fulfilled_report"])
     used = {o.fulfilled_document_id for o in obligations if o.fulfilled_document_id}
+    used_reports = {o.fulfilled_report_id for o in obligations if o.fulfilled_report_id}
     documents = list(
         Document.objects.filter(programme=programme)
         .exclude(pk__in=used)
@@ -150,29 +178,37 @@ def _match_evidence(programme: Programme) -> None:
         .only("pk", "category", "uploaded_at")
     )
     agreement = ProgrammeAgreement.objects.filter(programme=programme).first()
+    now = timezone.now()
     for obligation in obligations:
         if obligation.fulfilled_at:
             continue
-        if obligation.evidence == Evidence.AGREEMENT and agreement is not None:
-            obligation.fulfilled_agreement = agreement
-        elif obligation.evidence == Evidence.DOCUMENT:
-            found = next(
-                (
-                    d
-                    for d in documents
-                    if d.category == obligation.document_category
-                    and (obligation.opens_on is None or timezone.localdate(d.uploaded_at) >= obligation.opens_on)
-                ),
-                None,
-            )
-            if found is None:
+        if obligation.evidence == Evidence.AGREEMENT:
+            if agreement is None:
                 continue
-            documents.remove(found)
-            obligation.fulfilled_document = found
+            obligation.fulfilled_agreement = agreement
         else:
-            continue
+            report = None
+            if obligation.evidence == Evidence.RESULTS_REPORT:
+                report = _report_for(obligation, [r for r in reports.values() if r.pk not in used_reports])
+            if report is not None:
+                used_reports.add(report.pk)
+                obligation.fulfilled_report = report
+            else:
+                found = next(
+                    (
+                        d
+                        for d in documents
+                        if d.category == obligation.document_category
+                        and (obligation.opens_on is None or timezone.localdate(d.uploaded_at) >= obligation.opens_on)
+                    ),
+                    None,
+                )
+                if found is None:
+                    continue
+                documents.remove(found)
+                obligation.fulfilled_document = found
         obligation.fulfilled_at = now
-        obligation.save(update_fields=["fulfilled_at", "fulfilled_document", "fulfilled_agreement"])
+        obligation.save(update_fields=["fulfilled_at", "fulfilled_document", "fulfilled_agreement", "fulfilled_report"])
 
 
 def obligation_waive(*, obligation: Obligation, user, reason: str) -> Obligation:

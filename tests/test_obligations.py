@@ -624,3 +624,52 @@ def test_rule_sets_are_edited_in_the_admin_and_obligations_only_read(
     assert client.get("/admin/obligations/obligation/").status_code == 200
     assert client.get(f"/admin/obligations/obligation/{obligation.pk}/change/").status_code == 200
     assert client.get("/admin/obligations/obligation/add/").status_code == 403
+
+
+# --- Results reports (the reporting app) --------------------------------------------------------------
+
+
+def test_a_submitted_results_report_fulfils_the_partners_narrative_report_and_a_returned_one_reopens_it(
+    django_capture_on_commit_callbacks, staff, fund, org_a, partner_a, validator
+):
+    from programmes.models import Indicator, Participation
+    from reporting.services import (
+        ReportedValue,
+        results_report_open,
+        results_report_return,
+        results_report_save,
+        results_report_submit,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        programme = create_idf_programme(
+            staff, fund, org_a, code="NE-IDF-2025-001", start=date(2025, 1, 1), end=date(2027, 12, 31)
+        )
+    Participation.objects.filter(programme=programme, organisation=org_a).update(reports_results=True)
+    indicator = Indicator.objects.create(
+        programme=programme, code="IND1", name_fr="Personnes", unit="personnes", people=True, reporting_partner=org_a
+    )
+    narrative = Obligation.objects.filter(programme=programme, kind="narrative_report").order_by("due_date").first()
+    assert narrative.evidence == "results_report" and narrative.responsible_organisation == org_a
+    assert (narrative.period_start, narrative.period_end) == (date(2025, 1, 1), date(2025, 6, 30))
+    assert narrative.is_open
+    report = results_report_open(
+        programme=programme, user=partner_a, period_start=date(2025, 4, 1), period_end=date(2025, 6, 30)
+    )
+    results_report_save(report=report, user=partner_a, values=[ReportedValue(indicator=indicator.pk, achieved=40)])
+    with django_capture_on_commit_callbacks(execute=True):
+        results_report_submit(report=report, user=partner_a)
+    narrative.refresh_from_db()
+    assert narrative.fulfilled_report_id == report.pk and narrative.state == State.FULFILLED
+    # The other periods stay open: the report covers the first half-year only.
+    assert (
+        Obligation.objects.filter(programme=programme, kind="narrative_report")
+        .exclude(pk=narrative.pk)
+        .filter(fulfilled_at__isnull=False)
+        .count()
+        == 0
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        results_report_return(report=report, user=validator, reason="Chiffres incomplets")
+    narrative.refresh_from_db()
+    assert narrative.is_open and narrative.fulfilled_report is None
