@@ -131,7 +131,8 @@ def programme_change_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
-        announce_programme_changed(locked.pk)
+        if updates or to_status in (Status.REJECTED, Status.CANCELLED):  # its dates changed, or it stops here
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
     return change
 
@@ -511,6 +512,7 @@ def programme_record_imported_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
-        announce_programme_changed(locked.pk)
+        if to_status == Status.CANCELLED:
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
     return change

@@ -1,7 +1,8 @@
 """What the programme services announce to the apps above them, which programmes never imports.
 
-`programme_changed` is sent once the transaction that changed a programme commits (created; its dates,
-partners, status, documents or agreement changed), with `programme_id`. A receiver that fails is logged
+`programme_changed` is sent once the transaction that changed a programme commits (created; its fields,
+partners, documents or agreement changed; a status change that sets its dates or stops it: rejected,
+cancelled), with `programme_id`. A receiver that fails is logged
 and does not undo the change it heard about.
 """
 
