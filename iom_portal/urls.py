@@ -43,6 +43,7 @@ urlpatterns += i18n_patterns(
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
     path("imports/", include("imports.urls")),
+    path("obligations/", include("obligations.urls")),
     path("reporting/", include("reporting.urls")),
     prefix_default_language=True,
 )

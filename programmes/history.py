@@ -32,7 +32,17 @@ from .privacy import small_label
 
 HISTORY_LIMIT = 40
 # Fields whose changes partners never see (IOM-internal, or naming IOM staff).
-IOM_ONLY_FIELDS = {"internal_notes", "created_by", "updated_by", "iom_focal_point", "uploaded_by"}
+IOM_ONLY_FIELDS = {
+    "internal_notes",
+    "created_by",
+    "updated_by",
+    "iom_focal_point",
+    "uploaded_by",
+    # obligations (obligations/): the IOM person responsible, who waived one and why
+    "responsible_user",
+    "waived_by",
+    "waived_reason",
+}
 # Bookkeeping nobody needs to read in a history.
 HIDDEN_FIELDS = {
     "id",

@@ -37,6 +37,7 @@ from .models import (
     Status,
 )
 from .rules import ParticipationRow, RecipientRow
+from .signals import announce_programme_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
 EDITABLE_FIELDS = (
@@ -133,6 +134,8 @@ def programme_change_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
+        if updates or to_status in (Status.REJECTED, Status.CANCELLED):  # its dates changed, or it stops here
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
     return change
 
@@ -161,6 +164,7 @@ def programme_record_agreement(
         Programme.objects.filter(pk=locked.pk).update(
             version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
+        announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["version", "updated_by", "updated_at"])
     return agreement
 
@@ -236,6 +240,7 @@ def programme_create(
         programme.save()
         programme.loaded_focal_point_id = programme.iom_focal_point_id
         _save_parts(programme, secondary=secondary, rows=rows, units=units, recipients=recipients)
+        announce_programme_changed(programme.pk)
     return programme
 
 
@@ -271,6 +276,7 @@ def programme_update(
         current.save()
         current.loaded_focal_point_id = current.iom_focal_point_id
         _save_parts(current, secondary=secondary, rows=rows, units=units, recipients=recipients)
+        announce_programme_changed(current.pk)
     _copy_saved(current, programme)
     return programme
 
@@ -369,6 +375,7 @@ def document_add(*, programme: Programme, user, document: Document) -> Document:
         rules.normalise_text_fields(document)
         document.full_clean(exclude=["file", "uploaded_by"])
         document.save()
+        announce_programme_changed(current.pk)
     return document
 
 
@@ -377,8 +384,10 @@ def document_delete(*, document: Document, user) -> None:
     with transaction.atomic(), attributed_to(user):
         programme_lock(programme=document.programme, expected_version=None)
         stored = document.file
+        programme_id = document.programme_id
         document.delete()
         transaction.on_commit(lambda: stored.delete(save=False))
+        announce_programme_changed(programme_id)
 
 
 def sector_document_add(*, sector, user, document: Document, replaces: Document | None = None) -> Document:
@@ -692,5 +701,7 @@ def programme_record_imported_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
+        if to_status == Status.CANCELLED:
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
     return change

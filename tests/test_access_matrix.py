@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from imports.services import import_job_create
+from obligations.models import Obligation
 from programmes.models import Document, Indicator, KeyFigure, Participation, Visibility
 from reporting.services import results_report_open
 from reports.models import ReportJob
@@ -94,6 +95,13 @@ def world(
     # A 3W sheet partner A submitted for its shared programme, waiting for IOM's decision.
     sheet = f"#activity+code,#adm1+code\n{programme_a.code},NE003\n".encode()
     submission = import_job_create(user=partner_a, upload=SimpleUploadedFile("3w.csv", sheet), language="fr")
+    # An open obligation of each programme (the obligation calendar's pages and API).
+    obligations = {
+        key: Obligation.objects.create(
+            programme=programme, key="matrix", kind="final_report", due_date=date(2027, 3, 31), evidence="document"
+        )
+        for key, programme in programmes.items()
+    }
     # Partner A reports for the shared programme: a draft results report it opened.
     Participation.objects.filter(programme=programme_a, organisation=org_a).update(reports_results=True)
     Indicator.objects.create(
@@ -114,6 +122,7 @@ def world(
         "org_a": org_a,
         "report": report,
         "import": submission,
+        "obligations": obligations,
         "results_report": results_report,
     }
 
@@ -136,6 +145,7 @@ def fill(template: str, world, obj: str | None) -> str:
     if obj is not None:
         values["code"] = world["programmes"][obj].code
         values["document"] = world["documents"][obj].pk
+        values["obligation"] = world["obligations"][obj].pk
     return template.format(**values)
 
 
