@@ -20,6 +20,8 @@ class ProgrammesConfig(AppConfig):
 
         auditlog.register(models.Participation)
         auditlog.register(models.ProgrammeLocation)
+        auditlog.register(models.RecipientCountry)
+        auditlog.register(models.RecipientRegion)
         auditlog.register(models.Document, exclude_fields=["file"])
         auditlog.register(models.Outcome)
         auditlog.register(models.Output)
@@ -30,6 +32,8 @@ class ProgrammesConfig(AppConfig):
         register_history_part(models.Programme)
         register_history_part(models.Participation, identity=["organisation", "role"], label=_("partner"))
         register_history_part(models.ProgrammeLocation, identity=["admin_unit"], label=_("place"))
+        register_history_part(models.RecipientCountry, identity=["country"], label=_("recipient country"))
+        register_history_part(models.RecipientRegion, identity=["region"], label=_("recipient region"))
         register_history_part(
             models.Document, identity=["title"], partners_see=lambda row: row.get("visibility") == "partners"
         )

@@ -20,13 +20,18 @@ from programmes.models import (
     ENDING_STATUSES,
     IATI_ACTIVITY_STATUS,
     IATI_ORGANISATION_ROLE,
+    IATI_PORTAL_CODE,
+    IATI_PORTAL_NAMESPACE,
+    IATI_PORTAL_ROLE,
     IATI_TRANSACTION_TYPE,
     Measure,
     Role,
     Scope,
     Status,
     TransactionKind,
+    adds_up_by_sum,
 )
+from regions.models import NIGER
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _no_progress, iter_programmes
 
@@ -36,9 +41,7 @@ IOM_NAME = {
     "fr": "Organisation internationale pour les migrations (OIM)",
     "en": "International Organization for Migration (IOM)",
 }
-# IATI ActivityScope (1 global, 4 national, 5 several regions, 6 one region, 7 one department): derived from
-# the places the programme records (see activity_scope), the programme's scope only when it has none.
-SCOPE_WITHOUT_PLACES = {Scope.NATIONAL: "4", Scope.GLOBAL: "1"}
+# IATI ActivityScope: derived from the recipients and the places the programme records (activity_scope).
 NIGER_REGIONS = 8
 MAX_REASONS_LISTED = 100
 # GeoNames feature codes of first-, second- and third-order administrative divisions.
@@ -103,15 +106,22 @@ def _sector_percentages(codes: list[str]) -> list[tuple[str, int]]:
 
 
 def activity_scope(record: ProgrammeRecord, lookups: Lookups) -> str | None:
-    """The IATI ActivityScope the recorded places say (None: nothing to derive it from).
+    """The IATI ActivityScope the recorded recipients and places say (None: nothing to derive it from).
 
-    Global programmes are global; otherwise the places decide: one department (7), one region (6),
-    several regions (5), all of Niger's regions (4). Without places only a national programme has a scope.
+    Global programmes are global (1); recipient regions make it regional (2), several recipient countries
+    multi-national (3). In Niger alone the places decide: one department (7), one region (6), several
+    regions (5), all of Niger's regions (4); a national programme without places is national (4).
     """
     if record.scope == Scope.GLOBAL:
         return "1"
+    if record.regions:
+        return "2"
+    if len(record.countries) > 1:
+        return "3"
+    if record.countries and record.countries[0][0] != NIGER:
+        return "4"  # one country, not Niger: no P-codes to say more
     if not record.unit_ids:
-        return SCOPE_WITHOUT_PLACES.get(Scope(record.scope))
+        return "4" if record.scope == Scope.NATIONAL or record.countries else None
     chains = [lookups.chain(unit_id) for unit_id in record.unit_ids]
     regions = {chain[0].pcode for chain in chains}
     if len(regions) >= NIGER_REGIONS:
@@ -175,6 +185,7 @@ def iati_activity(
         if org.iati_identifier:
             element.set("ref", org.iati_identifier)
         element.set("role", iati_role)
+        element.set(IATI_PORTAL_ROLE, role)
         if org.iati_type:
             element.set("type", org.iati_type)
 
@@ -204,9 +215,15 @@ def iati_activity(
         problems.append(_("No place is recorded: the activity scope is left out (record where the programme works)."))
     else:
         etree.SubElement(activity, "activity-scope").set("code", scope)
-    country = etree.SubElement(activity, "recipient-country")
-    country.set("code", "NE")
-    country.set("percentage", "100")
+    # Recipients with their shares; a national programme recorded without any is Niger's (the default).
+    countries = record.countries or ([(NIGER, "", "", Decimal("100"))] if record.scope == Scope.NATIONAL else [])
+    for tag, rows in (("recipient-country", countries), ("recipient-region", record.regions)):
+        for code, _fr, _en, percentage in rows:
+            element = etree.SubElement(activity, tag)
+            element.set("code", code)
+            if tag == "recipient-region":
+                element.set("vocabulary", "1")
+            element.set("percentage", f"{percentage.normalize():f}")
 
     for unit_id in record.unit_ids:
         _iati_location(activity, lookups, unit_id)
@@ -361,6 +378,8 @@ def _iati_results(
         result.set("type", "1" if key[0] in ("output", "") else "2")
         result.set("aggregation-status", "1")
         code, fr, en = statements.get(key, ("", record.title_fr, record.title_en))
+        if code:
+            result.set(IATI_PORTAL_CODE, code)
         _narratives(result, "title", f"{code} {fr}".strip(), f"{code} {en}".strip() if en else "")
         for ind in indicators:
             _iati_indicator(result, ind, record, suppress_below, problems if problems is not None else [])
@@ -371,12 +390,19 @@ def activity_period(record: ProgrammeRecord) -> tuple[date, date | None]:
     return record.actual_start or record.planned_start, record.actual_end or record.planned_end
 
 
+# IATI IndicatorMeasure: 1 unit, 2 percentage, 3 nominal (yes/no), 5 qualitative (text).
+IATI_MEASURE = {Measure.UNIT: "1", Measure.PERCENTAGE: "2", Measure.YES_NO: "3", Measure.TEXT: "5"}
+
+
 def _iati_indicator(
     result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int, problems: list[str]
 ) -> None:
     indicator = etree.SubElement(result, "indicator")
-    indicator.set("measure", "2" if ind.measure == Measure.PERCENTAGE else "1")
+    indicator.set("measure", IATI_MEASURE.get(ind.measure, "1"))
     indicator.set("ascending", "1")
+    # Whether its values add up across activities and periods: the one aggregation rule.
+    indicator.set("aggregation-status", "1" if adds_up_by_sum(ind.measure, ind.cumulative) else "0")
+    indicator.set(IATI_PORTAL_CODE, ind.code)
     _narratives(indicator, "title", ind.name_fr, ind.name_en)
     if ind.baseline_year:
         baseline = etree.SubElement(indicator, "baseline")
@@ -474,7 +500,7 @@ def write_iati_xml(
         xf.write_declaration()
         if note:
             xf.write(etree.Comment(f" {note} "))
-        with xf.element("iati-activities", _envelope(generated)):
+        with xf.element("iati-activities", _envelope(generated), nsmap={"portal": IATI_PORTAL_NAMESPACE}):
             published = queryset.iati_published()
             for record in iter_programmes(
                 published, lookups, results=True, statements=True, money=True, progress=progress

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0004_organisation_acronym_en'),
+        ('partners', '0005_organisation_country'),
     ]
 
     operations = [

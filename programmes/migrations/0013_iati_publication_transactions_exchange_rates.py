@@ -23,9 +23,9 @@ def move_content_type_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0005_organisation_iati_identifier_help'),
-        ('programmes', '0008_key_figure_source_and_indicator_unit_in_english'),
-        ('reviews', '0005_exchange_rate_moved_to_programmes'),
+        ('partners', '0006_organisation_iati_identifier_help'),
+        ('programmes', '0012_document_categories_for_obligations'),
+        ('reviews', '0006_exchange_rate_moved_to_programmes'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
 

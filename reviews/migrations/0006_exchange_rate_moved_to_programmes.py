@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0004_review_rounds_on_timeline"),
+        ("reviews", "0005_fund_rule_endorsing_governments"),
     ]
 
     operations = [
