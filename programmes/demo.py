@@ -569,6 +569,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             disaggregated=True,
             key_indicator=key,
             frequency=Frequency.YEARLY,  # the demo values are per calendar year
+            baseline_year=start.year,  # measured when the programme started
         )
         share = Indicator(
             programme=programme,
@@ -581,6 +582,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             cumulative=True,
             frequency=Frequency.YEARLY,
             baseline=Decimal(rng.randrange(20, 50)),
+            baseline_year=start.year,
             target=Decimal(rng.randrange(70, 95)),
         )
         indicators += [people, share]

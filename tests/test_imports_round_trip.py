@@ -34,7 +34,11 @@ def snapshot() -> dict[str, dict]:
             "dates": (p.planned_start, p.planned_end, p.actual_start, p.actual_end),
             "status": p.iati_activity_status,  # what IATI can say: several portal steps share one code
             "budget": (p.budget, p.currency),
-            "partners": sorted((x.organisation.code, x.role) for x in p.participations.all()),
+            # A beneficiary institution has no IATI OrganisationRole: the export names it in the activity's
+            # target-groups description, which the importer does not read back (README "IATI export").
+            "partners": sorted(
+                (x.organisation.code, x.role) for x in p.participations.all() if x.role != "beneficiary_institution"
+            ),
             "places": sorted(x.admin_unit.pcode for x in p.locations.all()),
             "sectors": (p.primary_sector.code, sorted(s.code for s in p.secondary_sectors.all())),
             # IATI requires an indicator in every result: the results it carries are those with indicators,
@@ -64,11 +68,13 @@ def snapshot() -> dict[str, dict]:
 def test_the_portals_own_export_imported_into_an_empty_portal_gives_the_same_programmes(settings, tmp_path, staff):
     settings.MEDIA_ROOT = tmp_path
     seed_demo(programmes=12, seed=2026)
-    before = snapshot()
-    assert len(before) == 12 and any(p["indicators"] for p in before.values())
+    # Only what IOM publishes goes out (approved and later): the demo's pipeline programme stays home.
+    published = set(Programme.objects.iati_published().values_list("code", flat=True))
+    before = {code: value for code, value in snapshot().items() if code in published}
+    assert len(before) == 11 and any(p["indicators"] for p in before.values())
     exported = io.BytesIO()
     count, problems = write_iati_xml(Programme.objects.all(), exported)
-    assert count == 12 and problems == []
+    assert count == 11 and problems == []
 
     IndicatorValue.objects.all().delete()
     for programme in Programme.objects.all():
