@@ -42,6 +42,8 @@ from .models import (
 )
 from .reference import load_reference_data, of_place
 from .roles import ensure_role_groups
+from .search import rebuild
+from .summary import programmes_changed
 
 # Demo data is anchored to a fixed date so that the same seed always gives the same data.
 TODAY = date(2026, 11, 1)
@@ -373,6 +375,10 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     Through = Programme.secondary_sectors.through
     Through.objects.bulk_create([Through(programme=p, sector=s) for p, s in secondary], batch_size=2000)
     counts = _seed_results(rng, results_plan)
+    # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
+    for _done in rebuild(ids=[p.pk for p in new_programmes]):
+        pass
+    programmes_changed()
     seed_agreement_demo(focal_point=users[1])
     return DemoSummary(
         programmes=len(new_programmes),

@@ -87,6 +87,18 @@ class ProgrammeFilter(django_filters.FilterSet):
         form = ProgrammeFilterForm
         fields: list[str] = []
 
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        query = self.form.cleaned_data.get("q")
+        if query and not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.ranked(query)  # a search without a chosen order: best matches first
+        return queryset
+
+    def is_plain(self) -> bool:
+        """No filter but the order: the list is every visible programme (its count is in the summary)."""
+        data = self.form.cleaned_data
+        return not any(data.get(name) for name in self.filters if name != "ordering")
+
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
 

@@ -34,6 +34,8 @@ from .models import (
     Status,
 )
 from .rules import ParticipationRow
+from .search import refresh_search
+from .summary import programmes_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
 EDITABLE_FIELDS = (
@@ -54,7 +56,7 @@ EDITABLE_FIELDS = (
     "internal_notes",
 )
 # Not the door's to set: filled in by the services.
-NOT_VALIDATED = ["search_text", "version", "created_by", "updated_by"]
+NOT_VALIDATED = ["search_text", "place_codes", "version", "created_by", "updated_by"]
 # While the agreement may still be recorded or corrected.
 AGREEMENT_EDITABLE_STATUSES = (Status.PIPELINE, Status.APPROVED, Status.ACTIVE, Status.SUSPENDED)
 
@@ -130,6 +132,7 @@ def programme_change_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
+        programmes_changed()
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
     return change
 
@@ -228,6 +231,7 @@ def programme_create(
         programme.save()
         programme.loaded_focal_point_id = programme.iom_focal_point_id
         _save_parts(programme, secondary=secondary, rows=rows, units=units)
+        _after_save(programme)
     return programme
 
 
@@ -255,6 +259,7 @@ def programme_update(
         current.save()
         current.loaded_focal_point_id = current.iom_focal_point_id
         _save_parts(current, secondary=secondary, rows=rows, units=units)
+        _after_save(current)
     _copy_saved(current, programme)
     return programme
 
@@ -445,6 +450,12 @@ def _save_parts(programme: Programme, *, secondary: list | None, rows: list | No
                 participation.save()
 
 
+def _after_save(programme: Programme) -> None:
+    """What the search reads, rebuilt in the same transaction as the change (the aggregates' counter moved
+    with the saves, programmes/signals.py)."""
+    refresh_search(programme)
+
+
 def _copy_saved(saved: Programme, target: Programme) -> None:
     if saved is target:
         return
@@ -494,5 +505,6 @@ def programme_record_imported_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
+        programmes_changed()
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
     return change
