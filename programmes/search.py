@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from .models import SEARCH_PARTS_SEPARATOR, fold_text
 
@@ -163,9 +164,58 @@ def rebuild(models=None, *, ids: Iterable[int] | None = None) -> Iterator[int]:
             )
             row.search_text = _joined(own, parts[row.pk][0])
             row.place_codes = parts[row.pk][1]
-        Programme.objects.bulk_update(rows, ["search_text", "place_codes"], batch_size=BATCH)
+        _write(Programme, [(row.pk, row.search_text, row.place_codes) for row in rows])
         done += len(rows)
         yield done
+
+
+def _write(Programme, rows: list[tuple[int, str, str]]) -> None:
+    """One UPDATE ... FROM (VALUES ...) per batch (bulk_update's CASE per row is quadratic in the batch)."""
+    from django.db import connections, router
+
+    if not rows:
+        return
+    table = Programme._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    sql = (
+        f"WITH v(i, s, c) AS (VALUES {values}) "  # noqa: S608 — table name from the model
+        f"UPDATE {table} SET search_text = v.s, place_codes = v.c FROM v WHERE {table}.id = v.i"
+    )
+    with connections[router.db_for_write(Programme)].cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+
+
+@contextmanager
+def trigram_indexes_set_aside(Programme) -> Iterator[None]:
+    """For a bulk load on PostgreSQL (seed_demo, the migration filling every row): the programme table's trigram
+    indexes are dropped, then created again in one pass, much faster than updating them row by row. The
+    table is locked meanwhile: not for a live database (`rebuild_search_text` keeps them)."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_write(Programme)]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    table = Programme._meta.db_table
+    # Inside a transaction, the deferred foreign key checks must run before an index is dropped or built.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [table, "%gin_trgm_ops%"],
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def indicator_titles_added(indicator) -> None:

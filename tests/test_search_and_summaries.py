@@ -173,7 +173,9 @@ def test_writes_update_one_counter_row_and_summaries_stay_one_per_scope_and_part
     rows = Summary.objects.count()
     for n in range(5):
         a.refresh_from_db()
-        services.programme_update(programme=a, user=staff, expected_version=a.version, fields={"budget": Decimal(100 + n)})
+        services.programme_update(
+            programme=a, user=staff, expected_version=a.version, fields={"budget": Decimal(100 + n)}
+        )
     assert SummaryCounter.objects.count() == 1
     html_of(client, "/fr/")
     assert Summary.objects.count() == rows

@@ -7,7 +7,7 @@ INDEX = "programmes_programme_place_codes_trgm"
 
 
 def fill(apps, schema_editor):
-    from programmes.search import rebuild
+    from programmes.search import rebuild, trigram_indexes_set_aside
 
     Programme = apps.get_model("programmes", "Programme")
     models_ = {
@@ -19,8 +19,9 @@ def fill(apps, schema_editor):
         "AdminUnit": apps.get_model("regions", "AdminUnit"),
         "Sector": apps.get_model("programmes", "Sector"),
     }
-    for _done in rebuild(models_):
-        pass
+    with trigram_indexes_set_aside(Programme):
+        for _done in rebuild(models_):
+            pass
     apps.get_model("programmes", "SummaryCounter").objects.get_or_create(pk=1)
 
 
