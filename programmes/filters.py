@@ -87,12 +87,10 @@ class ProgrammeFilter(django_filters.FilterSet):
         form = ProgrammeFilterForm
         fields: list[str] = []
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        query = self.form.cleaned_data.get("q")
-        if query and not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.ranked(query)  # a search without a chosen order: best matches first
-        return queryset
+    def rank_by(self) -> str:
+        """The search to rank the rows by (best matches first), when the user searched and chose no order."""
+        data = self.form.cleaned_data
+        return (data.get("q") or "") if not data.get("ordering") else ""
 
     def is_plain(self) -> bool:
         """No filter but the order: the list is every visible programme (its count is in the summary)."""

@@ -208,9 +208,12 @@ def programme_list(request: HttpRequest) -> HttpResponse:
     known = None
     if valid and filterset.is_plain():
         known = summary.total_programmes(summary.summaries(request.user, "dashboard")["dashboard"])
-    page = ListPaginator(programmes, PAGE_SIZE, count=known, wanted=request.GET.get("page")).get_page(
-        request.GET.get("page")
-    )
+    paginator = ListPaginator(programmes, PAGE_SIZE, count=known, wanted=request.GET.get("page"))
+    if valid and filterset.rank_by() and paginator.count and paginator.exact:
+        # Best matches first when the search is specific (at most COUNT_UP_TO matches: ranking reads each
+        # match); a broader search keeps the newest first, which the date index serves without reading all.
+        paginator.object_list = programmes.ranked(filterset.rank_by())
+    page = paginator.get_page(request.GET.get("page"))
     querystring = _querystring_without_page(request)
     context = {
         "page": page,
