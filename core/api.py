@@ -167,9 +167,57 @@ class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """`page` and `page_size` as integers, with the cap stated (a larger page_size gives the cap)."""
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": str(_("Page number, from 1.")),
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": str(
+                    _("Items per page: %(default)s by default, at most %(cap)s (a larger value gives %(cap)s).")
+                    % {"default": self.page_size, "cap": self.max_page_size}
+                ),
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+            },
+        ]
+
 
 def lookup_or_404(value: str, pattern) -> str:
     """Refuse lookups that cannot be an identifier before they reach the database (NUL bytes...)."""
     if not pattern.fullmatch(value):
         raise exceptions.NotFound()
     return value
+
+
+# --- Entity tags (RFC 9110 §8.8.3, §13.1) ------------------------------------------------------------
+# A response compressed on the fly gets its strong tag with this suffix (see core.middleware), so that a
+# client can still send it in If-Match: weakening it, as Django's GZipMiddleware does, would make every
+# If-Match fail under strong comparison.
+ENCODED_TAG_SUFFIX = '-gzip"'
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _identity(tag: str) -> str:
+    """The tag of the uncompressed representation: "3-gzip" → "3"."""
+    return tag[: -len(ENCODED_TAG_SUFFIX)] + '"' if tag.endswith(ENCODED_TAG_SUFFIX) else tag
+
+
+def if_match_passes(header: str, current: str) -> bool:
+    """If-Match: strong comparison; a weak tag (W/"3") never matches, "*" always does."""
+    return any(tag == "*" or (not tag.startswith("W/") and _identity(tag) == current) for tag in _tags(header))
+
+
+def if_none_match_hits(header: str, current: str) -> bool:
+    """If-None-Match: weak comparison; True when the client's copy is current (answer 304)."""
+    return any(tag == "*" or _identity(tag.removeprefix("W/")) == current for tag in _tags(header))

@@ -130,8 +130,9 @@ class PlaceResolver:
         self.by_pcode = {u.pcode: u for u in units}
         self.by_name: dict[str, list[AdminUnit]] = {}
         for unit in units:
-            for name in {unit.name_fr, unit.name_en, unit.name_alt} - {""}:
-                self.by_name.setdefault(normalise_name(name), []).append(unit)
+            # Once per unit and key: "Tillabéri" and its other spelling "Tillaberi" are one key.
+            for key in {normalise_name(name) for name in (unit.name_fr, unit.name_en, unit.name_alt)} - {""}:
+                self.by_name.setdefault(key, []).append(unit)
 
     def suggest(self, text: str, *, level: int) -> AdminUnit | None:
         """The closest name of that level, for a "did you mean" (Tilaberi → Tillabéri)."""

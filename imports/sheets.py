@@ -271,6 +271,8 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
         fields.setdefault("title_fr" if language == "fr" else "title_en", value)
         fields.setdefault("title_fr", value)
         return None
+    if column.tag == "#sector" and "cluster" in column.attributes:
+        return None  # the IASC cluster is derived from the sector, never read
     if column.tag == "#sector":
         sector = next(
             (
@@ -305,16 +307,23 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
         if not any(u.pcode.startswith(match.unit.pcode) for u in units):
             units.append(match.unit)
         return None
+    if column.tag == "#org" and column.attributes & {"reporting", "type"}:
+        return None  # the reporting organisation and organisation types are not partners
     if column.tag == "#org":
         role = Role.FUNDING if "funder" in column.attributes else Role.IMPLEMENTING_PARTNER
         from .iati import OrgRef
 
-        match = reference.organisations.match(OrgRef(names={"x": value}), language)
-        if match.organisation is None:
-            return _("“%(value)s” is not an organisation of the portal (check the name or acronym).") % {"value": value}
-        if match.organisation.pk not in seen_orgs:
-            seen_orgs.add(match.organisation.pk)
-            participations.append(ParticipationRow(organisation=match.organisation, role=role))
+        for name in (part.strip() for part in value.split(";")):  # "UE; USAID": one organisation each
+            if not name:
+                continue
+            match = reference.organisations.match(OrgRef(names={"x": name}), language)
+            if match.organisation is None:
+                return _("“%(value)s” is not an organisation of the portal (check the name or acronym).") % {
+                    "value": name
+                }
+            if match.organisation.pk not in seen_orgs:
+                seen_orgs.add(match.organisation.pk)
+                participations.append(ParticipationRow(organisation=match.organisation, role=role))
         return None
     if column.tag == "#date":
         day = parse_day(value)
@@ -329,7 +338,11 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
         number = parse_number(value)
         if number is None:
             return _("“%(value)s” is not a number.") % {"value": value}
-        fields["budget"] = number  # the same budget repeated on each row of a programme
+        if "split" in column.attributes:
+            # The portal's own 3W export splits each budget across the programme's rows: add them up.
+            fields["budget"] = fields.get("budget", 0) + number
+        else:
+            fields["budget"] = number  # the same budget repeated on each row of a programme
         return None
     if column.tag == "#currency":
         fields["currency"] = value.upper()

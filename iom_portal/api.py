@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -32,6 +33,25 @@ def complete_schema(result: dict, generator, request, public) -> dict:
                 if code == "429":
                     response.setdefault("headers", {})["Retry-After"] = retry_after
     return result
+
+
+TRANSLATED_KEYS = ("description", "summary")
+
+
+def overlay_texts(english: dict | list, localized: dict | list) -> None:
+    """Copy the translated descriptions and summaries onto the English document, where both have the
+    same place; nothing else changes (no key added, no name or structure from the other language)."""
+    if isinstance(english, dict) and isinstance(localized, dict):
+        for key, value in english.items():
+            if key not in localized:
+                continue
+            if key in TRANSLATED_KEYS and isinstance(value, str) and isinstance(localized[key], str):
+                english[key] = localized[key]
+            else:
+                overlay_texts(value, localized[key])
+    elif isinstance(english, list) and isinstance(localized, list) and len(english) == len(localized):
+        for first, second in zip(english, localized, strict=True):
+            overlay_texts(first, second)
 
 
 # --- Router and documentation ---------------------------------------------------------------
@@ -80,6 +100,26 @@ def not_found(request: HttpRequest) -> JsonResponse:
 def docs_urls() -> list:
     """/api/schema/ (OpenAPI 3), /api/docs/ (Swagger UI) and /api/docs/redoc/, from the sidecar, no CDN."""
     from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+    from rest_framework.response import Response
+
+    class SchemaView(SpectacularAPIView):
+        """One document whatever the Accept-Language: built in English (operation ids, schema, property
+        and enum names, the structure), with the descriptions and summaries of the asked language laid
+        over it. A client generated from it does not change with the language."""
+
+        def _get_schema_response(self, request):
+            version = self.api_version or request.version or self._get_version_parameter(request)
+
+            def build() -> dict:
+                generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
+                return generator.get_schema(request=request, public=self.serve_public)
+
+            with translation.override("en"):
+                schema = build()
+            if translation.get_language() != "en":
+                overlay_texts(schema, build())
+            filename = self._get_filename(request, version)
+            return Response(data=schema, headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
     class SwaggerView(SpectacularSwaggerSplitView):
         template_name = "api/swagger_ui.html"  # start-up script served as a file: no inline script
@@ -88,7 +128,7 @@ def docs_urls() -> list:
         template_name = "api/redoc.html"  # without the stock template's web fonts from a CDN
 
     return [
-        path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("api/schema/", SchemaView.as_view(), name="schema"),
         path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
         path("api/docs/redoc/", RedocView.as_view(url_name="schema"), name="api-redoc"),
     ]

@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "iom_portal.security.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "core.middleware.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -211,10 +211,8 @@ if not _manifest:
     # No collectstatic: WhiteNoise serves straight from static/ and, with no pre-compressed copies to
     # pick from, GZipMiddleware placed in front of it compresses CSS, JS and GeoJSON on the fly.
     WHITENOISE_USE_FINDERS = True
-    MIDDLEWARE.remove("django.middleware.gzip.GZipMiddleware")
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware"), "django.middleware.gzip.GZipMiddleware"
-    )
+    MIDDLEWARE.remove("core.middleware.GZipMiddleware")
+    MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware"), "core.middleware.GZipMiddleware")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Largest IATI file or spreadsheet accepted for import (IOM's whole published IATI file is about 60 MB).
@@ -288,6 +286,8 @@ REPORTS_RETENTION_DAYS = env.int("REPORTS_RETENTION_DAYS", default=7)
 REPORTS_CHUNK_SIZE = env.int("REPORTS_CHUNK_SIZE", default=1000)
 # Test hook only: seconds to sleep after each chunk, so a test can kill a worker in the middle of a job.
 REPORTS_SLOW_DOWN_SECONDS = env.float("REPORTS_SLOW_DOWN_SECONDS", default=0.0)
+# The role address given as contact in the 3W/4W matrix and on factsheets (an office box, never a person's).
+REPORTS_CONTACT_EMAIL = env.str("REPORTS_CONTACT_EMAIL", default="iomniamey@iom.int")
 
 # --- REST API ---------------------------------------------------------------------------------
 # Throttling per client: anonymous per IP address, signed-in per user. Counts live in the default

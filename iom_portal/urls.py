@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from programmes import place_urls
+from programmes import urls as programme_urls
 from regions import urls as region_urls
+from reports import urls as report_urls
 
 from . import api, views
 
@@ -32,7 +34,8 @@ urlpatterns += i18n_patterns(
     path("", views.dashboard, name="dashboard"),
     path("accounts/tokens/", include("partners.tokens")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("programmes/", include("programmes.urls")),
+    # The programme list's CSV is written from the report builders' records (reports/views.py).
+    path("programmes/", include(([*report_urls.programme_list_urls, *programme_urls.urlpatterns], "programmes"))),
     # The namespaces "partners" and "regions" are served by the pages that list programmes, in programmes/.
     path("partners/", include(("programmes.organisation_urls", "partners"))),
     path("regions/", include(([*region_urls.urlpatterns, *place_urls.urlpatterns], "regions"))),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -30,6 +30,8 @@ from core.api import (
     PreconditionFailed,
     PreconditionRequired,
     error_responses,
+    if_match_passes,
+    if_none_match_hits,
     lookup_or_404,
 )
 from partners.models import Organisation, User, is_iom_staff
@@ -534,6 +536,13 @@ IF_MATCH = OpenApiParameter(
     required=True,
     description=_('The ETag received with the programme, e.g. "3" (428 without it, 412 when stale).'),
 )
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=_("The ETag of the copy you hold: 304 Not Modified, without a body, while it is current."),
+)
 IF_MATCH_OPTIONAL = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False, description=_("Optional: 412 when stale.")
 )
@@ -553,7 +562,12 @@ def etag(programme: Programme) -> str:
     ),
     retrieve=extend_schema(
         summary=_("One programme with its partners, places and results"),
-        responses={200: ProgrammeSerializer, **error_responses(*READ_ERRORS)},
+        parameters=[IF_NONE_MATCH],
+        responses={
+            200: ProgrammeSerializer,
+            304: OpenApiResponse(description=_("Not modified: the copy you hold (If-None-Match) is current.")),
+            **error_responses(*READ_ERRORS),
+        },
     ),
     create=extend_schema(
         summary=_("Create a programme (IOM staff with edit rights)"),
@@ -624,16 +638,17 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
             if required:
                 raise PreconditionRequired()
             return None
-        for tag in header.split(","):
-            tag = tag.strip()
-            if tag == "*" or tag.removeprefix("W/") == etag(programme):
-                return programme.version
+        if if_match_passes(header, etag(programme)):  # strong comparison: a weak tag is a 412
+            return programme.version
         raise PreconditionFailed()
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         programme = self.get_object()
+        current = etag(programme)
+        if if_none_match_hits(request.headers.get("If-None-Match", ""), current):
+            return Response(status=304, headers={"ETag": current})
         serializer = self.get_serializer(programme)
-        return Response(serializer.data, headers={"ETag": etag(programme)})
+        return Response(serializer.data, headers={"ETag": current})
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)

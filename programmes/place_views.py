@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
 from regions.models import AdminUnit, Office
-from regions.views import _feature, _geojson
+from regions.views import _features, _geojson
 
 from . import summary
 from .models import Programme
@@ -93,7 +93,7 @@ def map_config(
 
 def _features_with_counts(request: HttpRequest, units: list[AdminUnit]) -> list[dict]:
     places = summary.summaries(request.user, "places")["places"]
-    return [_feature(unit, active=summary.active_in(places, unit.pcode)) for unit in units]
+    return _features(units, {unit.pcode: {"active": summary.active_in(places, unit.pcode)} for unit in units})
 
 
 @login_required

@@ -10,7 +10,6 @@ urlpatterns = [
     path("", views.programme_list, name="list"),
     path("new/", editing.programme_create, name="create"),
     path("places/", editing.place_search, name="places"),
-    path("export.csv", views.programme_csv, name="csv"),
     path("sectors/", views.sector_list, name="sector_list"),
     path("sectors/<str:code>/", views.sector_detail, name="sector_detail"),
     path("documents/<int:pk>/download/", documents.document_download, name="document_download"),

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -22,7 +18,6 @@ from partners.models import Organisation
 from regions.models import AdminLevel, cached_reference, places
 
 from . import summary
-from .exports import safe_cell
 from .filters import ProgrammeFilter
 from .history import programme_history
 from .models import (
@@ -38,7 +33,6 @@ from .place_views import map_config
 from .stats import results_framework
 
 PAGE_SIZE = 25
-CSV_CHUNK = 500
 SECTOR_PROGRAMMES_SHOWN = 25
 
 
@@ -48,7 +42,8 @@ def get_programme_for_user(user, code: str) -> Programme:
     return get_object_or_404(queryset, code=code)
 
 
-def _programme_filter(request: HttpRequest) -> ProgrammeFilter:
+def programme_list_filter(request: HttpRequest) -> ProgrammeFilter:
+    """The list page's filters bound to the query string, over the programmes the user may see."""
     return ProgrammeFilter(request.GET, queryset=Programme.objects.visible_to(request.user).for_list(), request=request)
 
 
@@ -201,7 +196,7 @@ class ListPaginator(Paginator):
 @login_required
 @require_safe
 def programme_list(request: HttpRequest) -> HttpResponse:
-    filterset = _programme_filter(request)
+    filterset = programme_list_filter(request)
     valid = filterset.is_valid()
     # Invalid filters show their errors and no rows: a list that ignored them would mislead.
     programmes = filterset.qs if valid else Programme.objects.none()
@@ -223,87 +218,6 @@ def programme_list(request: HttpRequest) -> HttpResponse:
         "controls": {c["bound"].name: c for c in filter_controls(filterset, _organisations(request.user))},
     }
     return render(request, "programmes/programme_list.html", context)
-
-
-# --- CSV download -----------------------------------------------------------------------------
-
-CSV_ROLES = list(Role)
-
-
-class _Echo:
-    """A write-only file whose write() returns the line, so csv.writer feeds the stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_rows(programmes) -> Iterator[list]:
-    yield [
-        _("code"),
-        _("title (French)"),
-        _("title (English)"),
-        _("primary sector"),
-        _("status"),
-        _("scope"),
-        _("planned start"),
-        _("planned end"),
-        _("budget"),
-        _("currency"),
-        *[str(role.label) for role in CSV_ROLES],
-        _("locations (P-codes)"),
-    ]
-    queryset = programmes.select_related("primary_sector").prefetch_related(
-        Prefetch("participations", queryset=Participation.objects.select_related("organisation").order_by("pk")),
-        Prefetch(
-            "locations",
-            queryset=ProgrammeLocation.objects.select_related("admin_unit")
-            .only("programme_id", "admin_unit__pcode")
-            .order_by("admin_unit__pcode"),
-        ),
-    )
-    # iterator() with a chunk size keeps memory flat and prefetches once per chunk: no N+1.
-    for p in queryset.iterator(chunk_size=CSV_CHUNK):
-        by_role: dict[str, list[str]] = {}
-        for participation in p.participations.all():
-            by_role.setdefault(participation.role, []).append(participation.organisation.short_name)
-        yield [
-            safe_cell(v)
-            for v in (
-                p.code,
-                p.title_fr,
-                p.title_en,
-                p.primary_sector.code,
-                p.status,
-                p.scope,
-                p.planned_start.isoformat(),
-                p.planned_end.isoformat() if p.planned_end else "",
-                p.budget,
-                p.currency,
-                *["; ".join(by_role.get(role.value, [])) for role in CSV_ROLES],
-                " ".join(location.admin_unit.pcode for location in p.locations.all()),
-            )
-        ]
-
-
-@login_required
-@require_safe
-def programme_csv(request: HttpRequest) -> HttpResponse:
-    """The filtered list as CSV, streamed: same filters and same access rule as the page."""
-    filterset = _programme_filter(request)
-    if not filterset.is_valid():
-        errors = "; ".join(f"{filterset.form.fields[f].label}: {' '.join(e)}" for f, e in filterset.errors.items())
-        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in _csv_rows(filterset.qs))
-    response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
-    filename = f"programmes-{timezone.localdate():%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _with_bom(lines: Iterator[str]) -> Iterator[str]:
-    yield "\ufeff"  # so that spreadsheet software reads the accents as UTF-8
-    yield from lines
 
 
 # --- Detail -----------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import django_filters
 from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -109,6 +110,25 @@ class AdminUnitFilter(django_filters.FilterSet):
         return queryset.filter(Q(name_fr__icontains=value) | Q(name_en__icontains=value) | Q(name_alt__icontains=value))
 
 
+# The filters of the GeoJSON collection (AdminUnitFilter), which drf-spectacular does not list for an action.
+GEOJSON_PARAMETERS = [
+    OpenApiParameter(
+        "level",
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        enum=[level for level, _label in AdminLevel.choices],
+        description=_("1 regions, 2 departments, 3 communes."),
+    ),
+    OpenApiParameter(
+        "parent", OpenApiTypes.STR, OpenApiParameter.QUERY, description=_("Units directly below this P-code.")
+    ),
+    OpenApiParameter(
+        "within", OpenApiTypes.STR, OpenApiParameter.QUERY, description=_("The unit and every unit below it (P-code).")
+    ),
+    OpenApiParameter("q", OpenApiTypes.STR, OpenApiParameter.QUERY, description=_("Search in the names.")),
+]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary=_("Regions, departments and communes of Niger"),
@@ -121,6 +141,7 @@ class AdminUnitFilter(django_filters.FilterSet):
     ),
     geojson=extend_schema(
         summary=_("Boundaries as a GeoJSON FeatureCollection (filter with level, parent, within)"),
+        parameters=GEOJSON_PARAMETERS,
         responses={200: FeatureCollectionSerializer, **error_responses(*LIST_ERRORS)},
     ),
     feature=extend_schema(

@@ -9,6 +9,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
+from .geometry import web_geometries
 from .models import AdminUnit, Office
 
 MAP_MAX_AGE = 300  # seconds: counts change with the data, boundaries almost never
@@ -18,15 +19,17 @@ MAX_UNITS_PER_REQUEST = 40
 # --- GeoJSON layers ---------------------------------------------------------------------------
 
 
-def _round_coordinates(coordinates, digits: int = 3):
-    """About 100 m of precision: plenty for a country map, and a third lighter to send."""
-    if coordinates and isinstance(coordinates[0], int | float):
-        return [round(value, digits) for value in coordinates]
-    return [_round_coordinates(part, digits) for part in coordinates]
+def _features(units: list[AdminUnit], properties: dict[str, dict] | None = None) -> list[dict]:
+    """Map features of units served together (simplified as one coverage, see regions/geometry.py),
+    with extra properties by P-code."""
+    geometries = web_geometries([unit.boundary for unit in units])
+    return [
+        _feature(unit, geometry, **(properties or {}).get(unit.pcode, {}))
+        for unit, geometry in zip(units, geometries, strict=True)
+    ]
 
 
-def _feature(unit: AdminUnit, **properties) -> dict:
-    geometry = unit.boundary or {"type": "Polygon", "coordinates": []}
+def _feature(unit: AdminUnit, geometry: dict, **properties) -> dict:
     return {
         "type": "Feature",
         "id": unit.pcode,
@@ -37,7 +40,7 @@ def _feature(unit: AdminUnit, **properties) -> dict:
             "url": unit.get_absolute_url(),
             **properties,
         },
-        "geometry": {"type": geometry["type"], "coordinates": _round_coordinates(geometry["coordinates"])},
+        "geometry": geometry,
     }
 
 
@@ -55,7 +58,7 @@ def map_units(request: HttpRequest) -> JsonResponse:
     """Boundaries of the given units (?pcode=...&pcode=...), e.g. the places of one programme."""
     pcodes = request.GET.getlist("pcode")[:MAX_UNITS_PER_REQUEST]
     units = AdminUnit.objects.filter(pcode__in=pcodes)
-    return _geojson([_feature(unit) for unit in units])
+    return _geojson(_features(list(units)))
 
 
 @login_required

@@ -18,8 +18,14 @@ from rest_framework.decorators import action
 
 from core.api import LIST_ERRORS, READ_ERRORS, error_responses
 
-from .models import WAITING_MESSAGE, ReportJob, ReportType
+from .models import REPORT_FORMATS, WAITING_MESSAGE, ReportJob, ReportType
 from .services import report_job_create, report_job_file_response
+
+# The file of a report, by its real media type (CSV, XLSX, PDF, XML), as raw bytes.
+DOWNLOAD_MEDIA_TYPES = sorted({content_type.split(";")[0] for _extension, content_type in REPORT_FORMATS.values()})
+DOWNLOAD = OpenApiResponse(
+    OpenApiTypes.BINARY, description=_("The report file, as an attachment, in the media type of its format.")
+)
 
 
 class ReportJobSerializer(serializers.ModelSerializer):
@@ -140,7 +146,10 @@ class ReportJobViewSet(
 
     @extend_schema(
         summary=_("Download the report file (404 until it is ready)"),
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY), **error_responses(*READ_ERRORS)},
+        responses={
+            **{(200, media_type): DOWNLOAD for media_type in DOWNLOAD_MEDIA_TYPES},
+            **error_responses(*READ_ERRORS),
+        },
     )
     @action(detail=True, methods=["get"])
     def download(self, request, uuid=None) -> FileResponse:

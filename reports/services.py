@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from programmes.filters import ProgrammeFilter
 from programmes.models import Programme
 
-from .builders import factsheet, iati, matrix, portfolio
+from .builders import registry
 from .models import JobStatus, ReportJob, ReportType
 
 logger = logging.getLogger(__name__)
@@ -302,36 +302,20 @@ def job_programmes(job: ReportJob) -> QuerySet:
 
 
 def build_report(job: ReportJob, path: Path, progress: Heartbeat) -> dict:
-    """Write the job's file at `path`; returns what to record on the job (row count, validation messages)."""
-    programmes = job_programmes(job)
-    suppress = 0 if job.scheduled or job.requester.is_iom_staff else settings.SMALL_CELL_THRESHOLD
-    kind = ReportType(job.type)
-    if kind == ReportType.FACTSHEET_PDF:
-        programme = programmes.first()
-        if programme is None:
-            raise ReportError(_("This programme does not exist or is no longer shared with you."))
-        return {"row_count": factsheet.write_factsheet_pdf(programme, path, suppress_below=suppress)}
-    progress.total = programmes.count()
-    if kind == ReportType.PORTFOLIO_XLSX:
-        count = portfolio.write_portfolio_workbook(
-            programmes, path, suppress_below=suppress, created=job.created_at, progress=progress
-        )
-    elif kind == ReportType.MATRIX_3W_CSV:
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            matrix.write_matrix_csv(programmes, out, progress=progress)
-        count = progress.done
-    elif kind == ReportType.MATRIX_3W_XLSX:
-        matrix.write_matrix_xlsx(programmes, path, created=job.created_at, progress=progress)
-        count = progress.done
-    elif kind == ReportType.IATI_XML:
-        count, problems = iati.write_iati_xml(
-            programmes, str(path), generated=job.created_at, progress=progress, suppress_below=suppress
-        )
-        return {"row_count": count, "validation_messages": progress.problems + problems}
-    else:
-        portfolio.write_key_figures(programmes, path, created=job.created_at, suppress_small=bool(suppress))
-        count = progress.total
-    return {"row_count": count, "validation_messages": progress.problems}
+    """Write the job's file at `path` with the builder of its type (reports/builders/registry.py);
+    returns what to record on the job (row count, validation messages)."""
+    context = registry.BuildContext(
+        programmes=job_programmes(job),
+        path=path,
+        parameters=job.parameters or {},
+        suppress_below=0 if job.scheduled or job.requester.is_iom_staff else settings.SMALL_CELL_THRESHOLD,
+        created=job.created_at,
+        progress=progress,
+    )
+    try:
+        return registry.build(job.type, context)
+    except registry.NothingToReport:
+        raise ReportError(_("This programme does not exist or is no longer shared with you.")) from None
 
 
 def _checksum(path: Path) -> tuple[int, str]:

@@ -13,3 +13,6 @@ urlpatterns = [
     path("<uuid:uuid>/download/", views.report_download, name="download"),
     path("<uuid:uuid>/retry/", views.report_retry, name="retry"),
 ]
+
+# Served under /programmes/ in the "programmes" namespace (see iom_portal/urls.py).
+programme_list_urls = [path("export.csv", views.programme_csv, name="csv")]

@@ -30,9 +30,21 @@ def test_get_carries_an_etag_and_a_patch_with_it_saves_and_bumps_the_version(as_
     assert programme_a.title_en == "Reintegration, phase 2" and programme_a.updated_by.username == "alice.staff"
 
 
-def test_a_weak_etag_from_a_compressing_proxy_is_accepted(as_persona, programme_a):
+def test_if_match_uses_strong_comparison_a_weak_etag_is_refused(as_persona, programme_a):
+    """RFC 9110 §13.1.1: If-Match compares strongly, so W/"1" never matches; nothing is saved."""
     response = patch(as_persona("staff"), programme_a, {"budget": "5.00"}, if_match=f'W/"{programme_a.version}"')
-    assert response.status_code == 200
+    assert response.status_code == 412
+    programme_a.refresh_from_db()
+    assert programme_a.budget != 5
+
+
+def test_the_etag_of_a_compressed_answer_stays_strong_and_usable(as_persona, programme_a):
+    client = as_persona("staff")
+    got = client.get(f"/api/v1/programmes/{programme_a.code}/", HTTP_ACCEPT_ENCODING="gzip")
+    assert got["Content-Encoding"] == "gzip"
+    assert got["ETag"] == f'"{programme_a.version}-gzip"'  # not W/"1": Django's GZip would weaken it
+    response = patch(client, programme_a, {"budget": "5.00"}, if_match=got["ETag"])
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])

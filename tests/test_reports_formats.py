@@ -130,15 +130,19 @@ def test_portfolio_workbook_has_programmes_indicators_and_key_figures(
     figures = [r for r in sheet_rows(job.path, "Key figures") if r and r[0]]
     labels = [r[0] for r in figures]
     assert "Programmes" in labels and "Active programmes" in labels
-    assert ("Migrants assisted to return voluntarily", 2025, 187) in [tuple(r[:3]) for r in figures]
+    assert ("Migrants assisted to return voluntarily (2025)", 187, "people") in [tuple(r[:3]) for r in figures]
 
 
 def test_a_partner_workbook_hides_small_disaggregated_cells(partner_a, results_a, django_capture_on_commit_callbacks):
     job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.PORTFOLIO_XLSX, language="fr")
     values = sheet_rows(job.path, "Indicateurs et valeurs")
     cells = {(r[1], r[10], r[11]): r[13] for r in values[1:]}
+    marks = {(r[1], r[10], r[11]): r[14] for r in values[1:]}
     threshold = settings.SMALL_CELL_THRESHOLD
-    assert cells[("IND1", "Femmes", "Tous âges")] == f"< {threshold}"
+    # A number column holds numbers only: the hidden cell is empty, the reason in "Supprimé".
+    assert cells[("IND1", "Femmes", "Tous âges")] is None
+    assert marks[("IND1", "Femmes", "Tous âges")] == f"< {threshold}"
+    assert values[0][14] == "Masqué"
     assert cells[("IND1", "Tous", "0–17 ans")] == 42
     assert cells[("IND1", "Tous", "Tous âges")] == 187  # totals are never suppressed
 
@@ -172,7 +176,8 @@ def test_3w_csv_parses_with_the_hxl_library_one_row_per_place_and_partner(
     places = sorted((row.get("#adm1+code"), row.get("#adm2+code"), row.get("#adm3+code") or "") for row in rows)
     assert places == [("NE001", "NE001003", ""), ("NE006", "NE006012", "NE006012007")]
     assert {row.get("#org+impl+name") for row in rows} == {"Organisation org-a"}
-    assert {row.get("#org+funder") for row in rows} == {"UE — European Union"}
+    assert {row.get("#org+funder+name") for row in rows} == {"European Union"}
+    assert {row.get("#org+funder+acronym") for row in rows} == {"UE"}
     by_commune = {row.get("#adm3+code") or "": row for row in rows}
     assert by_commune["NE006012007"].get("#adm1+name") == "Tillabéri"
     assert by_commune[""].get("#adm1+name") == "Agadez" and by_commune[""].get("#adm2+name") == "Bilma"
@@ -186,9 +191,9 @@ def test_3w_csv_parses_with_the_hxl_library_one_row_per_place_and_partner(
 def test_3w_xlsx_has_labels_then_hashtags_then_rows(staff, results_a, django_capture_on_commit_callbacks):
     job = run_job(django_capture_on_commit_callbacks, staff, ReportType.MATRIX_3W_XLSX, language="fr")
     rows = sheet_rows(job.path, "Matrice 3W")
-    assert rows[0][0] == "Organisation de mise en œuvre"
-    assert rows[1][0] == "#org+impl+name" and all(cell.startswith("#") for cell in rows[1])
-    assert {r[5] for r in rows[2:]} == {results_a.code}
+    assert rows[0][1] == "Organisation de mise en œuvre"
+    assert rows[1][1] == "#org+impl+name" and all(cell.startswith("#") for cell in rows[1])
+    assert {r[10] for r in rows[2:]} == {results_a.code}
     assert len(rows) == 2 + 2
 
 
@@ -318,9 +323,9 @@ def test_key_figures_summary_lists_headline_and_live_figures(
     job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.KEY_FIGURES, language="en")
     rows = [r for r in sheet_rows(job.path, "Key figures") if r and r[0]]
     labels = [r[0] for r in rows]
-    assert "1.7 M" in [r[1] for r in rows]  # IOM's published headline figure
+    assert 1700000 in [r[1] for r in rows]  # IOM's published headline figure, as a number
     assert ("Programmes", 1) in [tuple(r[:2]) for r in rows]  # partner A sees one programme, not two
-    assert "Migrants assisted to return voluntarily" in labels
+    assert "Migrants assisted to return voluntarily (2025)" in labels
 
 
 def test_a_partner_workbook_also_hides_the_cell_that_would_reveal_a_small_one(
@@ -335,9 +340,11 @@ def test_a_partner_workbook_also_hides_the_cell_that_would_reveal_a_small_one(
         achieved=Decimal("184"),
     )
     job = run_job(django_capture_on_commit_callbacks, partner_a, ReportType.PORTFOLIO_XLSX, language="fr")
-    cells = {(r[1], r[10], r[11]): r[13] for r in sheet_rows(job.path, "Indicateurs et valeurs")[1:]}
-    assert cells[("IND1", "Femmes", "Tous âges")] == f"< {settings.SMALL_CELL_THRESHOLD}"
-    assert cells[("IND1", "Hommes", "Tous âges")] == "•"  # 187 − 184 would give the 3 back
+    rows = sheet_rows(job.path, "Indicateurs et valeurs")[1:]
+    cells = {(r[1], r[10], r[11]): (r[13], r[14]) for r in rows}
+    assert cells[("IND1", "Femmes", "Tous âges")] == (None, f"< {settings.SMALL_CELL_THRESHOLD}")
+    # 187 − 184 would give the 3 back: empty too, with the reason.
+    assert cells[("IND1", "Hommes", "Tous âges")] == (None, "masqué : révélerait un petit effectif")
 
 
 def test_a_partner_key_figures_report_hides_a_small_live_total(

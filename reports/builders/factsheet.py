@@ -19,6 +19,8 @@ from .records import Lookups, _hidden, _pick, _status_label, iter_programmes
 # --- 2. Programme factsheet (PDF) ---------------------------------------------------------------
 
 MAP_WIDTH = 480.0
+KM_PER_DEGREE = 111.32  # along a meridian
+SCALE_STEPS = (50, 100, 200, 250, 500)  # km: the scale bar takes the largest fitting a fifth of the map
 
 
 def _rings(geometry: dict) -> Iterator[list]:
@@ -56,9 +58,13 @@ def svg_map(background: list[dict], highlighted: list[dict], points: list[tuple[
                 parts.append("M" + " L".join(commands) + " Z")
         return " ".join(parts)
 
+    px_per_km = scale / KM_PER_DEGREE
+    km = max((step for step in SCALE_STEPS if step * px_per_km <= MAP_WIDTH / 5), default=SCALE_STEPS[0])
     return {
         "width": round(MAP_WIDTH, 1),
         "height": round(height, 1),
+        "scale_km": km,
+        "scale_px": round(km * px_per_km, 1),
         "background": [path(g) for g in background],
         "highlighted": [path(g) for g in highlighted],
         "points": [(*(round(v, 1) for v in project(lon, lat)), label) for lon, lat, label in points],
@@ -82,15 +88,20 @@ def factsheet_context(programme: Programme, *, suppress_below: int = 0) -> dict:
         for uid in record.unit_ids
     ]
     statements = {(kind, pk): _pick(fr, en) for kind, pk, _code, fr, en in record.results}
+    end = record.actual_end or record.planned_end
     indicators = []
     for ind in record.indicators:
-        latest = ind.values[-1] if ind.values else None
+        # A period starting after the programme ended is not shown; one running past the end stops there.
+        values = [v for v in ind.values if end is None or v[0] <= end]
+        latest = values[-1] if values else None
+        if latest is not None and end is not None and latest[1] > end:
+            latest = (latest[0], end, *latest[2:])
         indicators.append(
             {
                 "code": ind.code,
                 "name": ind.name,
                 "result": statements.get(("output", ind.output_id)) or statements.get(("outcome", ind.outcome_id), ""),
-                "unit": ind.unit,
+                "unit": ind.unit_label,
                 "baseline": ind.baseline,
                 "target": ind.target,
                 "period": f"{latest[0]:%Y-%m} – {latest[1]:%Y-%m}" if latest else "",
@@ -113,6 +124,11 @@ def factsheet_context(programme: Programme, *, suppress_below: int = 0) -> dict:
         "status": _status_label(record.status),
         "scope": str(Scope(record.scope).label),
         "partners": partners,
+        "funders": [
+            {"name": lookups.orgs[org].name, "acronym": lookups.orgs[org].acronym_local}
+            for org in record.partners_in(Role.FUNDING)
+        ],
+        "contact": settings.REPORTS_CONTACT_EMAIL,
         "locations": locations,
         "indicators": indicators,
         "map": svg_map(regions, highlighted, points),
@@ -125,5 +141,6 @@ def write_factsheet_pdf(programme: Programme, out: IO[bytes] | str | Path, *, su
     from weasyprint import HTML  # imported here: loading Pango is slow and only factsheets need it
 
     html = render_to_string("reports/factsheet.html", factsheet_context(programme, suppress_below=suppress_below))
-    HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(out)
+    # PDF/UA-1: a tagged PDF (structure tree, reading order, language, title) that screen readers can read.
+    HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(out, pdf_variant="pdf/ua-1")
     return 1

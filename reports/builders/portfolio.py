@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from programmes import stats
-from programmes.exports import safe_row
 from programmes.models import KeyFigure, Measure, Role
-from programmes.privacy import hidden_cells
+from programmes.privacy import hidden_cells, small_label
 
-from .records import Lookups, ProgrammeRecord, Progress, _hidden, _no_progress, _role_names, iter_programmes
+from .records import Lookups, ProgrammeRecord, Progress, _no_progress, _role_names, iter_programmes
+from .workbook import Column, Sheet, fixed_properties, notes_sheet, suppressed_note
 
 PORTFOLIO_ROLES = (
     Role.GOVERNMENT_COUNTERPART,
@@ -28,24 +30,28 @@ PORTFOLIO_ROLES = (
 )
 
 
-def portfolio_headers() -> list[str]:
+def portfolio_columns() -> list[Column]:
     return [
-        _("Code"),
-        _("Title"),
-        _("Primary sector"),
-        _("Secondary sectors"),
-        _("Scope"),
-        _("Status"),
-        _("Planned start"),
-        _("Planned end"),
-        _("Actual start"),
-        _("Actual end"),
-        _("Budget"),
-        _("Currency"),
-        *[str(role.label) for role in PORTFOLIO_ROLES],
-        _("Locations"),
-        _("P-codes"),
+        Column(_("Code"), "code"),
+        Column(_("Title"), "long"),
+        Column(_("Primary sector")),
+        Column(_("Secondary sectors")),
+        Column(_("Scope"), "code"),
+        Column(_("Status"), "code"),
+        Column(_("Planned start"), "date"),
+        Column(_("Planned end"), "date"),
+        Column(_("Actual start"), "date"),
+        Column(_("Actual end"), "date"),
+        Column(_("Budget"), "money"),
+        Column(_("Currency"), "code"),
+        *[Column(str(role.label), "long") for role in PORTFOLIO_ROLES],
+        Column(_("Locations"), "long"),
+        Column(_("P-codes")),
     ]
+
+
+def portfolio_headers() -> list[str]:
+    return [column.label for column in portfolio_columns()]
 
 
 def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
@@ -69,78 +75,91 @@ def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
     ]
 
 
-def indicator_headers() -> list[str]:
+def indicator_columns() -> list[Column]:
     return [
-        _("Programme"),
-        _("Indicator"),
-        _("Name"),
-        _("Unit"),
-        _("Measure"),
-        _("Baseline"),
-        _("Baseline year"),
-        _("Overall target"),
-        _("Period start"),
-        _("Period end"),
-        _("Sex"),
-        _("Age group"),
-        _("Period target"),
-        _("Achieved"),
+        Column(_("Programme"), "code"),
+        Column(_("Indicator"), "code"),
+        Column(_("Name"), "long"),
+        Column(_("Unit"), "code"),
+        Column(_("Measure"), "code"),
+        Column(_("Baseline"), "decimal"),
+        Column(_("Baseline year"), "year"),
+        Column(_("Overall target"), "decimal"),
+        Column(_("Period start"), "date"),
+        Column(_("Period end"), "date"),
+        Column(_("Sex"), "code"),
+        Column(_("Age group"), "code"),
+        Column(_("Period target"), "decimal"),
+        Column(_("Achieved"), "decimal"),
+        Column(_("Suppressed"), "text"),
     ]
 
 
+def indicator_headers() -> list[str]:
+    return [column.label for column in indicator_columns()]
+
+
+def _suppressed(value: Decimal | None, threshold: int) -> str:
+    """Why an achieved figure is left empty for a partner: "< 5", or hidden to protect a small one."""
+    if value is not None and 0 < value < threshold:
+        return small_label(threshold)
+    return _("hidden: it would reveal a small count")
+
+
 def indicator_rows(record: ProgrammeRecord, lookups: Lookups, *, suppress_below: int = 0) -> Iterator[list]:
-    """One row per indicator value; for partners, small counts and the cells that would reveal them hide."""
+    """One row per indicator value; for partners, small counts and the cells that would reveal them are
+    empty, with the reason in the last column."""
     sexes, ages = lookups.labels["sex"], lookups.labels["age"]
     for ind in record.indicators:
-        base = [record.code, ind.code, lookups.pick(ind.name_fr, ind.name_en), ind.unit]
+        base = [record.code, ind.code, lookups.pick(ind.name_fr, ind.name_en), ind.unit_label]
         base += [lookups.labels["measure"][ind.measure]]
         base += [ind.baseline, ind.baseline_year, ind.target]
         if not ind.values:
-            yield [*base, None, None, None, None, None, None]
+            yield [*base, None, None, None, None, None, None, None]
         hidden = set()
         if suppress_below and ind.measure == Measure.UNIT:
             cells = ((i, (v[0], v[1]), v[2], v[3], v[5]) for i, v in enumerate(ind.values))
             hidden = hidden_cells(cells, suppress_below)
         for i, (start, end, sex, age, target, achieved) in enumerate(ind.values):
-            yield [*base, start, end, sexes[sex], ages[age], target, _hidden(achieved, i in hidden, suppress_below)]
+            row = [*base, start, end, sexes[sex], ages[age], target]
+            if i in hidden:
+                yield [*row, None, _suppressed(achieved, suppress_below)]
+            else:
+                yield [*row, achieved, None]
+
+
+def key_figure_columns() -> list[Column]:
+    return [
+        Column(_("Figure"), "long"),
+        Column(_("Value"), "decimal"),
+        Column(_("Unit")),
+        Column(_("As of"), "date"),
+        Column(_("Source"), "long"),
+        Column(_("Scope")),
+        Column(_("Suppressed")),
+    ]
 
 
 def key_figure_rows(queryset: QuerySet, *, suppress_small: bool = False) -> Iterator[list]:
-    """Published headline figures, then the figures computed live from the scoped programmes."""
-    yield [_("Published key figures")]
-    yield [_("Figure"), _("Value"), _("Unit"), _("As of"), _("Source"), _("Scope")]
+    """Published headline figures, then the figures computed live from the scoped programmes (one table)."""
     for figure in KeyFigure.objects.filter(is_published=True):
-        yield [
-            figure.label,
-            figure.display_value or figure.value,
-            figure.unit,
-            figure.as_of,
-            figure.source,
-            str(figure.get_scope_display()),
-        ]
+        scope = str(figure.get_scope_display())
+        yield [figure.label, figure.value, figure.unit, figure.as_of, figure.source_label, scope, None]
     live = stats.live_figures(queryset, suppress_small=suppress_small)
-    yield []
-    yield [_("Live figures from the programmes in this report")]
-    yield [_("Programmes"), live["total_programmes"]]
-    yield [_("Active programmes"), live["active_programmes"]]
+    today = timezone.localdate()
+    source = _("This portal (live, from the programmes in this report)")
+    scope = _("Programmes in this report")
+    yield [_("Programmes"), live["total_programmes"], _("programmes"), today, source, scope, None]
+    yield [_("Active programmes"), live["active_programmes"], _("programmes"), today, source, scope, None]
     for row in live["budget_by_currency"]:
-        yield [_("Budget of active programmes (%(currency)s)") % {"currency": row["currency"]}, row["total"]]
-    yield []
-    yield [_("Key indicator"), _("Year"), _("Achieved")]
+        label = _("Budget of active programmes (%(currency)s)") % {"currency": row["currency"]}
+        yield [label, row["total"], row["currency"], today, source, scope, None]
     for row in live["key_indicators"]:
-        yield [str(row["label"]), row["year"], row["suppressed"] or row["total"]]
+        label = _("%(indicator)s (%(year)s)") % {"indicator": row["label"], "year": row["year"]}
+        yield [label, row["total"], _("people"), date(row["year"], 12, 31), source, scope, row["suppressed"] or None]
 
 
 # --- 1. Portfolio workbook ----------------------------------------------------------------------
-
-
-def _fixed_properties(workbook: Workbook, when: datetime | None) -> None:
-    """Fixed document dates, so that the same job builds the same workbook."""
-    if when is not None:
-        naive = timezone.make_naive(when, UTC) if timezone.is_aware(when) else when
-        workbook.properties.created = naive
-        workbook.properties.modified = naive
-    workbook.properties.creator = "IOM Niger programme portal"
 
 
 def write_portfolio_workbook(
@@ -151,25 +170,33 @@ def write_portfolio_workbook(
     created: datetime | None = None,
     progress: Progress = _no_progress,
 ) -> int:
-    """Programmes, indicators & values, key figures: three sheets written in openpyxl write-only mode."""
+    """Programmes, indicators & values, key figures, notes: sheets written in openpyxl write-only mode."""
     lookups = Lookups.load()
     workbook = Workbook(write_only=True)
-    _fixed_properties(workbook, created)
-    programmes = workbook.create_sheet(_("Programmes"))
-    indicators = workbook.create_sheet(_("Indicators and values"))
-    programmes.append(portfolio_headers())
-    indicators.append(indicator_headers())
+    fixed_properties(workbook, created)
+    programmes = Sheet(workbook, _("Programmes"), portfolio_columns())
+    indicators = Sheet(workbook, _("Indicators and values"), indicator_columns())
     count = 0
     for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
-        programmes.append(safe_row(portfolio_row(record, lookups)))
+        programmes.append(portfolio_row(record, lookups))
         for row in indicator_rows(record, lookups, suppress_below=suppress_below):
-            indicators.append(safe_row(row))
+            indicators.append(row)
         count += 1
-    figures = workbook.create_sheet(_("Key figures"))
-    for row in key_figure_rows(queryset, suppress_small=bool(suppress_below)):
-        figures.append(safe_row(row))
+    programmes.close()
+    indicators.close()
+    _key_figures_sheet(workbook, queryset, suppress_small=bool(suppress_below))
+    if suppress_below:
+        notes_sheet(workbook, [suppressed_note(suppress_below)])
     workbook.save(out)
     return count
+
+
+def _key_figures_sheet(workbook: Workbook, queryset: QuerySet, *, suppress_small: bool) -> int:
+    sheet = Sheet(workbook, _("Key figures"), key_figure_columns())
+    for row in key_figure_rows(queryset, suppress_small=suppress_small):
+        sheet.append(row)
+    sheet.close()
+    return sheet.rows
 
 
 # --- 5. Key figures summary ---------------------------------------------------------------------
@@ -179,11 +206,9 @@ def write_key_figures(
     queryset: QuerySet, out: IO[bytes] | str | Path, *, created: datetime | None = None, suppress_small: bool = False
 ) -> int:
     workbook = Workbook(write_only=True)
-    _fixed_properties(workbook, created)
-    sheet = workbook.create_sheet(_("Key figures"))
-    count = 0
-    for row in key_figure_rows(queryset, suppress_small=suppress_small):
-        sheet.append(safe_row(row))
-        count += 1
+    fixed_properties(workbook, created)
+    count = _key_figures_sheet(workbook, queryset, suppress_small=suppress_small)
+    if suppress_small:
+        notes_sheet(workbook, [suppressed_note(settings.SMALL_CELL_THRESHOLD)])
     workbook.save(out)
     return count

@@ -20,8 +20,9 @@ from django.db.models import QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from partners.models import Organisation
+from partners.models import IatiOrganisationType, Organisation
 from programmes.models import (
+    PEOPLE_UNITS,
     AgeGroup,
     Indicator,
     IndicatorValue,
@@ -36,6 +37,7 @@ from programmes.models import (
     Sector,
     Sex,
     Status,
+    fold_text,
 )
 from programmes.privacy import HIDDEN_MARK, small_label
 from regions.models import AdminUnit
@@ -136,8 +138,10 @@ def _lang() -> str:
     return "en" if get_language() == "en" else "fr"
 
 
-def _pick(fr: str, en: str) -> str:
-    return en if _lang() == "en" and en else fr
+def _pick(fr: str, en: str, lang: str | None = None) -> str:
+    """The one language picker of the builders: English when the report is in English and the English
+    text exists, French otherwise (French is the portal's reference language)."""
+    return en if (lang or _lang()) == "en" and en else fr
 
 
 # --- Reference lookups (small tables, loaded once per report) -----------------------------------
@@ -165,6 +169,8 @@ class Org:
     iati_identifier: str
     name: str  # in the report's language
     label: str  # "ACRONYM — name"
+    acronym_local: str = ""  # the acronym in the report's language (UE / EU)
+    type_label: str = ""  # the IATI organisation type, in the report's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +201,7 @@ class Lookups:
         lang = _lang()
 
         def pick(fr: str, en: str) -> str:
-            return en if lang == "en" and en else fr
+            return _pick(fr, en, lang)
 
         units = {
             pk: Unit(pcode, fr, en, level, parent, lat, lon, pick(fr, en))
@@ -204,12 +210,16 @@ class Lookups:
             )
         }
         orgs = {}
-        for pk, code, acronym, fr, en, iati_type, iati_identifier in Organisation.objects.values_list(
-            "pk", "code", "acronym", "name_fr", "name_en", "iati_type", "iati_identifier"
+        org_types = _choice_labels(IatiOrganisationType)
+        for pk, code, acronym, acronym_en, fr, en, iati_type, iati_identifier in Organisation.objects.values_list(
+            "pk", "code", "acronym", "acronym_en", "name_fr", "name_en", "iati_type", "iati_identifier"
         ):
             name = pick(fr, en)
             label = f"{acronym} — {name}" if acronym else name
-            orgs[pk] = Org(code, acronym, fr, en, iati_type, iati_identifier, name, label)
+            local = pick(acronym, acronym_en)
+            orgs[pk] = Org(
+                code, acronym, fr, en, iati_type, iati_identifier, name, label, local, org_types.get(iati_type, "")
+            )
         sectors = {
             pk: SectorInfo(code, fr, en, dac, pick(fr, en))
             for pk, code, fr, en, dac in Sector.objects.values_list("pk", "code", "name_fr", "name_en", "dac_code")
@@ -225,7 +235,7 @@ class Lookups:
         return cls(lang, units, orgs, sectors, labels)
 
     def pick(self, fr: str, en: str) -> str:
-        return en if self.lang == "en" and en else fr
+        return _pick(fr, en, self.lang)
 
     def chain(self, unit_id: int) -> list[Unit]:
         """Region, department, commune (as deep as the unit goes)."""
@@ -273,11 +283,32 @@ class IndicatorRecord:
     baseline: Decimal
     baseline_year: int | None
     target: Decimal | None
+    unit_en: str = ""
+    cumulative: bool = False
+    disaggregated: bool = False
+    key_indicator: str = ""
     values: list[tuple] = field(default_factory=list)  # (period_start, period_end, sex, age, target, achieved)
 
     @property
     def name(self) -> str:
         return _pick(self.name_fr, self.name_en)
+
+    @property
+    def counts_people(self) -> bool:
+        """The rule of Indicator.counts_people, on the record."""
+        if self.measure != Measure.UNIT:
+            return False
+        return self.disaggregated or bool(self.key_indicator) or fold_text(self.unit).strip() in PEOPLE_UNITS
+
+    @property
+    def unit_label(self) -> str:
+        """The unit in the report's language: the English unit when entered; a French unit of people
+        becomes "people" in English (never "personnes" in an English file); other units as entered."""
+        if _lang() != "en":
+            return self.unit
+        if self.unit_en:
+            return self.unit_en
+        return _("people") if fold_text(self.unit).strip() in PEOPLE_UNITS else self.unit
 
 
 @dataclass(slots=True)
@@ -389,6 +420,10 @@ def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_
             "baseline",
             "baseline_year",
             "target",
+            "unit_en",
+            "cumulative",
+            "disaggregated",
+            "key_indicator",
         )
     ):
         indicator = IndicatorRecord(*row)
