@@ -72,6 +72,7 @@ class ProgrammeFilter(django_filters.FilterSet):
         method="filter_ordering",
         empty_label=None,
         choices=[
+            ("", _("Best match first (when searching), then newest")),
             ("-start", _("Newest first")),
             ("start", _("Oldest first")),
             ("code", _("Code")),
