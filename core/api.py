@@ -52,6 +52,17 @@ class Conflict(exceptions.APIException):
     default_code = "locked"
 
 
+class EditConflict(exceptions.APIException):
+    """A save based on an older version changed some of the same things differently; `errors` names them."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "edit_conflict"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = _(
@@ -101,7 +112,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
     else:
         data = response.data if isinstance(response.data, Mapping) else {}
         detail = str(data.get("detail", "")) or str(exc)
-        errors = {}
+        errors = dict(getattr(exc, "errors", {}))
     response.data = {
         "status": response.status_code,
         "code": _code(exc, response.status_code),
@@ -119,7 +130,11 @@ class ApiErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text=_("A message in the language of Accept-Language (French by default)."))
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text=_("For 400: the messages of each field, keyed by field name (nested: participations.0.role)."),
+        help_text=_(
+            "For 400: the messages of each field, keyed by field name (nested: participations.0.role). "
+            "For 409 edit_conflict: each field changed both by you and, meanwhile, by someone else "
+            "(e.g. title_fr, participations.org-a.notes, locations.NE001), with both values."
+        ),
     )
 
 
@@ -128,9 +143,15 @@ ERROR_DESCRIPTIONS = {
     401: _("No credentials, or an invalid or revoked token."),
     403: _("Signed in, but not allowed to do this (e.g. a partner or a read-only user writing)."),
     404: _("No such object among those you may see."),
-    409: _("The programme is under review: edits wait for a request for revision."),
+    409: _(
+        "The programme is under review (code locked), or someone saved since your ETag and changed some of "
+        "the same fields differently (code edit_conflict: errors lists them); nothing was changed."
+    ),
     415: _("Send JSON: Content-Type must be application/json."),
-    412: _("If-Match does not match the current ETag: someone saved in between; nothing was changed."),
+    412: _(
+        "If-Match names a version that cannot be merged with the current one (unknown here): fetch the "
+        "programme again; nothing was changed."
+    ),
     428: _("If-Match is missing: send the ETag you received."),
     429: _("Too many requests: wait for the number of seconds in Retry-After."),
 }
@@ -216,6 +237,11 @@ def _identity(tag: str) -> str:
 def if_match_passes(header: str, current: str) -> bool:
     """If-Match: strong comparison; a weak tag (W/"3") never matches, "*" always does."""
     return any(tag == "*" or (not tag.startswith("W/") and _identity(tag) == current) for tag in _tags(header))
+
+
+def if_match_tags(header: str) -> list[str]:
+    """If-Match's strong tags as those of the uncompressed representation ("3-gzip" → "3"), "*" kept."""
+    return [tag if tag == "*" else _identity(tag) for tag in _tags(header) if not tag.startswith("W/")]
 
 
 def if_none_match_hits(header: str, current: str) -> bool:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from programmes.models import Programme, Role, Status
+from programmes.models import IATI_ORGANISATION_ROLE, Programme, Role, Status
 from programmes.rules import ParticipationRow
 
 from .iati import ActivityRecord
@@ -23,9 +23,11 @@ from .mapping import (
     pick,
     planned_dates,
     programme_code,
+    scope_for_recipients,
     scope_of,
     supported_currency,
     total_budget,
+    works_in_niger,
 )
 from .results import results_draft, stored_signature
 
@@ -66,6 +68,9 @@ class ProgrammeDraft:
     participations: list[ParticipationRow] = field(default_factory=list)
     new_organisations: list[NewOrganisation] = field(default_factory=list)
     locations: list = field(default_factory=list)
+    # {"country": Country, "percentage": Decimal} rows; None: the stored recipients stay (a sheet)
+    recipient_countries: list[dict] | None = None
+    recipient_regions: list[dict] | None = None
     raw_xml: str = ""
     # A sheet adds partners and places to what is stored; an IATI activity describes the programme whole.
     merge_lists: bool = False
@@ -79,6 +84,8 @@ class ProgrammeDraft:
 
 
 def _role(org, matched) -> str | None:
+    if org.portal_role in Role.values and IATI_ORGANISATION_ROLE[Role(org.portal_role)] == org.role:
+        return org.portal_role  # the portal's own export: its role, consistent with the IATI code
     if org.role in ROLE_FROM_IATI:
         return ROLE_FROM_IATI[org.role]
     if org.role == "2" and (org.type in GOVERNMENT_TYPES or (matched and matched.category == "national_government")):
@@ -138,9 +145,11 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
     fields["budget"] = budget if budget is not None else Decimal("0")
     if budget is None:
         draft.warnings.append(_("No budget in the activity's currency: the budget is left at 0."))
-    # Sectors: the first one mapped is the primary sector, the others secondary.
+    # Sectors: the first one mapped is the primary sector, the others secondary. The publisher's own
+    # vocabularies (98, 99: IOM's, the portal's) say more than a DAC code shared by several sectors, so
+    # they are read first (the order inside each vocabulary is kept).
     sectors = []
-    for sector in record.sectors:
+    for sector in sorted(record.sectors, key=lambda s: 0 if s.vocabulary in ("98", "99") else 1):
         resolved = reference.sectors.resolve(sector)
         if resolved is None:
             draft.warnings.append(
@@ -158,13 +167,25 @@ def draft_from_activity(record: ActivityRecord, reference: Reference, language: 
     _participations(record, reference, draft, language)
     _locations(record, reference, draft)
     draft.results = results_draft(record, draft.warnings)
-    for country in record.recipient_countries:
-        if country.code.upper() != "NE":
-            draft.warnings.append(
-                _("Recipient country %(code)s: the portal records places in Niger only (kept in the raw activity).")
-                % {"code": country.code}
-            )
+    _recipients(record, reference, draft)
     return draft
+
+
+def _recipients(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft) -> None:
+    """Recipient countries and regions with percentages adding up to 100; a scope that fits them; places
+    (P-codes) only when Niger is a recipient."""
+    countries = reference.recipients.countries_of(record.recipient_countries, draft.warnings)
+    regions = reference.recipients.regions_of(record.recipient_regions, draft.warnings)
+    scope, note = scope_for_recipients(draft.fields["scope"], countries, regions)
+    if note:
+        draft.fields["scope"] = scope
+        draft.warnings.append(note)
+    if draft.locations and not works_in_niger(countries):
+        draft.warnings.append(
+            _("Niger is not a recipient country: the activity's places were not matched to Niger's P-codes.")
+        )
+        draft.locations = []
+    draft.recipient_countries, draft.recipient_regions = countries, regions
 
 
 def _participations(record: ActivityRecord, reference: Reference, draft: ProgrammeDraft, language: str) -> None:
@@ -334,6 +355,8 @@ def _list_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[di
                 "new": ("+ " if draft.merge_lists else "") + ", ".join(_partner_label(r, draft) for r in new),
             }
         )
+    if not draft.merge_lists:
+        changes += _recipient_changes(draft, programme)
     stored_places = {loc.admin_unit_id for loc in programme.locations.all()} if programme is not None else set()
     wanted_places = {u.pk for u in draft.locations}
     added_places = [u for u in draft.locations if u.pk not in stored_places]
@@ -350,3 +373,24 @@ def _list_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[di
             }
         )
     return changes
+
+
+def _recipient_changes(draft: ProgrammeDraft, programme: Programme | None) -> list[dict]:
+    changes = []
+    for name, key, label in (
+        ("recipient_countries", "country", _("Recipient countries")),
+        ("recipient_regions", "region", _("Recipient regions")),
+    ):
+        rows = getattr(draft, name)
+        if rows is None:
+            continue
+        new = _shares((row[key].pk, row["percentage"]) for row in rows)
+        stored = getattr(programme, name).values_list(key, "percentage") if programme is not None else []
+        current = _shares(stored)
+        if programme is None or new != current:
+            changes.append({"field": name, "label": str(label), "current": current, "new": new})
+    return changes
+
+
+def _shares(rows) -> str:
+    return ", ".join(f"{code} {percentage.normalize():f} %" for code, percentage in sorted(rows))

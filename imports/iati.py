@@ -12,6 +12,8 @@ from typing import IO
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from programmes.models import IATI_PORTAL_CODE, IATI_PORTAL_ROLE
+
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SUPPORTED_VERSIONS = ("2.03",)
 # The first bytes we look at for a document type declaration (where entities are declared).
@@ -36,6 +38,7 @@ class OrgRef:
     role: str = ""
     activity_id: str = ""
     names: Narratives = field(default_factory=dict)
+    portal_role: str = ""  # written by the portal's own export (programmes.models.IATI_PORTAL_ROLE)
 
 
 @dataclass
@@ -120,6 +123,7 @@ class IndicatorRecord:
     baseline_year: int | None = None
     baseline_value: Decimal | None = None
     periods: list[IndicatorPeriod] = field(default_factory=list)
+    portal_code: str = ""  # written by the portal's own export (programmes.models.IATI_PORTAL_CODE)
 
 
 @dataclass
@@ -128,6 +132,7 @@ class ResultRecord:
     titles: Narratives
     descriptions: Narratives = field(default_factory=dict)
     indicators: list[IndicatorRecord] = field(default_factory=list)
+    portal_code: str = ""
 
 
 @dataclass
@@ -326,6 +331,7 @@ def _org(element, language: str, *, activity_id_attr: str = "activity-id") -> Or
         role=(element.get("role") or "").strip(),
         activity_id=(element.get(activity_id_attr) or "").strip(),
         names=narratives(element, language),
+        portal_role=(element.get(IATI_PORTAL_ROLE) or "").strip(),
     )
 
 
@@ -407,6 +413,7 @@ def _indicator(element, language: str) -> IndicatorRecord:
         ascending=(element.get("ascending") or "1").strip() not in ("0", "false"),
         titles=narratives(element.find("title"), language),
         descriptions=narratives(element.find("description"), language),
+        portal_code=(element.get(IATI_PORTAL_CODE) or "").strip(),
     )
     baseline = element.find("baseline")
     if baseline is not None:
@@ -515,6 +522,7 @@ def read_activity(element, *, file_language: str = "", file_currency: str = "") 
                 titles=narratives(result.find("title"), language),
                 descriptions=narratives(result.find("description"), language),
                 indicators=[_indicator(i, language) for i in result.findall("indicator")],
+                portal_code=(result.get(IATI_PORTAL_CODE) or "").strip(),
             )
         )
     for link in element.findall("document-link"):

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from partners.models import Organisation
 from programmes.models import Currency, Role, Scope, Sector, Status, fold_text
-from regions.models import PCODE_REGEX, AdminUnit
+from programmes.rules import HUNDRED, scope_recipients_problem
+from regions.models import NIGER, PCODE_REGEX, AdminUnit, Country, Region
 
 from .iati import ACTUAL_END, ACTUAL_START, PLANNED_END, PLANNED_START, ActivityRecord, CodeRecord, OrgRef
 from .models import SectorMapping
@@ -166,6 +167,114 @@ class PlaceResolver:
         return PlaceMatch(None, _("“%(name)s” is not a place of Niger's gazetteer.") % {"name": shown})
 
 
+class RecipientResolver:
+    """`recipient-country` (ISO 3166-1) and `recipient-region` (IATI Region codelist, vocabulary 1) codes."""
+
+    def __init__(self) -> None:
+        self.countries = {c.code: c for c in Country.objects.all()}
+        self.regions = {r.code: r for r in Region.objects.all()}
+
+    def countries_of(self, codes: list[CodeRecord], warnings: list[str]) -> list[dict]:
+        rows: dict[str, dict] = {}
+        for item in codes:
+            code = item.code.strip().upper()
+            country = self.countries.get(code)
+            if country is None:
+                warnings.append(
+                    _("Recipient country “%(code)s” is not in the IATI Country codelist: kept in the raw activity.")
+                    % {"code": item.code}
+                )
+                continue
+            _add_share(rows, country, "country", item.percentage)
+        return shares_to_hundred(list(rows.values()), warnings, kind=_("recipient countries"))
+
+    def regions_of(self, codes: list[CodeRecord], warnings: list[str]) -> list[dict]:
+        rows: dict[str, dict] = {}
+        for item in codes:
+            code = item.code.strip()
+            region = self.regions.get(code) if item.vocabulary in ("", "1") else None
+            if region is None:
+                warnings.append(
+                    _(
+                        "Recipient region “%(code)s” (vocabulary %(vocabulary)s) is not in the IATI Region codelist: kept in the raw activity."
+                    )
+                    % {"code": item.code, "vocabulary": item.vocabulary or "1"}
+                )
+                continue
+            _add_share(rows, region, "region", item.percentage)
+        return shares_to_hundred(list(rows.values()), warnings, kind=_("recipient regions"))
+
+
+def _add_share(rows: dict[str, dict], place, key: str, percentage: Decimal | None) -> None:
+    """A code given twice counts once, with the sum of its shares."""
+    row = rows.setdefault(place.pk, {key: place, "percentage": None})
+    if percentage is not None:
+        row["percentage"] = (row["percentage"] or Decimal("0")) + percentage
+
+
+CENT = Decimal("0.01")
+
+
+def shares_to_hundred(rows: list[dict], warnings: list[str], *, kind: str) -> list[dict]:
+    """Percentages that add up to exactly 100 (two decimals), reporting any change made.
+
+    Missing percentages share what the others leave (equally when none is given, or nothing is left);
+    then every share is scaled so that the total is 100; rounding goes to the largest share.
+    """
+    if not rows:
+        return rows
+    given = [row["percentage"] for row in rows if row["percentage"] is not None and row["percentage"] > 0]
+    missing = [row for row in rows if row["percentage"] is None or row["percentage"] <= 0]
+    total = sum(given, Decimal("0"))
+    if len(given) == len(rows) and total == HUNDRED and all(p == p.quantize(CENT) for p in given):
+        return rows
+    if missing:
+        left = HUNDRED - total if total < HUNDRED else Decimal("0")
+        share = (left if left > 0 else HUNDRED) / len(missing)
+        if not given or left <= 0:
+            share = HUNDRED / len(rows)
+            for row in rows:
+                row["percentage"] = share
+        else:
+            for row in missing:
+                row["percentage"] = share
+        warnings.append(_("Some %(kind)s have no percentage: the shares were completed to 100%%.") % {"kind": kind})
+    else:
+        warnings.append(
+            _("The percentages of the %(kind)s added up to %(total)s%%: scaled to 100%%.")
+            % {"kind": kind, "total": f"{total.normalize():f}"}
+        )
+    total = sum((row["percentage"] for row in rows), Decimal("0"))
+    for row in rows:
+        row["percentage"] = (row["percentage"] * HUNDRED / total).quantize(CENT)
+    largest = max(rows, key=lambda row: row["percentage"])
+    largest["percentage"] += HUNDRED - sum((row["percentage"] for row in rows), Decimal("0"))
+    return rows
+
+
+def scope_for_recipients(scope: str, countries: list[dict], regions: list[dict]) -> tuple[str, str]:
+    """The scope the recipients allow: an activity said global (or regional) for a single country is
+    national; several countries said national are regional. The reason when the scope changes."""
+    if not countries and not regions:
+        return scope, ""  # nothing said: a national programme is Niger's (the services' default)
+    if not scope_recipients_problem(scope=scope, countries=len(countries), regions=len(regions)):
+        return scope, ""
+    if len(countries) == 1 and not regions:
+        fitted = Scope.NATIONAL
+    elif scope == Scope.REGIONAL or len(regions) > 1:
+        fitted = Scope.MULTI_REGIONAL
+    else:
+        fitted = Scope.REGIONAL
+    return fitted, _("The activity scope “%(scope)s” does not fit its recipients: imported as “%(fitted)s”.") % {
+        "scope": Scope(scope).label,
+        "fitted": Scope(fitted).label,
+    }
+
+
+def works_in_niger(countries: list[dict]) -> bool:
+    return not countries or any(row["country"].pk == NIGER for row in countries)
+
+
 @dataclass
 class Reference:
     """Every resolver an import needs, built once per file."""
@@ -173,6 +282,7 @@ class Reference:
     sectors: SectorResolver = field(default_factory=SectorResolver)
     organisations: OrganisationMatcher = field(default_factory=OrganisationMatcher)
     places: PlaceResolver = field(default_factory=PlaceResolver)
+    recipients: RecipientResolver = field(default_factory=RecipientResolver)
 
 
 def iom_refs() -> set[str]:

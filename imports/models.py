@@ -71,6 +71,12 @@ class ImportJob(models.Model):
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="fr")
     status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    item_count = models.PositiveIntegerField(
+        _("activities in the file"),
+        default=0,
+        help_text=_("Counted by the preview; the import's progress is measured on it."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     error_message = models.TextField(_("error message"), blank=True)
     preview = models.JSONField(_("preview"), default=list, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)

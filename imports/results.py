@@ -134,6 +134,12 @@ def _value_cell(value: PeriodValue, warnings: list[str], where: str) -> tuple[st
     return sex, age
 
 
+def _without_code(title: str, result) -> str:
+    """The portal's export writes "OC1 statement" for readers of IATI; its statement is what follows the code."""
+    prefix = f"{result.portal_code} "
+    return title[len(prefix) :] if result.portal_code and title.startswith(prefix) else title
+
+
 def results_draft(record: ActivityRecord, warnings: list[str]) -> ResultsDraft | None:
     """The framework the activity describes, or None when it has no results (the stored one stays)."""
     if not record.results:
@@ -141,15 +147,27 @@ def results_draft(record: ActivityRecord, warnings: list[str]) -> ResultsDraft |
     draft = ResultsDraft()
     current: OutcomePlan | None = None
     outcome_n = output_n = indicator_n = 0
+    used: set[str] = set()
+
+    def code_for(portal_code: str, generated: str) -> str:
+        """The portal's own code where its export wrote one (unique in the activity), else a generated one."""
+        code = portal_code if portal_code and portal_code not in used and len(portal_code) <= 20 else generated
+        used.add(code)
+        return code
+
     for result in record.results:
-        statement_fr = result.titles.get("fr") or next(iter(result.titles.values()), "")
-        statement_en = result.titles.get("en", "")
+        statement_fr = _without_code(result.titles.get("fr") or next(iter(result.titles.values()), ""), result)
+        statement_en = _without_code(result.titles.get("en", ""), result)
         if not statement_fr:
             warnings.append(_("A result without a title was left out."))
             continue
         if result.type == OUTPUT and current is not None:
             output_n += 1
-            plan = OutputPlan(code=f"OP{output_n}", statement_fr=statement_fr[:2000], statement_en=statement_en[:2000])
+            plan = OutputPlan(
+                code=code_for(result.portal_code, f"OP{output_n}"),
+                statement_fr=statement_fr[:2000],
+                statement_en=statement_en[:2000],
+            )
             current.outputs.append(plan)
             result_code = plan.code
         else:
@@ -160,7 +178,9 @@ def results_draft(record: ActivityRecord, warnings: list[str]) -> ResultsDraft |
                 )
             outcome_n += 1
             current = OutcomePlan(
-                code=f"OC{outcome_n}", statement_fr=statement_fr[:2000], statement_en=statement_en[:2000]
+                code=code_for(result.portal_code, f"OC{outcome_n}"),
+                statement_fr=statement_fr[:2000],
+                statement_en=statement_en[:2000],
             )
             draft.outcomes.append(current)
             result_code = current.code
@@ -179,7 +199,7 @@ def results_draft(record: ActivityRecord, warnings: list[str]) -> ResultsDraft |
                 continue
             indicator_n += 1
             item = IndicatorDraft(
-                code=f"I{indicator_n}",
+                code=code_for(indicator.portal_code, f"I{indicator_n}"),
                 name_fr=name_fr[:255],
                 name_en=indicator.titles.get("en", "")[:255],
                 measure=MEASURE_FROM_IATI[indicator.measure],

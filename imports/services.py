@@ -15,12 +15,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 
 from partners.models import Organisation, is_iom_staff, partner_organisation_id
 from partners.services import organisation_create
@@ -37,6 +37,10 @@ from .results import results_write, stored_signature
 logger = logging.getLogger(__name__)
 
 NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
+BATCH_SIZE = 200
+# What a background job retries (with backoff, see tasks.py): a lost database connection, a storage hiccup.
+# A refused activity is not among them: it is skipped with its reason.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
 class ImportRefused(ValidationError):
@@ -185,7 +189,8 @@ def preview_item(draft: ProgrammeDraft, programme: Programme | None, stored_hash
     }
 
 
-def _batches(drafts: Iterator[ProgrammeDraft], size: int = 200) -> Iterator[list[ProgrammeDraft]]:
+def _batches(drafts: Iterator[ProgrammeDraft], size: int | None = None) -> Iterator[list[ProgrammeDraft]]:
+    size = size or BATCH_SIZE
     batch: list[ProgrammeDraft] = []
     for draft in drafts:
         batch.append(draft)
@@ -196,7 +201,13 @@ def _batches(drafts: Iterator[ProgrammeDraft], size: int = 200) -> Iterator[list
         yield batch
 
 
-def build_preview(stream, *, format: str, language: str, name: str = "", partner=None) -> list[dict]:
+def _record_progress(job_id: int, done: int, total: int) -> None:
+    """Progress between 2 and 99 % while the job runs (0 and 1 are the claim, 100 the end)."""
+    if total > 0:
+        ImportJob.objects.filter(pk=job_id).update(progress=min(99, max(2, done * 100 // total)))
+
+
+def build_preview(stream, *, format: str, language: str, name: str = "", partner=None, on_batch=None) -> list[dict]:
     """Per activity (or programme of a sheet), what the import would do. Reads the database, writes nothing.
 
     Raises IatiFileError (or ValidationError) when the file as a whole cannot be read.
@@ -218,6 +229,8 @@ def build_preview(stream, *, format: str, language: str, name: str = "", partner
                     )
                 seen.add(draft.identifier)
                 items.append(preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier)))
+            if on_batch is not None:
+                on_batch()
         if not items:
             raise IatiFileError(_("The file holds no activity."))
     return items
@@ -250,7 +263,11 @@ def import_job_preview(*, job_id: int) -> ImportJob:
                 language=job.language,
                 name=job.original_filename,
                 partner=None if job.submitted_as_staff else job.requested_by,
+                # how far into the file the reader is: the activities are not counted before they are read
+                on_batch=lambda: _record_progress(job.pk, stream.tell(), job.size),
             )
+    except TRANSIENT_ERRORS:
+        raise  # not the file's fault: the task retries (tasks.py)
     except (IatiFileError, ValidationError) as refused:
         with override(job.language):
             message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
@@ -265,10 +282,12 @@ def import_job_preview(*, job_id: int) -> ImportJob:
         job.refresh_from_db()
         return job
     job.preview = items
+    job.item_count = len(items)
     job.status = ImportStatus.PREVIEWED if job.submitted_as_staff else ImportStatus.PENDING_REVIEW
     job.previewed_at = timezone.now()
     job.progress = 100
-    job.save(update_fields=["preview", "status", "previewed_at", "progress"])
+    job.error_message = ""
+    job.save(update_fields=["preview", "item_count", "status", "previewed_at", "progress", "error_message"])
     return job
 
 
@@ -329,8 +348,21 @@ def _organisation_for(draft_org, job: ImportJob, user, created: dict) -> Organis
     return organisation
 
 
-def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: dict) -> str:
-    """Write one activity (all or nothing): create or update the programme, then record what was imported."""
+def apply_draft(
+    draft: ProgrammeDraft,
+    *,
+    job: ImportJob,
+    user,
+    created_orgs: dict,
+    programme: Programme | None = None,
+    imported_before: bool = True,
+) -> str:
+    """Write one activity (all or nothing): create or update the programme, then record what was imported.
+
+    `programme` is the stored programme of the draft's code when the caller has it already (the batch's
+    one query), and `imported_before` False when the caller knows no activity of this identifier was
+    imported: both save queries per activity, neither changes what is written.
+    """
     with transaction.atomic():
         rows = []
         new_by_name = {o.name: o for o in draft.new_organisations}
@@ -347,7 +379,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 organisation = _organisation_for(match, job, user, created_orgs)
             rows.append(ParticipationRow(organisation=organisation, role=row.role, contribution=row.contribution))
         fields = dict(draft.fields)
-        programme = Programme.objects.filter(code=draft.code).first()
+        if programme is None:
+            programme = Programme.objects.filter(code=draft.code).first()
         if programme is None:
             programme = programme_create(
                 user=user,
@@ -355,6 +388,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 secondary_sectors=draft.secondary_sectors,
                 participations=rows,
                 locations=draft.locations,
+                recipient_countries=draft.recipient_countries or (),
+                recipient_regions=draft.recipient_regions or (),
             )
             action = NEW
         else:
@@ -381,6 +416,8 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
                 secondary_sectors=secondary,
                 participations=rows,
                 locations=units,
+                recipient_countries=draft.recipient_countries,
+                recipient_regions=draft.recipient_regions,
             )
             action = UPDATE
         if draft.results is not None and (action == NEW or draft.results.signature != stored_signature(programme)):
@@ -395,16 +432,17 @@ def apply_draft(draft: ProgrammeDraft, *, job: ImportJob, user, created_orgs: di
             )
         if draft.merge_lists:
             return action
-        ImportedActivity.objects.update_or_create(
-            iati_identifier=draft.identifier,
-            defaults={
-                "programme": programme,
-                "raw_xml": draft.raw_xml,
-                "content_hash": draft.content_hash,
-                "last_job": job,
-                "imported_at": timezone.now(),
-            },
-        )
+        imported = {
+            "programme": programme,
+            "raw_xml": draft.raw_xml,
+            "content_hash": draft.content_hash,
+            "last_job": job,
+            "imported_at": timezone.now(),
+        }
+        if action == NEW and not imported_before:
+            ImportedActivity.objects.create(iati_identifier=draft.identifier, **imported)
+        else:
+            ImportedActivity.objects.update_or_create(iati_identifier=draft.identifier, defaults=imported)
     return action
 
 
@@ -415,8 +453,15 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     # The preview is not needed to import (each activity is read again): leave its JSON in the database.
     job = ImportJob.objects.select_related("decided_by").defer("preview").get(pk=job_id)
     user = job.decided_by or job.requested_by
+    # A job interrupted (a lost connection, a worker restarted) resumes: what it already did is in its
+    # result, saved after every batch, and is not done again.
     outcome: dict[str, list] = {NEW: [], UPDATE: [], UNCHANGED: [], "skipped": []}
+    if job.result.get("partial"):
+        outcome.update({key: list(job.result.get(key, [])) for key in outcome})
+    done = {item["identifier"] for items in outcome.values() for item in items}
+    outcome["partial"] = True
     created_orgs: dict = {}
+    count = len(done)
     with override(job.language), default_storage.open(job.file.name, "rb") as stream:
         reference = Reference()
         drafts = iter_drafts(
@@ -425,6 +470,9 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         for batch in _batches(drafts):
             programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
             for draft in batch:
+                if draft.identifier in done:
+                    continue
+                count += 1
                 item = preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier))
                 if item["action"] == ERROR:
                     outcome["skipped"].append({"identifier": draft.identifier, "reasons": draft.errors})
@@ -433,16 +481,72 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                     outcome[UNCHANGED].append({"identifier": draft.identifier})
                     continue
                 try:
-                    action = apply_draft(draft, job=job, user=user, created_orgs=created_orgs)
+                    action = apply_draft(
+                        draft,
+                        job=job,
+                        user=user,
+                        created_orgs=created_orgs,
+                        programme=programmes.get(draft.code),
+                        imported_before=draft.identifier in hashes,
+                    )
                 except ValidationError as refused:
                     outcome["skipped"].append({"identifier": draft.identifier, "reasons": _messages(refused)})
                     continue
                 outcome[action].append({"identifier": draft.identifier, "code": draft.code})
+            ImportJob.objects.filter(pk=job.pk).update(result=outcome)
+            _record_progress(job.pk, count, job.item_count)
+    del outcome["partial"]
     job.result = outcome
     job.status = ImportStatus.APPLIED
     job.applied_at = timezone.now()
     job.progress = 100
-    job.save(update_fields=["result", "status", "applied_at", "progress"])
+    job.error_message = ""
+    job.save(update_fields=["result", "status", "applied_at", "progress", "error_message"])
+    return job
+
+
+def import_job_interrupted(*, job_id: int, attempt: int, attempts: int) -> None:
+    """A transient error stopped the job: release it for the next attempt, and say so on its page."""
+    with override(ImportJob.objects.get(pk=job_id).language):
+        note = _(
+            "Interrupted by a temporary problem (the database or the file store did not answer). "
+            "It starts again by itself, where it stopped: attempt %(attempt)s of %(attempts)s."
+        ) % {"attempt": attempt, "attempts": attempts}
+    ImportJob.objects.filter(pk=job_id, status__in=(ImportStatus.QUEUED, ImportStatus.APPLYING)).update(
+        progress=0, attempts=attempt - 1, error_message=note
+    )
+
+
+def import_job_give_up(*, job_id: int, attempts: int) -> ImportJob:
+    """Every attempt failed: the job fails with a message saying what was imported and how to go on."""
+    job = ImportJob.objects.get(pk=job_id)
+    done = sum(len(job.result.get(key, [])) for key in (NEW, UPDATE))
+    with override(job.language):
+        if job.status == ImportStatus.QUEUED:
+            message = _(
+                "The file could not be previewed after %(attempts)s attempts: the database or the file store did "
+                "not answer. Nothing was imported; upload the file again later."
+            ) % {"attempts": attempts}
+        else:
+            message = " ".join(
+                (
+                    _("The import stopped after %(attempts)s attempts: the database or the file store did not answer.")
+                    % {"attempts": attempts},
+                    ngettext(
+                        "%(done)s programme had been imported and is kept;",
+                        "%(done)s programmes had been imported and are kept;",
+                        done,
+                    )
+                    % {"done": done},
+                    _(
+                        "upload the same file again to import the rest (what is already in the portal is left unchanged)."
+                    ),
+                )
+            )
+    ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.APPLIED).update(
+        status=ImportStatus.FAILED, error_message=message, progress=100, attempts=attempts
+    )
+    job.refresh_from_db()
     return job
 
 

@@ -59,17 +59,37 @@ def _cell_text(value) -> str:
     return " ".join(str(value).split())
 
 
-def read_table(stream: IO[bytes], name: str = "") -> list[list[str]]:
+class Table(list):
+    """A sheet's rows as text cells, and its formula cells: (row number, column index) → (formula, saved result).
+
+    The saved result is what the spreadsheet program computed when the file was last saved (openpyxl reads
+    it with `data_only=True`); a file written by a program that computes nothing has none.
+    """
+
+    def __init__(self, rows=(), formulas: dict[tuple[int, int], tuple[str, str | None]] | None = None) -> None:
+        super().__init__(rows)
+        self.formulas = formulas or {}
+
+
+def _formula(value) -> str | None:
+    """The formula a cell holds (openpyxl gives "=…" text, or an ArrayFormula with its text), or None."""
+    if isinstance(value, str) and value.startswith("=") and len(value) > 1:
+        return value
+    text = getattr(value, "text", None)  # openpyxl.worksheet.formula.ArrayFormula / DataTableFormula
+    return text if isinstance(text, str) else None
+
+
+def read_table(stream: IO[bytes], name: str = "") -> Table:
     """The first sheet of an XLSX, or a CSV (comma, semicolon or tab; UTF-8 or Windows-1252), as text cells."""
     data = stream.read()
     if not data.strip():
         raise IatiFileError(_("The file is empty."))
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
-    return _read_csv(data)
+    return Table(_read_csv(data))
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -80,16 +100,33 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise IatiFileError(_("The workbook cannot be opened: save it again as XLSX and retry.")) from None
     sheet = workbook.worksheets[0]
-    rows = []
+    rows, formulas = [], {}
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
         if number > MAX_ROWS + HEADER_SEARCH_ROWS:
             workbook.close()
             raise IatiFileError(
                 _("The sheet has more than %(max)s rows: split it into several files.") % {"max": f"{MAX_ROWS:,}"}
             )
-        rows.append([_cell_text(v) for v in row])
+        cells = []
+        for index, value in enumerate(row):
+            formula = _formula(value)
+            if formula is not None:
+                formulas[(number, index)] = (formula, None)
+                value = None
+            cells.append(_cell_text(value))
+        rows.append(cells)
     workbook.close()
-    return rows
+    if formulas:  # a second, cheaper pass for the results the spreadsheet program saved, only when needed
+        computed = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        last = max(number for number, _index in formulas)
+        for number, row in enumerate(computed.iter_rows(max_row=last, values_only=True), start=1):
+            for index, value in enumerate(row):
+                if (number, index) in formulas and value is not None:
+                    saved = _cell_text(value)
+                    formulas[(number, index)] = (formulas[(number, index)][0], saved)
+                    rows[number - 1][index] = saved
+        computed.parent.close()
+    return Table(rows, formulas)
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
@@ -214,7 +251,36 @@ def iter_sheet_drafts(
         group.rows.append(SheetRow(offset, cells))
     existing = {p.code: p for p in Programme.objects.filter(code__in=[c for c in groups if c])}
     for group in groups.values():
-        yield _sheet_draft(group, columns, reference, language, existing.get(group.code))
+        draft = _sheet_draft(group, columns, reference, language, existing.get(group.code))
+        _report_formulas(draft, group, columns, rows.formulas)
+        yield draft
+
+
+def _report_formulas(draft: ProgrammeDraft, group: _Group, columns: list[Column], formulas: dict) -> None:
+    """Each formula cell the import reads, by row and column: its saved result is used (a warning), or, with
+    none saved, the programme cannot be imported (an error)."""
+    for row in group.rows:
+        for column in columns:
+            found = formulas.get((row.number, column.index))
+            if found is None:
+                continue
+            formula, saved = found
+            if saved is not None:
+                draft.warnings.append(
+                    _(
+                        "%(where)s: the cell holds a formula (%(formula)s); the result saved with the file, "
+                        "%(value)s, was used."
+                    )
+                    % {"where": _where(row, column), "formula": formula, "value": saved}
+                )
+            else:
+                draft.errors.append(
+                    _(
+                        "%(where)s: the cell holds a formula (%(formula)s) and the file has no saved result for it: "
+                        "type the value, or open the file in Excel or LibreOffice and save it again."
+                    )
+                    % {"where": _where(row, column), "formula": formula}
+                )
 
 
 def _where(row: SheetRow, column: Column) -> str:

@@ -80,6 +80,12 @@ def build_router():
     from imports.api import ImportJobViewSet
 
     router.register("imports", ImportJobViewSet, basename="importjob")
+    from obligations.api import ObligationViewSet
+
+    router.register("obligations", ObligationViewSet, basename="obligation")
+    from reporting.api import ResultsReportViewSet
+
+    router.register("results-reports", ResultsReportViewSet, basename="resultsreport")
     return router
 
 

@@ -62,7 +62,9 @@ INSTALLED_APPS = [
     "programmes",
     "reviews",
     "reports",
+    "reporting",
     "imports",
+    "obligations",
     "iom_portal.apps.PortalConfig",  # the wiring: security log receivers; backup and restore commands
 ]
 
@@ -264,6 +266,16 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-reminders"] = {
     "schedule": crontab(hour=7, minute=0),
 }
 
+# Obligation reminders (obligations/): every morning, before the due date, when overdue, then escalated.
+CELERY_BEAT_SCHEDULE["obligations-reminders"] = {
+    "task": "obligations.send_reminders",
+    "schedule": crontab(hour=7, minute=15),
+}
+# Days before the due date the responsible is reminded; an obligation within OBLIGATION_DUE_SOON_DAYS is "due".
+OBLIGATION_REMINDER_DAYS_BEFORE = env.int("OBLIGATION_REMINDER_DAYS_BEFORE", default=14)
+OBLIGATION_DUE_SOON_DAYS = env.int("OBLIGATION_DUE_SOON_DAYS", default=30)
+# Days after the overdue reminder (and past the due date) before the programme's manager is told.
+OBLIGATION_ESCALATION_DAYS = env.int("OBLIGATION_ESCALATION_DAYS", default=7)
 # Undelivered e-mails of the outbox: every minute.
 CELERY_BEAT_SCHEDULE["outbox-deliver-due"] = {"task": "outbox.deliver_due", "schedule": 60}
 

@@ -10,13 +10,14 @@ from programmes import urls as programme_urls
 from regions import urls as region_urls
 from reports import urls as report_urls
 
-from . import api, views
+from . import admin_i18n, api, views
 
 admin.site.site_header = "OIM Niger — administration / IOM Niger administration"
 admin.site.site_title = "OIM Niger"
 admin.site.index_title = "Portail des programmes / Programme portal"
 # The app list stays on the admin index; without the side bar, lists and forms fit a 1,366 px screen.
 admin.site.enable_nav_sidebar = False
+admin_i18n.register()
 
 urlpatterns = [
     path("", views.root_redirect, name="root"),
@@ -42,6 +43,8 @@ urlpatterns += i18n_patterns(
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
     path("imports/", include("imports.urls")),
+    path("obligations/", include("obligations.urls")),
+    path("reporting/", include("reporting.urls")),
     prefix_default_language=True,
 )
 

@@ -26,7 +26,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_filter = ["category", "iati_type", "is_active"]
     search_fields = ["code", "acronym", "name_fr", "name_en"]
     list_select_related = ["parent", "admin_unit"]
-    autocomplete_fields = ["parent", "admin_unit"]
+    autocomplete_fields = ["parent", "admin_unit", "country"]
     prepopulated_fields = {"code": ["acronym"]}
     inlines = [FocalPointInline, AgreementInline]
 
@@ -116,4 +116,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
     def revoke_tokens(self, request, queryset) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": count})
+        self.message_user(
+            request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count}
+        )

@@ -121,6 +121,18 @@ class Organisation(models.Model):
         related_name="authorities",
         help_text=_("Required for regional and local authorities: the region, department or commune they govern."),
     )
+    country = models.ForeignKey(
+        "regions.Country",
+        verbose_name=_("country"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        help_text=_(
+            "For a government: the country it governs (an IOM Development Fund regional proposal needs the "
+            "endorsement of the governments of its recipient countries)."
+        ),
+    )
     website = models.URLField(_("website"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

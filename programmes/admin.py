@@ -34,6 +34,8 @@ from .models import (
     ProgrammeAgreement,
     ProgrammeLocation,
     ProgrammeStatusChange,
+    RecipientCountry,
+    RecipientRegion,
     Sector,
     Status,
 )
@@ -85,6 +87,19 @@ class LocationInline(admin.TabularInline):
     formset = DomainListFormSet
     extra = 0
     autocomplete_fields = ["admin_unit"]
+
+
+class RecipientCountryInline(admin.TabularInline):
+    model = RecipientCountry
+    formset = DomainListFormSet
+    extra = 0
+    autocomplete_fields = ["country"]
+
+
+class RecipientRegionInline(admin.TabularInline):
+    model = RecipientRegion
+    formset = DomainListFormSet
+    extra = 0
 
 
 class OutcomeInline(admin.StackedInline):
@@ -173,12 +188,24 @@ class ProgrammeAdminForm(forms.ModelForm):
         }
         if "participations" in self.lists:
             parts["participations"] = [
-                {key: form.cleaned_data.get(key) for key in ("organisation", "role", "contribution", "notes")}
+                {
+                    key: form.cleaned_data.get(key)
+                    for key in ("organisation", "role", "contribution", "notes", "reports_results")
+                }
                 for form in self.lists["participations"].kept_forms()
             ]
         if "locations" in self.lists:
             parts["locations"] = [form.cleaned_data["admin_unit"] for form in self.lists["locations"].kept_forms()]
+        for name, key in (("recipient_countries", "country"), ("recipient_regions", "region")):
+            if name in self.lists:
+                parts[name] = [
+                    {key: form.cleaned_data.get(key), "percentage": form.cleaned_data.get("percentage")}
+                    for form in self.lists[name].kept_forms()
+                ]
         return parts
+
+
+DOMAIN_LISTS = (ParticipationInline, LocationInline, RecipientCountryInline, RecipientRegionInline)
 
 
 @admin.register(Programme)
@@ -202,7 +229,16 @@ class ProgrammeAdmin(admin.ModelAdmin):
     form = ProgrammeAdminForm
     date_hierarchy = "planned_start"
     readonly_fields = ["status", "status_action", "version", "created_by", "created_at", "updated_by", "updated_at"]
-    inlines = [ParticipationInline, LocationInline, OutcomeInline, IndicatorInline, DocumentInline, StatusChangeInline]
+    inlines = [
+        ParticipationInline,
+        RecipientCountryInline,
+        RecipientRegionInline,
+        LocationInline,
+        OutcomeInline,
+        IndicatorInline,
+        DocumentInline,
+        StatusChangeInline,
+    ]
 
     class Media:
         css = {"all": ["css/admin-fit.css"]}  # usable at 1,366 px
@@ -243,7 +279,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
     def get_formset_kwargs(self, request, obj, inline, prefix) -> dict:
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, ParticipationInline | LocationInline):
+        if isinstance(inline, DOMAIN_LISTS):
             kwargs["lists"] = request.programme_lists
         return kwargs
 
@@ -274,8 +310,8 @@ class ProgrammeAdmin(admin.ModelAdmin):
 class ParticipationAdmin(admin.ModelAdmin):
     """A list to search; partners are changed on their programme's page (its rules apply to the whole list)."""
 
-    list_display = ["programme", "organisation", "role", "contribution"]
-    list_filter = ["role", "organisation__category"]
+    list_display = ["programme", "organisation", "role", "contribution", "reports_results"]
+    list_filter = ["role", "reports_results", "organisation__category"]
     search_fields = ["programme__code", "organisation__acronym", "organisation__name_fr"]
     list_select_related = ["programme", "organisation"]
     autocomplete_fields = ["programme", "organisation"]
@@ -321,11 +357,20 @@ class IndicatorValueInline(admin.TabularInline):
 
 @admin.register(Indicator)
 class IndicatorAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_fr", "programme", "measure", "baseline", "target", "key_indicator"]
-    list_filter = ["measure", "cumulative", "disaggregated", "key_indicator"]
+    list_display = [
+        "code",
+        "name_fr",
+        "programme",
+        "measure",
+        "frequency",
+        "reporting_partner",
+        "target",
+        "key_indicator",
+    ]
+    list_filter = ["measure", "people", "cumulative", "frequency", "disaggregated", "key_indicator"]
     search_fields = ["code", "name_fr", "name_en", "programme__code"]
-    list_select_related = ["programme"]
-    autocomplete_fields = ["programme", "outcome", "output"]
+    list_select_related = ["programme", "reporting_partner"]
+    autocomplete_fields = ["programme", "outcome", "output", "reporting_partner"]
     inlines = [IndicatorValueInline]
 
 

@@ -27,17 +27,19 @@ from core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
     Conflict,
+    EditConflict,
     PreconditionFailed,
     PreconditionRequired,
     error_responses,
     if_match_passes,
+    if_match_tags,
     if_none_match_hits,
     lookup_or_404,
 )
 from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
-from . import services, summary
+from . import edit_merge, services, summary
 from .filters import ProgrammeFilter
 from .models import (
     ApprovalRoad,
@@ -50,6 +52,8 @@ from .models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Sector,
     Status,
 )
@@ -79,13 +83,14 @@ class ReadOrEditProgrammes(BasePermission):
 
 
 # The shared filters choose codes through methods; tell the schema they are plain strings.
-for _name in ("sector", "area", "partner", "funder"):
+for _name in ("sector", "area", "country", "region", "partner", "funder"):
     set_override(ProgrammeFilter.base_filters[_name], "field", OpenApiTypes.STR)
 
 PROGRAMME_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
 KEY_FIGURE_ID = re.compile(r"[0-9]{1,18}")
 SECTOR_CODE = re.compile(r"[A-Za-z0-9_\-]{1,10}")
 MAX_LOCATIONS = 300
+MAX_RECIPIENTS = 300
 MAX_PARTICIPATIONS = 100
 
 
@@ -272,7 +277,7 @@ class ParticipationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Participation
-        fields = ["organisation", "organisation_name", "role", "contribution", "notes"]
+        fields = ["organisation", "organisation_name", "role", "contribution", "notes", "reports_results"]
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -291,6 +296,42 @@ class LocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProgrammeLocation
         fields = ["pcode", "name", "level", "path"]
+
+
+class RecipientSerializer(serializers.Serializer):
+    """A recipient country or region with its percentage (IATI recipient-country / recipient-region)."""
+
+    key = ""
+    name = serializers.SerializerMethodField(help_text=_("In the language of Accept-Language."))
+    # Declared without limits: the services check the range and the total (programmes/rules.py).
+    percentage = serializers.DecimalField(max_digits=7, decimal_places=2, help_text=_("Share of the programme, %."))
+
+    def get_name(self, row) -> str:
+        return getattr(row, self.key).name
+
+    def to_representation(self, row) -> dict:
+        return {
+            self.key: getattr(row, f"{self.key}_id"),
+            "name": getattr(row, self.key).name,
+            "percentage": self.fields["percentage"].to_representation(row.percentage),
+        }
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = [key for key in data if key not in self.fields or self.fields[key].read_only]
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown or read-only field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class RecipientCountrySerializer(RecipientSerializer):
+    key = "country"
+    country = serializers.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. NE."))
+
+
+class RecipientRegionSerializer(RecipientSerializer):
+    key = "region"
+    region = serializers.CharField(max_length=4, help_text=_("Code of the IATI Region codelist, e.g. 289."))
 
 
 class OutputSerializer(serializers.ModelSerializer):
@@ -328,10 +369,14 @@ class IndicatorSerializer(serializers.ModelSerializer):
     outcome = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     output = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     values = IndicatorValueSerializer(many=True, read_only=True)
+    reporting_partner = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text=_("The partner that reports it; null: IOM.")
+    )
 
     class Meta:
         model = Indicator
-        fields = ["code", "name", "name_fr", "name_en", "outcome", "output", "unit", "measure", "cumulative"]
+        fields = ["code", "name", "name_fr", "name_en", "outcome", "output", "unit", "measure", "people", "cumulative"]
+        fields += ["frequency", "reporting_partner"]
         fields += ["baseline", "baseline_year", "target", "disaggregated", "key_indicator", "values"]
 
     def to_representation(self, indicator: Indicator) -> dict:
@@ -455,6 +500,18 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         help_text=_("P-codes of the regions, departments or communes where the programme works."),
     )
     location_details = LocationSerializer(source="locations", many=True, read_only=True)
+    recipient_countries = RecipientCountrySerializer(
+        many=True,
+        required=False,
+        max_length=MAX_RECIPIENTS,
+        help_text=_("Countries with their percentages (adding up to 100); a national programme: Niger by default."),
+    )
+    recipient_regions = RecipientRegionSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_RECIPIENTS,
+        help_text=_("Regions with their percentages (adding up to 100)."),
+    )
     outcomes = OutcomeSerializer(many=True, read_only=True)
     indicators = IndicatorSerializer(many=True, read_only=True)
     approval_road = serializers.ChoiceField(
@@ -471,7 +528,8 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields = ["url", "code", "title", "title_fr", "title_en", "summary", "summary_fr", "summary_en"]
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
         fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
-        fields += ["participations", "locations", "location_details", "outcomes", "indicators", "version"]
+        fields += ["participations", "locations", "location_details", "recipient_countries", "recipient_regions"]
+        fields += ["outcomes", "indicators", "version"]
         fields += ["approval_road", "created_at", "updated_at"]
         read_only_fields = ["status", "version", "created_at", "updated_at"]
         # Never accepted from clients even though they are not in the representation.
@@ -487,7 +545,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         """What the client sent, as the services take it (lists left out stay as they are)."""
         data = dict(self.validated_data)
         parts: dict = {"fields": {name: data[name] for name in services.EDITABLE_FIELDS if name in data}}
-        for name in ("secondary_sectors", "participations", "locations"):
+        for name in ("secondary_sectors", "participations", "locations", "recipient_countries", "recipient_regions"):
             if name in data:
                 parts[name] = data[name]
         return parts
@@ -525,6 +583,8 @@ DETAIL_PREFETCH = [
             "admin_unit__boundary", "admin_unit__parent__boundary", "admin_unit__parent__parent__boundary"
         ),
     ),
+    Prefetch("recipient_countries", queryset=RecipientCountry.objects.select_related("country")),
+    Prefetch("recipient_regions", queryset=RecipientRegion.objects.select_related("region")),
     Prefetch("outcomes", queryset=Outcome.objects.prefetch_related("outputs")),
     Prefetch("indicators", queryset=Indicator.objects.select_related("outcome", "output").prefetch_related("values")),
 ]
@@ -550,6 +610,55 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
 
 def etag(programme: Programme) -> str:
     return f'"{programme.version}"'
+
+
+def api_edit_state(parts: dict, stored: edit_merge.State | None = None) -> edit_merge.State:
+    """What an API client sent, in the shape of `edit_merge.stored_state` (the parts it sent only); a
+    flag a client left out of a row it sent stays as `stored`."""
+    state: edit_merge.State = {}
+    for name, value in parts["fields"].items():
+        if name in edit_merge.FIELDS:
+            edit_merge.add_field(state, name, value)
+    for sector in parts.get("secondary_sectors", []):
+        edit_merge.add_sector(state, sector)
+    for row in parts.get("participations", []):
+        flag = row.get("reports_results")
+        if flag is None:
+            kept = (stored or {}).get(("participations", row["organisation"].code, "reports_results"))
+            flag = kept.value if kept else False
+        edit_merge.add_participation(
+            state, row["organisation"], row["role"], row.get("contribution"), row.get("notes"), flag
+        )
+    for unit in parts.get("locations", []):
+        edit_merge.add_location(state, unit)
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        for row in parts.get(kind, []):
+            edit_merge.add_recipient(state, kind, row[key], row.get("percentage"))
+    return state
+
+
+def _merged_parts(current: Programme, loaded: int, parts: dict) -> dict:
+    """A save based on version `loaded`, merged with what was saved since (programmes/edit_merge.py).
+
+    412 when this server does not know what `loaded` looked like; 409 (edit_conflict) naming each
+    field both changed differently, with both values.
+    """
+    base = edit_merge.recall_base(current.pk, loaded)
+    if base is None:
+        raise PreconditionFailed()
+    theirs = edit_merge.stored_state(current, edit_merge.API_PARTS)
+    sent = set(parts["fields"]) | (set(parts) - {"fields"})
+    merged = edit_merge.merge(base, theirs, api_edit_state(parts, theirs), submitted=lambda key: key[0] in sent)
+    if merged.conflicts:
+        who = current.updated_by.get_full_name() or current.updated_by.username if current.updated_by else _("someone")
+        errors = {c.name: [edit_merge.conflict_message(c, who)] for c in merged.conflicts}
+        detail = _(
+            "%(who)s saved this programme since the version you edited (now version %(version)s) and changed "
+            "some of the same fields differently: %(fields)s. Nothing was changed: fetch it again, "
+            "choose the values to keep and send them with the new ETag."
+        ) % {"who": who, "version": current.version, "fields": ", ".join(errors)}
+        raise EditConflict(str(detail), errors)
+    return edit_merge.service_parts(merged.state)
 
 
 @extend_schema_view(
@@ -629,6 +738,7 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
         headers = {"ETag": etag(programme)}
         if status == 201:
             headers["Location"] = data["url"]
+        edit_merge.remember_base(programme, edit_merge.stored_state(programme, edit_merge.API_PARTS))
         return Response(data, status=status, headers=headers)
 
     @staticmethod
@@ -642,12 +752,27 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
             return programme.version
         raise PreconditionFailed()
 
+    @staticmethod
+    def _loaded_version(request: Request, programme: Programme) -> int:
+        """The version the client edited, from If-Match (428 without it, 412 if it names none)."""
+        header = request.headers.get("If-Match", "").strip()
+        if not header:
+            raise PreconditionRequired()
+        for tag in if_match_tags(header):  # strong comparison: a weak tag is a 412
+            if tag == "*":
+                return programme.version
+            if re.fullmatch(r'"[0-9]{1,9}"', tag):
+                return int(tag.strip('"'))
+        raise PreconditionFailed()
+
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         programme = self.get_object()
         current = etag(programme)
         if if_none_match_hits(request.headers.get("If-None-Match", ""), current):
             return Response(status=304, headers={"ETag": current})
         serializer = self.get_serializer(programme)
+        if request.user.can_edit_programmes:  # what this version looked like, to merge a save based on it
+            edit_merge.remember_base(programme, edit_merge.stored_state(programme, edit_merge.API_PARTS))
         return Response(serializer.data, headers={"ETag": current})
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -661,13 +786,19 @@ class ProgrammeViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         programme = self.get_object()
-        expected_version = self._expected_version(request, programme)
+        loaded = self._loaded_version(request, programme)
         serializer = self.get_serializer(programme, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
+        parts = serializer.service_parts()
         try:
-            services.programme_update(
-                programme=programme, user=request.user, expected_version=expected_version, **serializer.service_parts()
-            )
+            with transaction.atomic():
+                # Locked until the save: nobody saves between the merge and the save.
+                current = services.programme_lock(programme=programme, expected_version=None)
+                if current.version != loaded:
+                    parts = _merged_parts(current, loaded, parts)
+                services.programme_update(
+                    programme=current, user=request.user, expected_version=current.version, **parts
+                )
         except StaleProgramme:
             raise PreconditionFailed() from None
         except ProgrammeLocked as locked:

@@ -18,13 +18,15 @@ class ProgrammesConfig(AppConfig):
             exclude_fields=["search_text", "place_codes", "version", "updated_at"],
             m2m_fields={"secondary_sectors"},
         )
-        from .signals import connect_signals
+        from .summary_signals import connect_signals
 
         connect_signals()
         from .history import register_history_part
 
         auditlog.register(models.Participation)
         auditlog.register(models.ProgrammeLocation)
+        auditlog.register(models.RecipientCountry)
+        auditlog.register(models.RecipientRegion)
         auditlog.register(models.Document, exclude_fields=["file"])
         auditlog.register(models.Outcome)
         auditlog.register(models.Output)
@@ -34,6 +36,8 @@ class ProgrammesConfig(AppConfig):
         register_history_part(models.Programme)
         register_history_part(models.Participation, identity=["organisation", "role"], label=_("partner"))
         register_history_part(models.ProgrammeLocation, identity=["admin_unit"], label=_("place"))
+        register_history_part(models.RecipientCountry, identity=["country"], label=_("recipient country"))
+        register_history_part(models.RecipientRegion, identity=["region"], label=_("recipient region"))
         register_history_part(
             models.Document, identity=["title"], partners_see=lambda row: row.get("visibility") == "partners"
         )

@@ -25,6 +25,7 @@ from .models import (
     AgeGroup,
     Document,
     DocumentCategory,
+    Frequency,
     Indicator,
     IndicatorValue,
     KeyIndicator,
@@ -34,6 +35,8 @@ from .models import (
     Programme,
     ProgrammeAgreement,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Role,
     Scope,
     Sector,
@@ -196,6 +199,16 @@ STATUS_WEIGHTS = [
     (Status.REJECTED, 2),
     (Status.CANCELLED, 2),
 ]
+
+
+# Recipients of the demo programmes by scope: (countries, regions) as (code, percentage). Every demo
+# programme has places in Niger, so Niger is always among its countries.
+DEMO_RECIPIENTS = {
+    Scope.NATIONAL: ([("NE", 100)], []),
+    Scope.REGIONAL: ([("NE", 50), ("ML", 25), ("BF", 25)], []),
+    Scope.MULTI_REGIONAL: ([("NE", 40), ("ML", 20), ("LY", 20), ("MA", 20)], [("289", 60), ("189", 40)]),
+    Scope.GLOBAL: ([("NE", 40), ("ML", 20), ("TD", 20), ("BD", 20)], [("998", 100)]),
+}
 
 
 @dataclass
@@ -378,6 +391,22 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     )
     Through = Programme.secondary_sectors.through
     Through.objects.bulk_create([Through(programme=p, sector=s) for p, s in secondary], batch_size=2000)
+    RecipientCountry.objects.bulk_create(
+        [
+            RecipientCountry(programme=p, country_id=code, percentage=Decimal(share))
+            for p in new_programmes
+            for code, share in DEMO_RECIPIENTS[p.scope][0]
+        ],
+        batch_size=2000,
+    )
+    RecipientRegion.objects.bulk_create(
+        [
+            RecipientRegion(programme=p, region_id=code, percentage=Decimal(share))
+            for p in new_programmes
+            for code, share in DEMO_RECIPIENTS[p.scope][1]
+        ],
+        batch_size=2000,
+    )
     counts = _seed_results(rng, results_plan)
     # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
     for _done in rebuild(ids=[p.pk for p in new_programmes]):
@@ -535,8 +564,10 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             unit="personnes",
             unit_en="persons",
             target=target,
+            people=True,
             disaggregated=True,
             key_indicator=key,
+            frequency=Frequency.YEARLY,  # the demo values are per calendar year
         )
         share = Indicator(
             programme=programme,
@@ -547,6 +578,7 @@ def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
             unit="%",
             measure="percentage",
             cumulative=True,
+            frequency=Frequency.YEARLY,
             baseline=Decimal(rng.randrange(20, 50)),
             target=Decimal(rng.randrange(70, 95)),
         )

@@ -107,6 +107,7 @@ class DocumentForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["issuing_organisation"].queryset = Organisation.objects.visible_to(user)
+        self.fields["file"].required = True  # a programme's document is a file; links are for sector references
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

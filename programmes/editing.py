@@ -13,28 +13,26 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from regions.models import AdminLevel
 
-from . import services
+from . import edit_merge, services
 from .forms import (
     AgreementForm,
     IndicatorFormSet,
     LocationFormSet,
     ParticipationFormSet,
     ProgrammeForm,
+    RecipientCountryFormSet,
+    RecipientRegionFormSet,
     StatusChangeForm,
-    digest,
     find_places,
-    form_values,
+    form_edit_state,
     live_forms,
-    posted_state,
-    programme_state,
-    read_fingerprint,
+    merged_form_data,
+    only_vanished_rows,
     show_refusal,
-    state_fingerprint,
 )
 from .models import ApprovalRoad, Participation, Programme, ProgrammeLocation, Status
 from .result_forms import OutcomeFormSet
@@ -48,12 +46,8 @@ from .services import (
 )
 from .views import get_programme_for_user
 
-STATE_LABELS = {
-    "status": gettext_lazy("Status"),
-    "participations": gettext_lazy("Partners"),
-    "locations": gettext_lazy("Locations"),
-    "indicators": gettext_lazy("Indicators"),
-}
+# The lists whose rows the services' rules name (`<list>-<index>-<field>`, programmes/rules.py).
+RULED_LISTS = ("participations", "locations", "recipient_countries", "recipient_regions")
 
 
 def edit_rights_required(view: Callable) -> Callable:
@@ -98,15 +92,29 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
     data = request.POST if request.method == "POST" else None
     form, formsets = _bind(data, programme, request.user)
     if data is None:
-        form.initial["loaded_state"] = state_fingerprint(programme_state(programme)) if programme.pk else ""
+        if programme.pk:
+            form.initial["loaded_state"] = edit_merge.fingerprint(edit_merge.stored_state(programme))
         return _render_form(request, programme, form, formsets)
-    if not all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())]):
-        if programme.pk and form.cleaned_data.get("version") not in (None, programme.version):
-            # Outdated and invalid: explain the conflict first, the field errors stay visible.
-            return _render_conflict(request, programme, form, formsets, str(StaleProgramme(programme).message))
+    valid = all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())])
+    outdated = bool(programme.pk) and form.cleaned_data.get("version") not in (None, programme.version)
+    if not valid and not (outdated and only_vanished_rows(form, formsets)):
+        if outdated:
+            # Outdated and invalid: the errors first; once corrected, the save is merged with theirs.
+            return _render_outdated(request, programme, form, formsets)
         return _render_form(request, programme, form, formsets, status=400)
+    merged = None
     try:
         with transaction.atomic():
+            if programme.pk:
+                # Locked until the end of the save: nobody saves between the merge and the save.
+                current = services.programme_lock(programme=programme, expected_version=None)
+                if current.version != form.cleaned_data.get("version"):
+                    merged, form, formsets = _merge(request.user, current, form, formsets)
+                    programme, merged_with = current, _who(current)
+                    if merged.conflicts:
+                        return _render_conflict(request, current, form, formsets, merged)
+                    if not all([form.is_valid(), *(fs.is_valid() for fs in formsets.values())]):
+                        return _render_merged_invalid(request, current, form, formsets, merged)
             saved = _save(request.user, programme, form, formsets)
             # The results framework first: the indicators point into it.
             indicators = formsets["indicators"]
@@ -115,29 +123,52 @@ def _programme_form_page(request: HttpRequest, programme: Programme) -> HttpResp
             )
             indicators.instance = saved
             indicators.save()
-    except StaleProgramme as stale:
-        return _render_conflict(request, stale.current, form, formsets, str(stale.message))
+    except StaleProgramme as stale:  # only if the page's version was changed by hand
+        form.add_error(None, stale.message)
+        return _render_form(request, stale.current, form, formsets, status=409)
     except ProgrammeLocked as locked:  # put under review while the page was open
         form.add_error(None, locked.message)
         return _render_form(request, programme, form, formsets, status=409)
     except ResultsInvalid as refused:  # the framework changed meanwhile (e.g. in the admin)
         for problem in refused.problems:
             problem.key.add_error(problem.field, problem.message)
+        if merged is not None:
+            return _render_merged_invalid(request, programme, form, formsets, merged)
         return _render_form(request, programme, form, formsets, status=400)
     except ValidationError as refused:
-        lists = {name: (formsets[name], live_forms(formsets[name])) for name in ("participations", "locations")}
+        lists = {name: (formsets[name], live_forms(formsets[name])) for name in RULED_LISTS}
         show_refusal(refused, form, lists)
+        if merged is not None:
+            return _render_merged_invalid(request, programme, form, formsets, merged)
         return _render_form(request, programme, form, formsets, status=400)
     except IntegrityError:
         # Only reachable when someone changes the same rows outside this form (e.g. in the admin).
-        current = Programme.objects.select_related("updated_by").get(pk=programme.pk) if programme.pk else None
-        problem = _("Your changes clash with data saved meanwhile. Check the form and save again.")
-        if current is None:
-            form.add_error(None, problem)
-            return _render_form(request, programme, form, formsets, status=409)
-        return _render_conflict(request, current, form, formsets, problem)
-    messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
+        form.add_error(None, _("Your changes clash with data saved meanwhile. Check the form and save again."))
+        return _render_form(request, programme, form, formsets, status=409)
+    if merged is not None and merged.taken:
+        changes = [edit_merge.key_label(key, merged.state) for key in merged.taken]
+        message = _("Programme %(code)s saved, with the changes %(who)s saved meanwhile: %(changes)s.") % {
+            "code": saved.code,
+            "who": merged_with,
+            "changes": ", ".join(changes[:10]) + (" …" if len(changes) > 10 else ""),
+        }
+        messages.success(request, message)
+    else:
+        messages.success(request, _("Programme %(code)s saved.") % {"code": saved.code})
     return redirect(saved)
+
+
+def _merge(
+    user, current: Programme, form: ProgrammeForm, formsets: dict
+) -> tuple[edit_merge.Merge, ProgrammeForm, dict]:
+    """Three-way merge of the page (mine) with the programme as saved meanwhile (theirs), against what
+    the editor loaded (the page's fingerprint); the page bound again to the merged values."""
+    theirs = edit_merge.stored_state(current)
+    mine = form_edit_state(form, formsets)
+    base = edit_merge.read_fingerprint(form.cleaned_data.get("loaded_state"))
+    merged = edit_merge.merge(base, theirs, mine)
+    form, formsets = _bind(merged_form_data(merged.state, theirs, current), current, user)
+    return merged, form, formsets
 
 
 def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Programme:
@@ -147,6 +178,8 @@ def _save(user, programme: Programme, form: ProgrammeForm, formsets: dict) -> Pr
         "secondary_sectors": list(form.cleaned_data.get("secondary_sectors") or []),
         "participations": formsets["participations"].service_rows(),
         "locations": formsets["locations"].service_units(),
+        "recipient_countries": formsets["recipient_countries"].service_rows(),
+        "recipient_regions": formsets["recipient_regions"].service_rows(),
     }
     if programme.pk is None:
         return services.programme_create(user=user, **parts)
@@ -164,6 +197,8 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
             data, instance=programme, queryset=participations, prefix="participations", user=user
         ),
         "locations": LocationFormSet(data, instance=programme, queryset=locations, prefix="locations"),
+        "recipient_countries": RecipientCountryFormSet(data, instance=programme, prefix="recipient_countries"),
+        "recipient_regions": RecipientRegionFormSet(data, instance=programme, prefix="recipient_regions"),
     }
     formsets["outcomes"] = OutcomeFormSet(data, instance=programme, prefix="outcomes")
     formsets["indicators"] = IndicatorFormSet(
@@ -172,60 +207,88 @@ def _bind(data, programme: Programme, user) -> tuple[ProgrammeForm, dict]:
     return form, formsets
 
 
-def _render_conflict(request, current: Programme, form, formsets, message: str) -> HttpResponse:
-    """Refuse the save, say what changed and by whom, keep the editor's input with the new version.
+def _who(programme: Programme) -> str:
+    by = programme.updated_by
+    return (by.get_full_name() or by.username) if by else _("someone")
 
-    Three-way merge of the programme's own fields: a field only the other person changed takes their
-    value; a field the editor changed keeps the editor's value and is flagged when it differs.
-    """
-    current = Programme.objects.select_related("updated_by", "primary_sector", "iom_focal_point").get(pk=current.pk)
-    theirs = programme_state(current)
-    yours = posted_state(form, formsets)
-    loaded = read_fingerprint(form.data.get("loaded_state", ""))
-    if loaded is None:  # no record of what was loaded: all we can show is where the editor's values differ
-        changed = [key for key in theirs if theirs[key] != yours.get(key, theirs[key])]
-    else:
-        changed = [key for key in theirs if loaded.get(key) != digest(theirs[key])]
-    data = form.data.copy()
-    stored = form_values(current)
+
+def _conflict_box(current: Programme, message: str, merged: edit_merge.Merge | None = None) -> dict:
+    """What the page says above the form: who saved, what clashes (both values), what was merged."""
     changes = []
-    for key in changed:
-        edited_by_you = key in yours and (loaded is None or loaded.get(key) != digest(yours[key]))
-        merged = key in stored and key != "code" and not edited_by_you and key not in form.errors
-        if merged:
-            value = stored[key]
-            data.setlist(key, value if isinstance(value, list) else [value])
-        clash = edited_by_you and yours[key] != theirs[key]
-        changes.append(
-            {
-                "label": _state_label(key),
-                "theirs": theirs[key],
-                "yours": theirs[key] if merged else yours.get(key),
-                "merged": merged,
-                "clash": clash,
-            }
-        )
-    data["version"] = str(current.version)
-    data["loaded_state"] = state_fingerprint(theirs)
-    form, formsets = _bind(data, current, request.user)
-    by = current.updated_by
-    who = (by.get_full_name() or by.username) if by else _("someone")
-    conflict = {"message": message, "changes": changes, "who": who, "at": current.updated_at}
+    if merged is not None:
+        states = (merged.theirs, merged.mine)
+        for conflict in merged.conflicts:
+            changes.append(
+                {
+                    "key": conflict.name,
+                    "label": edit_merge.key_label(conflict.key, *states),
+                    "theirs": edit_merge.shown(conflict.theirs, conflict.key),
+                    "yours": conflict.reason or edit_merge.shown(conflict.mine, conflict.key),
+                    "clash": True,
+                }
+            )
+        for key in merged.taken:
+            value = edit_merge.shown(merged.theirs.get(key), key)
+            label = edit_merge.key_label(key, *states)
+            changes.append({"key": ".".join(key), "label": label, "theirs": value, "yours": value, "merged": True})
+    return {
+        "message": message,
+        "changes": changes,
+        "who": _who(current),
+        "at": current.updated_at,
+        "clashes": bool(merged and merged.conflicts),
+        "pending": merged is None,
+    }
+
+
+def _render_conflict(request, current: Programme, form, formsets, merged: edit_merge.Merge) -> HttpResponse:
+    """Refuse the save: both values of each clash, the editor's input kept, their other changes merged in."""
+    form.is_valid()  # shows the page's values as bound (nothing is saved)
+    for formset in formsets.values():
+        formset.is_valid()
+    message = _(
+        "%(who)s saved this programme while you were editing it (now version %(version)s), and changed "
+        "some of the same things as you: %(fields)s. Nothing was saved. Your input is in the form; "
+        "choose the values to keep and save again."
+    ) % {
+        "who": _who(current),
+        "version": current.version,
+        "fields": edit_merge.conflict_summary(merged, merged.theirs, merged.mine),
+    }
+    conflict = _conflict_box(current, message, merged)
     return _render_form(request, current, form, formsets, status=409, conflict=conflict)
 
 
-def _state_label(key: str) -> str:
-    if key in STATE_LABELS:
-        return str(STATE_LABELS[key])
-    return str(Programme._meta.get_field(key).verbose_name).capitalize()
+def _render_merged_invalid(request, current: Programme, form, formsets, merged: edit_merge.Merge) -> HttpResponse:
+    """Merged without clashes, but the two edits together break a rule: both kept, the rule explained."""
+    message = _(
+        "%(who)s saved this programme while you were editing it; your changes were merged with theirs, "
+        "but together they break a rule below. Nothing was saved: correct the fields marked in red and save again."
+    ) % {"who": _who(current)}
+    conflict = _conflict_box(current, message, merged)
+    return _render_form(request, current, form, formsets, status=409, conflict=conflict, has_errors=True)
 
 
-def _render_form(request, programme, form, formsets, status: int = 200, conflict: dict | None = None):
+def _render_outdated(request, programme: Programme, form, formsets) -> HttpResponse:
+    """Invalid and outdated: the page keeps the version the editor loaded, so that the corrected save
+    is merged with the changes saved meanwhile (rather than overwriting them)."""
+    current = Programme.objects.select_related("updated_by").get(pk=programme.pk)
+    message = _(
+        "%(who)s saved this programme while you were editing it (now version %(version)s). Correct the "
+        "fields marked in red and save again: your changes will then be merged with theirs."
+    ) % {"who": _who(current), "version": current.version}
+    conflict = _conflict_box(current, message)
+    return _render_form(request, programme, form, formsets, status=409, conflict=conflict, has_errors=True)
+
+
+def _render_form(
+    request, programme, form, formsets, status: int = 200, conflict: dict | None = None, has_errors: bool = False
+):
     context = {
         "programme": programme,
         "form": form,
         "formsets": formsets,
-        "has_errors": status == 400,
+        "has_errors": status == 400 or has_errors,
         "conflict": conflict,
         "statuses": Status,
     }

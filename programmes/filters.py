@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Organisation
-from regions.models import AdminUnit
+from regions.models import AdminUnit, Country, Region
 
 from .models import Currency, Programme, Role, Scope, Sector, Status
 
@@ -53,6 +53,20 @@ class ProgrammeFilter(django_filters.FilterSet):
         to_field_name="pcode",
         method="filter_area",
         help_text=_("A P-code: a programme in a commune is found under its department and region."),
+    )
+    country = django_filters.ModelChoiceFilter(
+        label=_("Recipient country"),
+        queryset=Country.objects.all(),
+        to_field_name="code",
+        method="filter_country",
+        help_text=_("An ISO 3166-1 code, e.g. NE."),
+    )
+    region = django_filters.ModelChoiceFilter(
+        label=_("Recipient region"),
+        queryset=Region.objects.all(),
+        to_field_name="code",
+        method="filter_region",
+        help_text=_("A code of the IATI Region codelist, e.g. 289 (South of Sahara)."),
     )
     partner = django_filters.ModelChoiceFilter(
         label=_("Partner organisation"), queryset=_organisations, to_field_name="code", method="filter_partner"
@@ -106,6 +120,12 @@ class ProgrammeFilter(django_filters.FilterSet):
 
     def filter_area(self, queryset, name, value):
         return queryset.in_admin_unit(value)
+
+    def filter_country(self, queryset, name, value):
+        return queryset.for_country(value)
+
+    def filter_region(self, queryset, name, value):
+        return queryset.for_region(value)
 
     def filter_partner(self, queryset, name, value):
         return queryset.with_partner(value, role=self.form.cleaned_data.get("role") or None)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Organisation, User
 from regions.models import PCODE_REGEX, AdminUnit, Place, places
 
+from . import edit_merge
 from .models import (
     Document,
     DocumentCategory,
@@ -23,13 +23,15 @@ from .models import (
     Participation,
     Programme,
     ProgrammeLocation,
-    Role,
+    RecipientCountry,
+    RecipientRegion,
     Status,
     fold_text,
     indicator_value_set_errors,
+    period_locks_for,
 )
 from .results import IndicatorLink, result_code, result_fields
-from .rules import ParticipationRow, row_key
+from .rules import ParticipationRow, RecipientRow, row_key
 from .services import EDITABLE_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -158,7 +160,7 @@ class SharedChoicesForm(forms.ModelForm):
 class ParticipationForm(SharedChoicesForm):
     class Meta:
         model = Participation
-        fields = ["organisation", "role", "contribution", "notes"]
+        fields = ["organisation", "role", "contribution", "notes", "reports_results"]
         widgets = {"contribution": forms.NumberInput(attrs={"min": "0", "step": "0.01"})}
         help_texts = {"contribution": _("Funding partners only, in the programme's currency.")}
 
@@ -308,6 +310,72 @@ LocationFormSet = forms.inlineformset_factory(
 )
 
 
+# --- Recipient countries and regions ------------------------------------------------------------
+
+
+class RecipientForm(SharedChoicesForm):
+    """A recipient country or region with its percentage; the rules (sum, scope) are the services'."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["percentage"].widget.attrs.update({"min": "0.01", "max": "100", "step": "0.01"})
+
+
+class BaseRecipientFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
+    key = ""
+    shared_choice_fields: tuple[str, ...] = ()
+
+    def validate_unique(self) -> None:
+        """A country listed twice is a domain rule: the service says it next to the row."""
+
+    def service_rows(self) -> list[RecipientRow]:
+        return [
+            RecipientRow(form.cleaned_data[self.key], form.cleaned_data.get("percentage"))
+            for form in live_forms(self)
+            if form.cleaned_data.get(self.key)
+        ]
+
+
+class BaseRecipientCountryFormSet(BaseRecipientFormSet):
+    key = "country"
+    shared_choice_fields = ("country",)
+
+
+class BaseRecipientRegionFormSet(BaseRecipientFormSet):
+    key = "region"
+    shared_choice_fields = ("region",)
+
+
+class RecipientCountryForm(RecipientForm):
+    class Meta:
+        model = RecipientCountry
+        fields = ["country", "percentage"]
+
+
+class RecipientRegionForm(RecipientForm):
+    class Meta:
+        model = RecipientRegion
+        fields = ["region", "percentage"]
+
+
+RecipientCountryFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientCountry,
+    form=RecipientCountryForm,
+    formset=BaseRecipientCountryFormSet,
+    extra=1,
+    can_delete=True,
+)
+RecipientRegionFormSet = forms.inlineformset_factory(
+    Programme,
+    RecipientRegion,
+    form=RecipientRegionForm,
+    formset=BaseRecipientRegionFormSet,
+    extra=1,
+    can_delete=True,
+)
+
+
 # --- Indicators and their period values ---------------------------------------------------------
 
 
@@ -339,6 +407,16 @@ class ValueSetMixin:
 
     def clean(self) -> None:
         rows = [form for form in live_forms(self) if not form.errors]
+        indicator = self.instance
+        programme = getattr(indicator, "programme", None) if indicator.programme_id else None
+        for form in getattr(self, "deleted_forms", []):
+            value = form.instance
+            if value.pk and programme is not None:
+                locked = period_locks_for(programme).problem(
+                    value.period_start, value.period_end, indicator.reporting_partner_id
+                )
+                if locked:
+                    raise ValidationError(locked)
         for index, fields in indicator_value_set_errors([form.instance for form in rows]).items():
             for name, messages in fields.items():
                 for message in messages:
@@ -378,7 +456,7 @@ IndicatorValueFormSet = forms.inlineformset_factory(
 )
 
 
-class IndicatorForm(forms.ModelForm):
+class IndicatorForm(SharedChoicesForm):
     result = forms.CharField(
         label=_("Result measured"),
         required=False,
@@ -389,17 +467,21 @@ class IndicatorForm(forms.ModelForm):
 
     class Meta:
         model = Indicator
-        fields = ["code", "name_fr", "name_en", "unit", "measure", "cumulative", "baseline", "target", "key_indicator"]
+        fields = ["code", "name_fr", "name_en", "unit", "measure", "people", "cumulative", "frequency"]
+        fields += ["baseline", "target", "key_indicator", "reporting_partner"]
         widgets = {
             "baseline": forms.NumberInput(attrs={"min": "0", "step": "any"}),
             "target": forms.NumberInput(attrs={"min": "0", "step": "any"}),
         }
         error_messages = {"baseline": {"min_value": NEGATIVE}, "target": {"min_value": NEGATIVE}}
         # Explained once above the list rather than under every row.
-        help_texts = {"cumulative": "", "unit": ""}
+        help_texts = {"cumulative": "", "unit": "", "people": ""}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, reporters=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if reporters is not None:
+            self.fields["reporting_partner"].queryset = reporters
+        self.fields["reporting_partner"].empty_label = _("IOM")
         if self.instance.pk:
             self.initial.setdefault("result", result_code(self.instance))
 
@@ -415,12 +497,18 @@ class IndicatorForm(forms.ModelForm):
         )
 
 
-class BaseIndicatorFormSet(forms.BaseInlineFormSet):
+class BaseIndicatorFormSet(SharedChoicesFormSetMixin, forms.BaseInlineFormSet):
     """Indicators of a programme, each carrying the formset of its period values (`form.values`).
 
     With `results` (the outcomes formset of the same page), the result each indicator measures is
     checked against the submitted framework, and saved once `results` has been written (`resolved`).
     """
+
+    shared_choice_fields = ("reporting_partner",)
+
+    def form_extra_kwargs(self) -> dict:
+        # The organisations taking part in the programme (the rule says which of them may report).
+        return {"reporters": Organisation.objects.filter(participations__programme_id=self.instance.pk or 0)}
 
     def __init__(self, *args, results=None, **kwargs) -> None:
         self.results = results
@@ -594,104 +682,167 @@ class AgreementForm(forms.Form):
         ).order_by("-uploaded_at")
 
 
-# --- What changed since the editor loaded the page ------------------------------------------------
+# --- Concurrent edits: the page as a state of programmes/edit_merge.py, and back -------------------
 
 
-def programme_state(programme: Programme) -> dict[str, str]:
-    """A readable value per edited field and related list, as stored now (used to explain conflicts)."""
-    state = {name: display_value(programme, name) for name in ProgrammeForm.Meta.fields if name != "secondary_sectors"}
-    state["secondary_sectors"] = ", ".join(sorted(s.code for s in programme.secondary_sectors.all()))
-    state["status"] = programme.get_status_display()
-    participations = programme.participations.select_related("organisation")
-    state["participations"] = participations_label((p.organisation, p.role, p.contribution) for p in participations)
-    state["locations"] = ", ".join(
-        sorted(loc.admin_unit.pcode for loc in programme.locations.select_related("admin_unit"))
-    )
-    state["indicators"] = indicators_label((i.code, i.target) for i in programme.indicators.all())
+def form_edit_state(form: ProgrammeForm, formsets: dict) -> edit_merge.State:
+    """What the editor submitted (a valid page), in the shape of `edit_merge.stored_state`."""
+    state: edit_merge.State = {}
+    for name in edit_merge.FIELDS:
+        if name in form.cleaned_data:
+            edit_merge.add_field(state, name, form.cleaned_data[name])
+    for sector in form.cleaned_data.get("secondary_sectors") or []:
+        edit_merge.add_sector(state, sector)
+    for row in live_forms(formsets["participations"]):
+        data = row.cleaned_data
+        if data.get("organisation"):
+            edit_merge.add_participation(
+                state,
+                data["organisation"],
+                data.get("role"),
+                data.get("contribution"),
+                data.get("notes"),
+                data.get("reports_results"),
+            )
+    for row in live_forms(formsets["locations"]):
+        if row.cleaned_data.get("admin_unit"):
+            edit_merge.add_location(state, row.cleaned_data["admin_unit"])
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        for row in live_forms(formsets[kind]):
+            if row.cleaned_data.get(key):
+                edit_merge.add_recipient(state, kind, row.cleaned_data[key], row.cleaned_data.get("percentage"))
+    outcomes = formsets["outcomes"]
+    for outcome in outcomes.forms:
+        if (not outcome.instance.pk and not outcome.has_changed()) or outcomes._should_delete_form(outcome):
+            continue
+        parent = _add_form_row(state, "outcomes", outcome)
+        for output in outcome.outputs.forms:
+            if (not output.instance.pk and not output.has_changed()) or outcome.outputs._should_delete_form(output):
+                continue
+            _add_form_row(state, "outputs", output, outcome=parent)
+    for indicator in live_forms(formsets["indicators"]):
+        parent = _add_form_row(state, "indicators", indicator)
+        for value in live_forms(indicator.values):
+            _add_form_row(state, "values", value, indicator=parent, indicator_code=indicator.cleaned_data.get("code"))
     return state
 
 
-def participations_label(rows) -> str:
-    labels = []
-    for organisation, role, contribution in rows:
-        label = f"{organisation.short_name} ({Role(role).label}"
-        label += f", {contribution.normalize():f})" if contribution is not None else ")"
-        labels.append(label)
-    return "; ".join(sorted(labels))
+def _add_form_row(state: edit_merge.State, kind: str, row: forms.BaseForm, indicator_code: str = "", **parent) -> str:
+    data = row.cleaned_data
+    # A stored row removed meanwhile keeps the id the page had for it (see only_vanished_rows).
+    vanished = row.data.get(row.add_prefix("id")) if "id" in row.errors else None
+    rid = str(row.instance.pk) if row.instance.pk else str(vanished or f"new:{row.prefix}")
+    cells = {
+        name: data.get(name)
+        for name in edit_merge.ROW_FIELDS[kind]
+        if name in data and (kind, name) not in edit_merge.PARENTS  # the parent is given as its row id
+    }
+    if kind == "values":
+        label = edit_merge.value_label(
+            indicator_code, data.get("period_start"), data.get("period_end"), data.get("sex"), data.get("age_group")
+        )
+    else:
+        label = data.get("code") or ""
+    return edit_merge.add_row(state, kind, rid, label=label, pk=row.instance.pk, **cells, **parent)
 
 
-def indicators_label(rows) -> str:
-    return "; ".join(
-        sorted(f"{code} → {target.normalize():f}" if target is not None else code for code, target in rows)
+def only_vanished_rows(form: ProgrammeForm, formsets: dict) -> bool:
+    """The page is refused only because rows it shows were removed meanwhile (their id is unknown now):
+    an outdated page can still be merged, those rows matched by the id they had."""
+
+    def fine(formset) -> bool:
+        if formset.non_form_errors():
+            return False
+        for row in formset.forms:
+            if formset.can_delete and formset._should_delete_form(row):
+                continue
+            if set(row.errors) - {"id"}:
+                return False
+            nested = getattr(row, "outputs", None) or getattr(row, "values", None)
+            if nested is not None and not fine(nested):
+                return False
+        return True
+
+    return not form.errors and all(fine(formset) for formset in formsets.values())
+
+
+def merged_form_data(state: edit_merge.State, theirs: edit_merge.State, programme: Programme) -> QueryDict:
+    """The page's data for a merged state, bound to the programme as stored now (`theirs`).
+
+    Stored rows the merge removes are posted ticked for deletion; rows it keeps that are no longer
+    stored (changed here, removed there) come back as new rows, with what the editor typed.
+    """
+    data = QueryDict(mutable=True)
+    data["version"] = str(programme.version)
+    data["loaded_state"] = edit_merge.fingerprint(theirs)
+    data["code"] = programme.code
+    for name in edit_merge.FIELDS:
+        if (name,) in state:
+            _put(data, name, state[(name,)].value)
+    data.setlist(
+        "secondary_sectors", [str(row[""].value.pk) for row in edit_merge.rows(state, "secondary_sectors").values()]
     )
+    _put_formset(data, "participations", state, theirs, "participations", ("organisation",))
+    _put_formset(data, "locations", state, theirs, "locations", ("admin_unit",))
+    for kind, key in edit_merge.RECIPIENT_KEYS.items():
+        _put_formset(data, kind, state, theirs, kind, (key,))
+    _put_formset(data, "outcomes", state, theirs, "outcomes", (), children=("outputs", "outcome", "outputs"))
+    _put_formset(data, "indicators", state, theirs, "indicators", (), children=("values", "indicator", "values"))
+    return data
 
 
-def digest(value: str) -> str:
-    return hashlib.sha256(str(value).encode()).hexdigest()[:12]
+def _put(data: QueryDict, name: str, value) -> None:
+    if isinstance(value, bool):
+        if value:
+            data[name] = "on"
+        return
+    if isinstance(value, AdminUnit):
+        data[name] = value.pcode
+    elif hasattr(value, "pk"):
+        data[name] = str(value.pk)
+    elif isinstance(value, Decimal):
+        data[name] = str(value)
+    else:
+        data[name] = edit_merge.canonical(value) if value is not None else ""
 
 
-def state_fingerprint(state: dict[str, str]) -> str:
-    """A compact hidden-field value: a short hash of each value, enough to see who changed what."""
-    return json.dumps({key: digest(value) for key, value in state.items()}, separators=(",", ":"))
+def _put_formset(data, prefix, state, theirs, kind, identity, children=None, parent=None) -> None:
+    """One formset's rows: `children` = (child list, parent cell, child prefix) for nested formsets."""
+    merged = edit_merge.rows(state, kind)
+    stored = edit_merge.rows(theirs, kind)
+    if parent is not None:  # a nested formset: the rows of this parent only
+        cell = "outcome" if kind == "outputs" else "indicator"
+        merged = {rid: row for rid, row in merged.items() if row[cell].text == parent[0]}
+        stored = {rid: row for rid, row in stored.items() if row[cell].text == parent[0]} if parent[1] else {}
+    every_stored = set(edit_merge.rows(theirs, kind))
+    index = 0
+    for rid, row in stored.items():
+        kept = merged.pop(rid, None)
+        _put_row(data, f"{prefix}-{index}", kind, kept or row, identity, pk=row[""].pk, delete=kept is None)
+        if children:
+            _put_formset(data, f"{prefix}-{index}-{children[2]}", state, theirs, children[0], (), parent=(rid, True))
+        index += 1
+    initial = index
+    for rid, row in merged.items():
+        if rid in every_stored:  # stored under another parent: written there
+            continue
+        _put_row(data, f"{prefix}-{index}", kind, row, identity, pk=None, delete=False)
+        if children:
+            _put_formset(data, f"{prefix}-{index}-{children[2]}", state, theirs, children[0], (), parent=(rid, False))
+        index += 1
+    data[f"{prefix}-TOTAL_FORMS"] = str(index)
+    data[f"{prefix}-INITIAL_FORMS"] = str(initial)
+    data[f"{prefix}-MIN_NUM_FORMS"] = "0"
+    data[f"{prefix}-MAX_NUM_FORMS"] = "1000"
 
 
-def read_fingerprint(fingerprint: str) -> dict[str, str] | None:
-    """The hashes the editor loaded, or None if the hidden field is missing or unreadable."""
-    try:
-        loaded = json.loads(fingerprint)
-    except (TypeError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
-def form_values(programme: Programme) -> dict[str, str | list[str]]:
-    """The programme's stored values as the form posts them (to merge someone else's changes)."""
-    unbound = ProgrammeForm(instance=programme)
-    values: dict[str, str | list[str]] = {}
-    for name in ProgrammeForm.Meta.fields:
-        value = unbound[name].value()
-        if isinstance(value, list | tuple):
-            values[name] = [str(v) for v in value]
-        elif value is None:
-            values[name] = ""
-        elif hasattr(value, "isoformat"):
-            values[name] = value.isoformat()
-        else:
-            values[name] = str(value)
-    return values
-
-
-def posted_state(form: ProgrammeForm, formsets: dict) -> dict[str, str]:
-    """The same readable values as `programme_state`, for what the editor submitted (after validation)."""
-    # form.instance already carries the posted values; many-to-many values come from cleaned_data.
-    names = [name for name in ProgrammeForm.Meta.fields if name != "secondary_sectors"]
-    state = {name: display_value(form.instance, name) for name in names}
-    state["secondary_sectors"] = ", ".join(sorted(s.code for s in form.cleaned_data.get("secondary_sectors", [])))
-    # Rows with errors count with what could be read from them.
-    rows = [f.cleaned_data for f in live_forms(formsets["participations"])]
-    state["participations"] = participations_label(
-        (row["organisation"], row["role"], row.get("contribution"))
-        for row in rows
-        if row.get("organisation") and row.get("role")
-    )
-    rows = [f.cleaned_data for f in live_forms(formsets["locations"])]
-    state["locations"] = ", ".join(sorted(row["admin_unit"].pcode for row in rows if row.get("admin_unit")))
-    rows = [f.cleaned_data for f in live_forms(formsets["indicators"])]
-    state["indicators"] = indicators_label((row["code"], row.get("target")) for row in rows if row.get("code"))
-    return state
-
-
-def display_value(programme: Programme, name: str) -> str:
-    field = Programme._meta.get_field(name)
-    value = getattr(programme, name)
-    if value is None or value == "":
-        return ""
-    if field.choices:
-        return str(getattr(programme, f"get_{name}_display")())
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if name == "iom_focal_point":
-        return value.get_full_name() or value.username
-    return str(value)
+def _put_row(data, prefix, kind, row, identity, *, pk, delete) -> None:
+    if pk is not None:
+        data[f"{prefix}-id"] = str(pk)
+    if delete:
+        data[f"{prefix}-DELETE"] = "on"
+    for name in identity:
+        _put(data, f"{prefix}-{name}", row[""].value)
+    for name in edit_merge.ROW_FIELDS[kind]:
+        if (kind, name) not in edit_merge.PARENTS and name in row:
+            _put(data, f"{prefix}-{name}", row[name].value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from auditlog.models import LogEntry
@@ -32,7 +32,17 @@ from .privacy import small_label
 
 HISTORY_LIMIT = 40
 # Fields whose changes partners never see (IOM-internal, or naming IOM staff).
-IOM_ONLY_FIELDS = {"internal_notes", "created_by", "updated_by", "iom_focal_point", "uploaded_by"}
+IOM_ONLY_FIELDS = {
+    "internal_notes",
+    "created_by",
+    "updated_by",
+    "iom_focal_point",
+    "uploaded_by",
+    # obligations (obligations/): the IOM person responsible, who waived one and why
+    "responsible_user",
+    "waived_by",
+    "waived_reason",
+}
 # Bookkeeping nobody needs to read in a history.
 HIDDEN_FIELDS = {
     "id",
@@ -303,7 +313,7 @@ class _Describer:
             if parsed is None:
                 return str(value)
             if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed, timezone.utc)
+                parsed = timezone.make_aware(parsed, UTC)
             return formats.date_format(timezone.localtime(parsed), "SHORT_DATETIME_FORMAT")
         if kind in ("DecimalField", "FloatField", "IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField"):
             return self._number(model, name, value)

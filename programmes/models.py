@@ -6,13 +6,13 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import StrIndex
@@ -23,7 +23,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import is_iom_staff, partner_organisation_id
-from regions.models import AdminUnit
+from regions.models import AdminUnit, Country, Region
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -287,6 +287,14 @@ class ProgrammeQuerySet(models.QuerySet):
         the services): no join of locations and units; on PostgreSQL a trigram index serves it.
         """
         return self.filter(place_codes__contains=f" {unit.pcode} ")
+
+    def for_country(self, country: Country) -> ProgrammeQuerySet:
+        """Programmes with this recipient country."""
+        return self.filter(Exists(RecipientCountry.objects.filter(programme=OuterRef("pk"), country=country)))
+
+    def for_region(self, region: Region) -> ProgrammeQuerySet:
+        """Programmes with this recipient region."""
+        return self.filter(Exists(RecipientRegion.objects.filter(programme=OuterRef("pk"), region=region)))
 
     def with_partner(self, organisation, role: str | None = None) -> ProgrammeQuerySet:
         participations = Participation.objects.filter(programme=OuterRef("pk"), organisation=organisation)
@@ -672,6 +680,14 @@ class Role(models.TextChoices):
 
 
 # IATI OrganisationRole codes: 1 Funding, 2 Accountable, 3 Extending, 4 Implementing.
+# IATI has one code (2, accountable) for the government counterpart and the endorsing authority: the
+# portal's IATI export also writes its own role in an attribute of its namespace (IATI allows attributes
+# of other namespaces), so that an export imported again keeps each organisation's role.
+IATI_PORTAL_NAMESPACE = "urn:x-iom-niger-portal:iati:1"
+IATI_PORTAL_ROLE = f"{{{IATI_PORTAL_NAMESPACE}}}role"
+# Likewise the portal's code of a result (outcome, output) and of an indicator.
+IATI_PORTAL_CODE = f"{{{IATI_PORTAL_NAMESPACE}}}code"
+
 IATI_ORGANISATION_ROLE = {
     Role.GOVERNMENT_COUNTERPART: "2",
     Role.ENDORSING_AUTHORITY: "2",
@@ -704,6 +720,11 @@ class Participation(InProgrammeHistory, models.Model):
         help_text=_("For funders: the amount committed, in the programme's currency."),
     )
     notes = models.CharField(_("notes"), max_length=255, blank=True)
+    reports_results = models.BooleanField(
+        _("reports for this programme"),
+        default=False,
+        help_text=_("Its users prepare results reports for the indicators assigned to it."),
+    )
 
     class Meta:
         verbose_name = _("participation")
@@ -758,6 +779,82 @@ class ProgrammeLocation(InProgrammeHistory, models.Model):
         return f"{self.programme.code} @ {self.admin_unit.pcode}"
 
 
+# --- Recipient countries and regions -------------------------------------------------------------
+
+PERCENTAGE_FIELD = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "validators": [
+        MinValueValidator(Decimal("0.01"), _("A percentage lies between 0.01 and 100.")),
+        MaxValueValidator(Decimal("100"), _("A percentage lies between 0.01 and 100.")),
+    ],
+}
+
+
+class RecipientCountry(InProgrammeHistory, models.Model):
+    """A country a programme works for, with its share of the programme (IATI recipient-country)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="recipient_countries"
+    )
+    country = models.ForeignKey(
+        Country, verbose_name=_("country"), on_delete=models.PROTECT, related_name="recipient_of"
+    )
+    percentage = models.DecimalField(_("percentage"), **PERCENTAGE_FIELD)
+
+    class Meta:
+        verbose_name = _("recipient country")
+        verbose_name_plural = _("recipient countries")
+        ordering = ["-percentage", "country_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "country"],
+                name="recipient_country_unique",
+                violation_error_message=_("This country is already listed for the programme."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__gt=0, percentage__lte=100),
+                name="recipient_country_percentage_range",
+                violation_error_message=_("A percentage lies between 0.01 and 100."),
+            ),
+        ]
+        indexes = [models.Index(fields=["country", "programme"])]
+
+    def __str__(self) -> str:
+        return f"{self.country_id} {self.percentage.normalize():f} %"
+
+
+class RecipientRegion(InProgrammeHistory, models.Model):
+    """A region a programme works for, with its share of the programme (IATI recipient-region)."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="recipient_regions"
+    )
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="recipient_of")
+    percentage = models.DecimalField(_("percentage"), **PERCENTAGE_FIELD)
+
+    class Meta:
+        verbose_name = _("recipient region")
+        verbose_name_plural = _("recipient regions")
+        ordering = ["-percentage", "region_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "region"],
+                name="recipient_region_unique",
+                violation_error_message=_("This region is already listed for the programme."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__gt=0, percentage__lte=100),
+                name="recipient_region_percentage_range",
+                violation_error_message=_("A percentage lies between 0.01 and 100."),
+            ),
+        ]
+        indexes = [models.Index(fields=["region", "programme"])]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.percentage.normalize():f} %"
+
+
 # --- Documents --------------------------------------------------------------------------------
 
 
@@ -766,6 +863,9 @@ class DocumentCategory(models.TextChoices):
     ENDORSEMENT_LETTER = "endorsement_letter", _("Endorsement letter")
     AGREEMENT = "agreement", _("Agreement")
     PROGRESS_REPORT = "progress_report", _("Progress report")
+    FINANCIAL_REPORT = "financial_report", _("Financial report")
+    WORKPLAN = "workplan", _("Results framework and workplan")
+    EXTENSION_REQUEST = "extension_request", _("Extension request")
     FINAL_REPORT = "final_report", _("Final report")
     GUIDANCE = "guidance", _("Guidance")
     STANDARD = "standard", _("Standard")
@@ -783,7 +883,17 @@ def document_upload_to(instance: Document, filename: str) -> str:
     return f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
+class DocumentLanguage(models.TextChoices):
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+    BOTH = "fr+en", _("French and English")
+
+
 class DocumentQuerySet(models.QuerySet):
+    def current(self) -> DocumentQuerySet:
+        """Neither retired nor replaced by a newer version."""
+        return self.filter(retired_at__isnull=True, replaced_by__isnull=True)
+
     def visible_to(self, user) -> DocumentQuerySet:
         """IOM staff see all; a partner sees shared documents of its joint programmes and sectors."""
         if is_iom_staff(user):
@@ -825,7 +935,23 @@ class Document(InProgrammeHistory, models.Model):
         related_name="issued_documents",
         help_text=_("For endorsement letters: the government partner that signed it."),
     )
-    file = models.FileField(_("file"), upload_to=document_upload_to)
+    file = models.FileField(_("file"), upload_to=document_upload_to, blank=True)
+    link = models.URLField(
+        _("link"), max_length=500, blank=True, help_text=_("The address of a public document, instead of a file.")
+    )
+    language = models.CharField(
+        _("language of the document"), max_length=5, choices=DocumentLanguage.choices, blank=True
+    )
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
+    retired_at = models.DateTimeField(_("retired on"), null=True, blank=True)
     original_filename = models.CharField(_("original file name"), max_length=255, blank=True)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
@@ -846,11 +972,21 @@ class Document(InProgrammeHistory, models.Model):
                 | Q(programme__isnull=True, sector__isnull=False),
                 name="document_belongs_to_programme_or_sector",
                 violation_error_message=_("A document belongs either to a programme or to a sector."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=(~Q(file="") & Q(link="")) | (Q(file="") & ~Q(link="")),
+                name="document_file_or_link",
+                violation_error_message=_("Give either a file or a link, not both."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def address(self) -> str:
+        """Where the document is read: its link, or the portal's download URL of its file."""
+        return self.link or reverse("programmes:document_download", args=[self.pk])
 
 
 class ProgrammeAgreement(models.Model):
@@ -903,6 +1039,29 @@ class ProgrammeAgreement(models.Model):
 RESULT_CODE_TAKEN = _("Another outcome or output of this programme already uses this code.")
 WHOLE_NUMBER = _("A count of people is a whole number.")
 PERCENTAGE_RANGE = _("A percentage must lie between 0 and 100.")
+YES_NO_VALUE = _("A yes/no indicator takes 1 (yes) or 0 (no).")
+TEXT_HAS_NO_NUMBER = _("A text indicator has no number: write the result in the comment.")
+PEOPLE_ARE_NUMBERS = _("Only a number can count people.")
+NOT_A_REPORTING_PARTNER = _(
+    "This organisation does not report for this programme: tick “reports for this programme” on its participation first."
+)
+
+
+def measure_value_problem(measure: str, value: Decimal | None, *, people: bool) -> str:
+    """The message for a value an indicator of this measure cannot take ("" if it can)."""
+    if value is None:
+        return ""
+    if measure == Measure.PERCENTAGE and value > 100:
+        return str(PERCENTAGE_RANGE)
+    if measure == Measure.YES_NO and value not in (0, 1):
+        return str(YES_NO_VALUE)
+    if measure == Measure.TEXT:
+        return str(TEXT_HAS_NO_NUMBER)
+    if people and not _is_whole(value):
+        return str(WHOLE_NUMBER)
+    return ""
+
+
 OUTPUT_OF_OTHER_OUTCOME = _("This output belongs to another outcome.")
 # Units that say an indicator counts people (compared without accents or case).
 PEOPLE_UNITS = frozenset(
@@ -999,8 +1158,72 @@ class Output(BilingualMixin, InProgrammeHistory, models.Model):
 
 
 class Measure(models.TextChoices):
+    """What an indicator's values are; with `Indicator.people`, a number counts people."""
+
     UNIT = "unit", _("Number")
     PERCENTAGE = "percentage", _("Percentage")
+    YES_NO = "yes_no", _("Yes/no (1 or 0)")
+    TEXT = "text", _("Text (in the comment)")
+
+
+class Frequency(models.TextChoices):
+    """How often an indicator is reported; a period of each frequency follows the calendar."""
+
+    MONTHLY = "monthly", _("Monthly")
+    QUARTERLY = "quarterly", _("Quarterly")
+    HALF_YEARLY = "half_yearly", _("Half-yearly")
+    YEARLY = "yearly", _("Yearly")
+
+
+FREQUENCY_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.HALF_YEARLY: 6, Frequency.YEARLY: 12}
+
+
+def period_of(day: date, frequency: str) -> tuple[date, date]:
+    """The calendar period of this frequency that contains `day`: (first day, last day)."""
+    months = FREQUENCY_MONTHS[Frequency(frequency)]
+    first_month = (day.month - 1) // months * months + 1
+    start = date(day.year, first_month, 1)
+    end_month = first_month + months
+    end = date(day.year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def last_ended_period(today: date, frequency: str) -> tuple[date, date]:
+    """The latest calendar period of this frequency that has ended by `today` (the one to report now)."""
+    start, end = period_of(today, frequency)
+    if end <= today:
+        return start, end
+    return period_of(start - timedelta(days=1), frequency)
+
+
+def counts_people(measure: str, people: bool, disaggregated: bool, key_indicator: str, unit: str) -> bool:
+    """A number of people: declared so, disaggregated by sex and age, a key figure, or a unit such as "personnes"."""
+    if measure != Measure.UNIT:
+        return False
+    return people or disaggregated or bool(key_indicator) or fold_text(unit).strip() in PEOPLE_UNITS
+
+
+def adds_up_by_sum(measure: str, cumulative: bool) -> bool:
+    """Totals over periods: a sum for incremental numbers; otherwise the latest value (never a sum of
+    cumulative values, percentages or yes/no answers)."""
+    return measure == Measure.UNIT and not cumulative
+
+
+def total_over_periods(measure: str, cumulative: bool, achieved_in_order) -> Decimal | None:
+    """THE aggregation of an indicator's achieved period totals (oldest first), used by every figure:
+    the programme page, the dashboard's key figures, the reports, IATI and the 3W `#reached`.
+
+    Incremental numbers add up; cumulative numbers, percentages and yes/no take the latest value;
+    a text indicator has no total. Empty periods (None) are skipped.
+    """
+    if measure == Measure.TEXT:
+        return None
+    values = [v for v in achieved_in_order if v is not None]
+    if not values:
+        return None
+    if adds_up_by_sum(measure, cumulative):
+        return sum(values, Decimal(0))
+    return values[-1]
 
 
 class KeyIndicator(models.TextChoices):
@@ -1044,10 +1267,27 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     unit = models.CharField(_("unit"), max_length=50, default="", blank=True, help_text=_("In French, e.g. personnes"))
     unit_en = models.CharField(_("unit (English)"), max_length=50, default="", blank=True, help_text=_("e.g. persons"))
     measure = models.CharField(_("measure"), max_length=12, choices=Measure.choices, default=Measure.UNIT)
+    people = models.BooleanField(
+        _("counts people"),
+        default=False,
+        help_text=_("A number of people: whole numbers, by sex and age, small counts hidden from partners."),
+    )
     cumulative = models.BooleanField(
         _("cumulative"),
         default=False,
         help_text=_("Cumulative: each period reports the running total. Incremental: periods are summed."),
+    )
+    frequency = models.CharField(
+        _("reporting frequency"), max_length=12, choices=Frequency.choices, default=Frequency.QUARTERLY
+    )
+    reporting_partner = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("reported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_indicators",
+        help_text=_("A partner that reports for this programme; empty: IOM reports this indicator."),
     )
     baseline = models.DecimalField(
         _("baseline"), max_digits=14, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
@@ -1094,10 +1334,14 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
 
     @property
     def counts_people(self) -> bool:
-        """A number of people: disaggregated by sex and age, a key figure, or a unit such as "personnes"."""
-        if self.measure != Measure.UNIT:
-            return False
-        return self.disaggregated or bool(self.key_indicator) or fold_text(self.unit).strip() in PEOPLE_UNITS
+        return counts_people(self.measure, self.people, self.disaggregated, self.key_indicator, self.unit)
+
+    @property
+    def adds_up_by_sum(self) -> bool:
+        return adds_up_by_sum(self.measure, self.cumulative)
+
+    def total_over_periods(self, achieved_in_order) -> Decimal | None:
+        return total_over_periods(self.measure, self.cumulative, achieved_in_order)
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
@@ -1105,12 +1349,19 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
             value = getattr(self, name)
             if value is None:
                 continue
-            if self.measure == Measure.PERCENTAGE and value > 100:
-                errors.setdefault(name, []).append(PERCENTAGE_RANGE)
-            elif self.counts_people and not _is_whole(value):
-                errors.setdefault(name, []).append(WHOLE_NUMBER)
+            message = measure_value_problem(self.measure, value, people=self.counts_people)
+            if message and not (self.measure == Measure.TEXT and name == "baseline" and not value):
+                errors.setdefault(name, []).append(message)
+        if self.people and self.measure != Measure.UNIT:
+            errors.setdefault("people", []).append(PEOPLE_ARE_NUMBERS)
         if self.outcome_id and self.output_id and self.output.outcome_id != self.outcome_id:
             errors.setdefault("output", []).append(OUTPUT_OF_OTHER_OUTCOME)
+        if self.reporting_partner_id and self.programme_id:
+            reports = Participation.objects.filter(
+                programme_id=self.programme_id, organisation_id=self.reporting_partner_id, reports_results=True
+            )
+            if not reports.exists():
+                errors.setdefault("reporting_partner", []).append(NOT_A_REPORTING_PARTNER)
         if errors:
             raise ValidationError(errors)
 
@@ -1253,10 +1504,13 @@ class IndicatorValue(InProgrammeHistory, models.Model):
                 value = getattr(self, name)
                 if value is None:
                     continue
-                if indicator.measure == Measure.PERCENTAGE and value > 100:
-                    errors.setdefault(name, []).append(PERCENTAGE_RANGE)
-                elif people and not _is_whole(value):
-                    errors.setdefault(name, []).append(WHOLE_NUMBER)
+                message = measure_value_problem(indicator.measure, value, people=people)
+                if message:
+                    errors.setdefault(name, []).append(message)
+        if programme is not None and indicator is not None and not getattr(self, "approving", False):
+            locked = self.lock_problem(indicator, programme)
+            if locked:
+                errors.setdefault("period_start", []).append(locked)
         if programme is not None:
             outside = self.outside_programme_dates(programme)
             if outside and not self.comment.strip():
@@ -1268,6 +1522,28 @@ class IndicatorValue(InProgrammeHistory, models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def from_db(cls, db, field_names, values) -> IndicatorValue:
+        value = super().from_db(db, field_names, values)
+        value.loaded = value.cell_state()
+        return value
+
+    def cell_state(self) -> tuple:
+        return (
+            self.period_start, self.period_end, self.sex, self.age_group, self.target, self.achieved, self.comment
+        )  # fmt: skip
+
+    def lock_problem(self, indicator: Indicator, programme: Programme) -> str:
+        """The lock message if this value is new or changed in a locked period (or moved out of one)."""
+        if getattr(self, "loaded", None) == self.cell_state():
+            return ""
+        locks = period_locks_for(programme)
+        problem = locks.problem(self.period_start, self.period_end, indicator.reporting_partner_id)
+        loaded = getattr(self, "loaded", None)
+        if not problem and loaded is not None:
+            problem = locks.problem(loaded[0], loaded[1], indicator.reporting_partner_id)
+        return problem
 
     def outside_programme_dates(self, programme: Programme) -> str:
         """ "start" or "end" when the period begins before or ends after the programme, else ""."""
@@ -1314,6 +1590,123 @@ def programme_dates(programme: Programme) -> dict[str, str]:
         "start": date_format(first, "SHORT_DATE_FORMAT") if first else "…",
         "end": date_format(last, "SHORT_DATE_FORMAT") if last else "…",
     }
+
+
+# --- Period locks -----------------------------------------------------------------------------
+
+
+class PeriodLock(InProgrammeHistory, models.Model):
+    """The values of a programme's period, for the indicators one reporter reports, are frozen.
+
+    Made when a validator approves a results report (`organisation` is the reporting partner, None for
+    IOM's own indicators); lifted by a validator with a reason (the row is kept: the history shows who
+    lifted it and why).
+    """
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="period_locks"
+    )
+    organisation = models.ForeignKey(
+        "partners.Organisation",
+        verbose_name=_("reported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    locked_at = models.DateTimeField(_("locked at"), default=timezone.now)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("locked by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("unlocked at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("unlocked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lift_reason = models.TextField(_("reason for unlocking"), blank=True)
+
+    class Meta:
+        verbose_name = _("period lock")
+        verbose_name_plural = _("period locks")
+        ordering = ["programme", "period_start"]
+        indexes = [models.Index(fields=["programme", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m-%d} – {self.period_end:%Y-%m-%d}"
+
+
+class LockBefore(models.Model):
+    """An administrator's decision: every period that ends before `before` is locked, in every programme.
+
+    The latest decision applies (an earlier date unlocks the periods in between)."""
+
+    before = models.DateField(_("lock all periods ending before"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("lock of all periods before a date")
+        verbose_name_plural = _("locks of all periods before a date")
+        ordering = ["-decided_at", "-pk"]
+
+    def __str__(self) -> str:
+        return gettext("Periods ending before %(date)s") % {"date": date_format(self.before, "SHORT_DATE_FORMAT")}
+
+
+PERIOD_LOCKED = _("The values of this period are locked (approved): ask a validator to unlock the period first.")
+PERIOD_LOCKED_BEFORE = _("Every period ending before %(date)s is locked by an administrator.")
+
+
+def lock_date() -> date | None:
+    """The date before which every period is locked (the administrators' latest decision), or None."""
+    return LockBefore.objects.order_by("-decided_at", "-pk").values_list("before", flat=True).first()
+
+
+@dataclass
+class PeriodLocks:
+    """The active locks of one programme, loaded once; answers for any period and reporter."""
+
+    before: date | None
+    locks: list[tuple[int | None, date, date]]
+
+    @classmethod
+    def of(cls, programme_id: int | None) -> PeriodLocks:
+        rows = []
+        if programme_id:
+            rows = list(
+                PeriodLock.objects.filter(programme_id=programme_id, lifted_at__isnull=True).values_list(
+                    "organisation_id", "period_start", "period_end"
+                )
+            )
+        return cls(lock_date(), rows)
+
+    def problem(self, period_start: date | None, period_end: date | None, organisation_id: int | None) -> str:
+        """The message if values of this period, reported by this organisation (None: IOM), are locked."""
+        if period_start is None or period_end is None:
+            return ""
+        if self.before and period_end < self.before:
+            return str(PERIOD_LOCKED_BEFORE) % {"date": date_format(self.before, "SHORT_DATE_FORMAT")}
+        for organisation, start, end in self.locks:
+            if organisation == organisation_id and start <= period_end and period_start <= end:
+                return str(PERIOD_LOCKED)
+        return ""
+
+
+def period_locks_for(programme) -> PeriodLocks:
+    """The programme's locks, cached on the instance for one request's validation (one query each)."""
+    cached = programme.__dict__.get("_period_locks")
+    if cached is None:
+        cached = programme.__dict__["_period_locks"] = PeriodLocks.of(programme.pk)
+    return cached
 
 
 # --- Key figures ------------------------------------------------------------------------------

@@ -18,12 +18,14 @@ from django.db import models, transaction
 from django.dispatch import Signal
 
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory
-from regions.models import AdminLevel, AdminUnit, Office, bump_reference_version
+from regions.models import NIGER, AdminLevel, AdminUnit, Country, Office, Region, bump_reference_version
 
-from .models import FigureScope, KeyFigure, Sector
+from .models import Document, FigureScope, KeyFigure, Sector, Visibility
+from .services import sector_document_add
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 NIGER_DIR = BASE_DIR / "regions" / "data" / "niger"
+IATI_CODELIST_DIR = BASE_DIR / "regions" / "data" / "iati"
 LEVEL_FILES = {AdminLevel.REGION: "regions", AdminLevel.DEPARTMENT: "departments", AdminLevel.COMMUNE: "communes"}
 
 
@@ -107,6 +109,20 @@ def load_admin_units() -> dict[AdminLevel, SyncResult]:
     return results
 
 
+def load_countries() -> SyncResult:
+    """The IATI Country codelist with French and English names (regions/data/iati/README.md)."""
+    fields = ("code", "name_fr", "name_en", "iati_name", "status")
+    rows = [{name: r[name] for name in fields} for r in _read_csv(IATI_CODELIST_DIR / "countries.csv")]
+    return sync_rows(Country, "code", rows)
+
+
+def load_world_regions() -> SyncResult:
+    """The IATI Region codelist (OECD DAC regions) with French and English names."""
+    fields = ("code", "name_fr", "name_en", "status")
+    rows = [{name: r[name] for name in fields} for r in _read_csv(IATI_CODELIST_DIR / "regions.csv")]
+    return sync_rows(Region, "code", rows)
+
+
 def load_sectors() -> SyncResult:
     rows = [
         {
@@ -139,6 +155,8 @@ def load_organisations() -> SyncResult:
                 "category": r["category"],
                 "iati_type": DEFAULT_IATI_TYPE[OrganisationCategory(r["category"])].value,
                 "parent_id": codes[r["parent_code"]] if r["parent_code"] else None,
+                # The government partners listed are Niger's (an endorsing government of a regional proposal).
+                "country_id": NIGER if r["category"] == OrganisationCategory.NATIONAL_GOVERNMENT else None,
             }
             for r in batch
         ]
@@ -212,6 +230,28 @@ def load_key_figures() -> SyncResult:
     return sync_rows(KeyFigure, "label_en", rows)
 
 
+def load_sector_documents() -> SyncResult:
+    """A starter set of public references (titles and links) per sector. Added once: a reference that staff
+    retired or replaced is never brought back, and one already there is left as staff keep it."""
+    result = SyncResult()
+    sectors = {sector.code: sector for sector in Sector.objects.all()}
+    known = set(Document.objects.filter(sector__isnull=False).exclude(link="").values_list("sector__code", "link"))
+    for r in _read_csv(BASE_DIR / "programmes" / "data" / "sector_documents.csv"):
+        if (r["sector_code"], r["link"]) in known or r["sector_code"] not in sectors:
+            result.unchanged += 1
+            continue
+        document = Document(
+            title=r["title"],
+            category=r["category"],
+            language=r["language"],
+            link=r["link"],
+            visibility=Visibility.PARTNERS,
+        )
+        sector_document_add(sector=sectors[r["sector_code"]], user=None, document=document)
+        result.created += 1
+    return result
+
+
 def _add(total: SyncResult, part: SyncResult) -> None:
     total.created += part.created
     total.updated += part.updated
@@ -231,10 +271,13 @@ def load_reference_data() -> dict[str, SyncResult]:
         "regions": units[AdminLevel.REGION],
         "departments": units[AdminLevel.DEPARTMENT],
         "communes": units[AdminLevel.COMMUNE],
+        "countries": load_countries(),
+        "world regions": load_world_regions(),
         "sectors": load_sectors(),
         "organisations": load_organisations(),
         "offices": load_offices(),
         "key figures": load_key_figures(),
+        "sector documents": load_sector_documents(),
     }
     for _receiver, response in reference_data_loaded.send(sender=SyncResult):
         results.update(response or {})

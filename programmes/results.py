@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import RESULT_CODE_TAKEN, Indicator, Outcome, Output, Programme
 
@@ -177,10 +178,14 @@ def _problems(framework: _Framework, programme: Programme, links: list[Indicator
     for outcome in framework.plans:
         for plan in [outcome, *outcome.outputs]:
             if id(plan) in measured:
-                message = _(
-                    "%(code)s is still measured by indicator(s) %(indicators)s: attach them to another result "
-                    "or remove them first."
-                ) % {"code": plan.code, "indicators": ", ".join(sorted(measured[id(plan)]))}
+                codes = sorted(measured[id(plan)])
+                message = ngettext(
+                    "%(code)s is still measured by indicator %(indicators)s: attach it to another result "
+                    "or remove it first.",
+                    "%(code)s is still measured by indicators %(indicators)s: attach them to another result "
+                    "or remove them first.",
+                    len(codes),
+                ) % {"code": plan.code, "indicators": ", ".join(codes)}
                 problems.append(Problem(plan.key, None, message))
     return problems
 

@@ -111,6 +111,7 @@ class ParticipationRow:
     role: str
     contribution: Decimal | None = None
     notes: str = ""
+    reports_results: bool | None = None  # None: as stored (False for a new participation)
 
     @classmethod
     def from_mapping(cls, row: Mapping) -> ParticipationRow:
@@ -119,6 +120,7 @@ class ParticipationRow:
             role=row["role"],
             contribution=row.get("contribution"),
             notes=row.get("notes") or "",
+            reports_results=None if row.get("reports_results") is None else bool(row["reports_results"]),
         )
 
 
@@ -187,3 +189,95 @@ def row_key(key: str) -> tuple[str, int, str] | None:
     """`participations-1-contribution` → ("participations", 1, "contribution"); None for other keys."""
     match = re.fullmatch(r"([a-z_]+)-(\d+)-([a-z_]+)", key)
     return (match.group(1), int(match.group(2)), match.group(3)) if match else None
+
+
+# --- Recipient countries and regions -------------------------------------------------------------
+
+HUNDRED = Decimal("100")
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    """A recipient country or region (an instance of regions.Country or regions.Region) with its share."""
+
+    place: object
+    percentage: Decimal | None
+
+
+def default_countries(*, scope: str, countries: list[RecipientRow], regions: list[RecipientRow]) -> list[RecipientRow]:
+    """A national programme given no country works in Niger, at 100 %."""
+    from regions.models import NIGER, Country
+
+    from .models import Scope
+
+    if scope == Scope.NATIONAL and not countries and not regions:
+        return [RecipientRow(Country.objects.get(code=NIGER), HUNDRED)]
+    return countries
+
+
+def recipient_errors(
+    *, scope: str, countries: list[RecipientRow], regions: list[RecipientRow], has_locations: bool
+) -> Errors:
+    """Each kind's percentages sum to 100; the scope agrees with the recipients; P-codes only in Niger.
+
+    National: one country (Niger by default), no region. Regional: one region, or several (neighbouring)
+    countries. Multi-regional and global: several countries or regions. A programme other than national
+    may leave its recipients unstated; its places (P-codes) then wait for Niger to be listed.
+    """
+    from regions.models import NIGER
+
+    errors: Errors = {}
+    for kind, rows, field in (("recipient_countries", countries, "country"), ("recipient_regions", regions, "region")):
+        seen: set[str] = set()
+        total = Decimal("0")
+        for index, row in enumerate(rows):
+            if row.place.pk in seen:
+                add(
+                    errors,
+                    f"{kind}-{index}-{field}",
+                    _("%(name)s is listed twice: give each country or region once, with its whole share.")
+                    % {"name": row.place},
+                )
+            seen.add(row.place.pk)
+            if row.percentage is None:
+                add(errors, f"{kind}-{index}-percentage", _("Give the percentage of the programme that goes there."))
+            elif not Decimal("0") < row.percentage <= HUNDRED:
+                add(errors, f"{kind}-{index}-percentage", _("A percentage lies between 0.01 and 100."))
+            else:
+                total += row.percentage
+        if rows and not any(key.startswith(f"{kind}-") for key in errors) and total != HUNDRED:
+            message = (
+                _("The percentages of the recipient countries add up to %(total)s%%, not 100%%.")
+                if kind == "recipient_countries"
+                else _("The percentages of the recipient regions add up to %(total)s%%, not 100%%.")
+            )
+            add(errors, kind, message % {"total": number_format(total.normalize(), use_l10n=True)})
+    message = scope_recipients_problem(scope=scope, countries=len(countries), regions=len(regions))
+    if message:
+        add(errors, "recipient_countries", message)
+    if has_locations and not any(row.place.pk == NIGER for row in countries):
+        add(
+            errors,
+            "locations",
+            _("Places (P-codes) are in Niger: add Niger as a recipient country, or remove the places."),
+        )
+    return errors
+
+
+def scope_recipients_problem(*, scope: str, countries: int, regions: int) -> str:
+    """Why the number of recipient countries and regions does not fit the scope, or ""."""
+    from .models import Scope
+
+    if scope == Scope.NATIONAL and (countries != 1 or regions):
+        return _(
+            "A national programme has one recipient country and no recipient region: for several, choose the scope regional, multi-regional or global."
+        )
+    if scope == Scope.REGIONAL and regions > 1:
+        return _(
+            "A regional programme has one recipient region or several neighbouring countries: for several regions, choose the scope multi-regional."
+        )
+    if scope != Scope.NATIONAL and countries == 1 and not regions:
+        return _(
+            "A %(scope)s programme has several recipient countries or a recipient region: with one country, the scope is national."
+        ) % {"scope": str(Scope(scope).label).lower()}
+    return ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from auditlog.context import auditlog_value, set_actor
@@ -31,10 +32,13 @@ from .models import (
     ProgrammeAgreement,
     ProgrammeLocation,
     ProgrammeStatusChange,
+    RecipientCountry,
+    RecipientRegion,
     Status,
 )
-from .rules import ParticipationRow
+from .rules import ParticipationRow, RecipientRow
 from .search import refresh_search
+from .signals import announce_programme_changed
 from .summary import programmes_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
@@ -133,6 +137,8 @@ def programme_change_status(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
         programmes_changed()
+        if updates or to_status in (Status.REJECTED, Status.CANCELLED):  # its dates changed, or it stops here
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
     return change
 
@@ -161,6 +167,7 @@ def programme_record_agreement(
         Programme.objects.filter(pk=locked.pk).update(
             version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
+        announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["version", "updated_by", "updated_at"])
     return agreement
 
@@ -212,11 +219,15 @@ def programme_create(
     secondary_sectors: Iterable = (),
     participations: Iterable[ParticipationRow | Mapping] = (),
     locations: Iterable = (),
+    recipient_countries: Iterable[RecipientRow | Mapping] = (),
+    recipient_regions: Iterable[RecipientRow | Mapping] = (),
     programme: Programme | None = None,
 ) -> Programme:
-    """A new programme in the pipeline, with its sectors, partners and places, created by `user`.
+    """A new programme in the pipeline, with its sectors, partners, places and recipients, created by `user`.
 
     `programme`: an unsaved instance to fill in and save (a door that needs its own object back).
+    Recipients are rows `{"country": "NE" (or a Country), "percentage": 100}` (`"region"` for regions);
+    a national programme given none works in Niger at 100 %.
     """
     programme = programme if programme is not None else Programme()
     programme.status = Status.PIPELINE
@@ -224,14 +235,16 @@ def programme_create(
     rows = [_row(r) for r in participations]
     units = list(locations)
     secondary = list(secondary_sectors)
+    recipients = _recipients(recipient_countries, recipient_regions)
     with transaction.atomic(), attributed_to(user):
-        _validate(programme, secondary=secondary, rows=rows, units=units)
+        recipients = _validate(programme, secondary=secondary, rows=rows, units=units, recipients=recipients)
         programme.created_by = programme.updated_by = user
         programme.version = 1
         programme.save()
         programme.loaded_focal_point_id = programme.iom_focal_point_id
-        _save_parts(programme, secondary=secondary, rows=rows, units=units)
+        _save_parts(programme, secondary=secondary, rows=rows, units=units, recipients=recipients)
         _after_save(programme)
+        announce_programme_changed(programme.pk)
     return programme
 
 
@@ -244,6 +257,8 @@ def programme_update(
     secondary_sectors: Iterable | None = None,
     participations: Iterable[ParticipationRow | Mapping] | None = None,
     locations: Iterable | None = None,
+    recipient_countries: Iterable[RecipientRow | Mapping] | None = None,
+    recipient_regions: Iterable[RecipientRow | Mapping] | None = None,
 ) -> Programme:
     """Change the programme's own fields and replace the lists that are given (None leaves a list as is).
 
@@ -251,15 +266,22 @@ def programme_update(
     lowered below the contributions is refused like a contribution raised above the budget).
     """
     with transaction.atomic(), attributed_to(user):
-        current, secondary, rows, units = _checked_update(
-            programme, expected_version, fields, secondary_sectors, participations, locations
+        current, secondary, rows, units, recipients = _checked_update(
+            programme,
+            expected_version,
+            fields,
+            secondary_sectors,
+            participations,
+            locations,
+            _recipients(recipient_countries, recipient_regions),
         )
         current.version += 1
         current.updated_by = user
         current.save()
         current.loaded_focal_point_id = current.iom_focal_point_id
-        _save_parts(current, secondary=secondary, rows=rows, units=units)
+        _save_parts(current, secondary=secondary, rows=rows, units=units, recipients=recipients)
         _after_save(current)
+        announce_programme_changed(current.pk)
     _copy_saved(current, programme)
     return programme
 
@@ -272,6 +294,8 @@ def programme_check(
     secondary_sectors: Iterable = (),
     participations: Iterable[ParticipationRow | Mapping] = (),
     locations: Iterable = (),
+    recipient_countries: Iterable[RecipientRow | Mapping] | None = None,
+    recipient_regions: Iterable[RecipientRow | Mapping] | None = None,
 ) -> None:
     """Raise what programme_create/programme_update would refuse, saving nothing.
 
@@ -282,11 +306,23 @@ def programme_check(
         candidate = Programme(status=Status.PIPELINE)
         _assign(candidate, fields)
         _validate(
-            candidate, secondary=list(secondary_sectors), rows=[_row(r) for r in participations], units=list(locations)
+            candidate,
+            secondary=list(secondary_sectors),
+            rows=[_row(r) for r in participations],
+            units=list(locations),
+            recipients=_recipients(recipient_countries or (), recipient_regions or ()),
         )
         return
     with transaction.atomic():
-        _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations)
+        _checked_update(
+            programme,
+            expected_version,
+            fields,
+            secondary_sectors,
+            participations,
+            locations,
+            _recipients(recipient_countries, recipient_regions),
+        )
 
 
 def participations_replace(
@@ -301,6 +337,24 @@ def participations_replace(
 def locations_replace(*, programme: Programme, user, expected_version: int | None, locations: Iterable) -> Programme:
     """The programme's places become exactly these administrative units."""
     return programme_update(programme=programme, user=user, expected_version=expected_version, locations=locations)
+
+
+def recipients_replace(
+    *,
+    programme: Programme,
+    user,
+    expected_version: int | None,
+    recipient_countries: Iterable[RecipientRow | Mapping],
+    recipient_regions: Iterable[RecipientRow | Mapping],
+) -> Programme:
+    """The programme's recipient countries and regions become exactly these rows (with their percentages)."""
+    return programme_update(
+        programme=programme,
+        user=user,
+        expected_version=expected_version,
+        recipient_countries=recipient_countries,
+        recipient_regions=recipient_regions,
+    )
 
 
 def programme_save(*, programme: Programme, user, expected_version: int | None) -> Programme:
@@ -326,6 +380,7 @@ def document_add(*, programme: Programme, user, document: Document) -> Document:
         rules.normalise_text_fields(document)
         document.full_clean(exclude=["file", "uploaded_by"])
         document.save()
+        announce_programme_changed(current.pk)
     return document
 
 
@@ -334,14 +389,52 @@ def document_delete(*, document: Document, user) -> None:
     with transaction.atomic(), attributed_to(user):
         programme_lock(programme=document.programme, expected_version=None)
         stored = document.file
+        programme_id = document.programme_id
         document.delete()
         transaction.on_commit(lambda: stored.delete(save=False))
+        announce_programme_changed(programme_id)
+
+
+def sector_document_add(*, sector, user, document: Document, replaces: Document | None = None) -> Document:
+    """Add a guidance or standards document (a checked file or a link) to a sector, or a new version of one."""
+    with transaction.atomic(), attributed_to(user):
+        if replaces is not None:
+            previous = (
+                Document.objects.select_for_update(of=("self",)).filter(pk=replaces.pk, sector=sector).current().first()
+            )
+            if previous is None:
+                raise ValidationError(_("Only the current version of a sector document can be replaced."))
+            document.replaces, document.version = previous, previous.version + 1
+        document.sector = sector
+        document.programme = None
+        document.uploaded_by = user
+        rules.normalise_text_fields(document)
+        document.full_clean(exclude=["uploaded_by", "replaces"])  # the file-or-link rule is checked here
+        document.save()
+    return document
+
+
+def sector_document_retire(*, document: Document, user) -> None:
+    """Withdraw a sector document: it leaves the sector page but stays in the history with its versions."""
+    with transaction.atomic(), attributed_to(user):
+        current = (
+            Document.objects.select_for_update(of=("self",))
+            .filter(pk=document.pk, sector__isnull=False)
+            .current()
+            .first()
+        )
+        if current is None:
+            raise ValidationError(_("Only the current version of a sector document can be retired."))
+        current.retired_at = timezone.now()
+        current.save(update_fields=["retired_at"])
 
 
 # --- Internals ----------------------------------------------------------------------------------
 
 
-def _checked_update(programme, expected_version, fields, secondary_sectors, participations, locations) -> tuple:
+def _checked_update(
+    programme, expected_version, fields, secondary_sectors, participations, locations, recipients
+) -> tuple:
     """Lock, check the review lock and the version, apply the change to the locked row and validate it."""
     fields = dict(fields or {})
     if "code" in fields and fields["code"] != programme.code:
@@ -351,13 +444,20 @@ def _checked_update(programme, expected_version, fields, secondary_sectors, part
     secondary = list(secondary_sectors) if secondary_sectors is not None else None
     rows = [_row(r) for r in participations] if participations is not None else None
     units = list(locations) if locations is not None else None
-    _validate(
+    countries, regions = recipients
+    stored = _stored_recipients(current)
+    recipients = _validate(
         current,
         secondary=secondary if secondary is not None else list(current.secondary_sectors.all()),
         rows=rows if rows is not None else _stored_rows(current),
         units=units,
+        recipients=(
+            countries if countries is not None else stored[0],
+            regions if regions is not None else stored[1],
+        ),
+        has_locations=None if units is not None else current.locations.exists(),
     )
-    return current, secondary, rows, units
+    return current, secondary, rows, units, recipients if recipients != stored else None
 
 
 def _assign(programme: Programme, fields: Mapping[str, Any]) -> None:
@@ -376,18 +476,86 @@ def _row(row: ParticipationRow | Mapping) -> ParticipationRow:
         role=row.role,
         contribution=row.contribution,
         notes=rules.normalise_text(row.notes or ""),
+        reports_results=row.reports_results,
     )
 
 
 def _stored_rows(programme: Programme) -> list[ParticipationRow]:
     return [
-        ParticipationRow(p.organisation, p.role, p.contribution, p.notes)
+        ParticipationRow(p.organisation, p.role, p.contribution, p.notes, p.reports_results)
         for p in programme.participations.select_related("organisation")
     ]
 
 
-def _validate(programme: Programme, *, secondary: list, rows: list[ParticipationRow], units: list | None) -> None:
-    """Every rule at once, so that a door can show all the messages of one submission together."""
+def _recipients(countries, regions) -> tuple[list[RecipientRow] | None, list[RecipientRow] | None]:
+    """Rows as a door gave them (codes or instances; None: not given), for the rules."""
+    from regions.models import Country, Region
+
+    errors: rules.Errors = {}
+    found = []
+    for rows, kind, key, model in (
+        (countries, "recipient_countries", "country", Country),
+        (regions, "recipient_regions", "region", Region),
+    ):
+        if rows is None:
+            found.append(None)
+            continue
+        read = []
+        for index, row in enumerate(rows):
+            if isinstance(row, RecipientRow):
+                read.append(row)
+                continue
+            place = row.get(key)
+            if not isinstance(place, model):
+                code = str(place or "").strip().upper()
+                place = model.objects.filter(code=code).first()
+                if place is None:
+                    message = (
+                        _("No country has the code “%(code)s” (ISO 3166-1, e.g. NE).")
+                        if model is Country
+                        else _("No region has the code “%(code)s” (IATI Region codelist, e.g. 289).")
+                    )
+                    rules.add(errors, f"{kind}-{index}-{key}", message % {"code": code})
+                    continue
+            percentage = _percentage(row.get("percentage"))
+            if percentage is False:
+                rules.add(errors, f"{kind}-{index}-percentage", _("A percentage is a number, e.g. 50 or 33.33."))
+                continue
+            read.append(RecipientRow(place, percentage))
+        found.append(read)
+    rules.raise_if(errors)
+    return found[0], found[1]
+
+
+def _percentage(value) -> Decimal | bool | None:
+    """The percentage as a Decimal, None when not given, False when it is not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        return False
+    return number if number.is_finite() else False
+
+
+def _stored_recipients(programme: Programme) -> tuple[list[RecipientRow], list[RecipientRow]]:
+    countries = [RecipientRow(r.country, r.percentage) for r in programme.recipient_countries.select_related("country")]
+    regions = [RecipientRow(r.region, r.percentage) for r in programme.recipient_regions.select_related("region")]
+    return countries, regions
+
+
+def _validate(
+    programme: Programme,
+    *,
+    secondary: list,
+    rows: list[ParticipationRow],
+    units: list | None,
+    recipients: tuple,
+    has_locations: bool | None = None,
+) -> tuple[list[RecipientRow], list[RecipientRow]]:
+    """Every rule at once, so that a door can show all the messages of one submission together.
+
+    Returns the recipient countries and regions to store (a national programme's default applied)."""
     errors: rules.Errors = {}
     try:
         programme.full_clean(exclude=NOT_VALIDATED)
@@ -403,6 +571,7 @@ def _validate(programme: Programme, *, secondary: list, rows: list[Participation
             role=row.role,
             contribution=row.contribution,
             notes=row.notes,
+            reports_results=bool(row.reports_results),
         )
         try:
             participation.full_clean(exclude=["programme"], validate_unique=False, validate_constraints=False)
@@ -412,7 +581,16 @@ def _validate(programme: Programme, *, secondary: list, rows: list[Participation
                 _merge(errors, {key: messages})
     if units is not None:
         _merge(errors, rules.location_errors(units))
+    countries, regions = (list(kind or []) for kind in recipients)
+    if "scope" not in errors:
+        countries = rules.default_countries(scope=programme.scope, countries=countries, regions=regions)
+        located = bool(units) if units is not None else bool(has_locations)
+        _merge(
+            errors,
+            rules.recipient_errors(scope=programme.scope, countries=countries, regions=regions, has_locations=located),
+        )
     rules.raise_if(errors)
+    return countries, regions
 
 
 def _merge(errors: rules.Errors, more: rules.Errors) -> None:
@@ -422,8 +600,18 @@ def _merge(errors: rules.Errors, more: rules.Errors) -> None:
                 errors.setdefault(key, []).append(message)
 
 
-def _save_parts(programme: Programme, *, secondary: list | None, rows: list | None, units: list | None) -> None:
+def _save_parts(
+    programme: Programme,
+    *,
+    secondary: list | None,
+    rows: list | None,
+    units: list | None,
+    recipients: tuple | None = None,
+) -> None:
     """Replace the given lists row by row (not in bulk) so that the history records each change."""
+    if recipients is not None:
+        _replace_recipients(programme.recipient_countries, RecipientCountry, "country", recipients[0], programme)
+        _replace_recipients(programme.recipient_regions, RecipientRegion, "region", recipients[1], programme)
     if secondary is not None:
         programme.secondary_sectors.set(secondary)
     if units is not None:
@@ -443,7 +631,14 @@ def _save_parts(programme: Programme, *, secondary: list | None, rows: list | No
             participation = current.get(organisation_id) or Participation(
                 programme=programme, organisation=row.organisation
             )
-            values = {"role": row.role, "contribution": row.contribution, "notes": row.notes}
+            values = {
+                "role": row.role,
+                "contribution": row.contribution,
+                "notes": row.notes,
+                "reports_results": participation.reports_results
+                if row.reports_results is None
+                else row.reports_results,
+            }
             if participation.pk is None or any(getattr(participation, k) != v for k, v in values.items()):
                 for name, value in values.items():
                     setattr(participation, name, value)
@@ -452,8 +647,20 @@ def _save_parts(programme: Programme, *, secondary: list | None, rows: list | No
 
 def _after_save(programme: Programme) -> None:
     """What the search reads, rebuilt in the same transaction as the change (the aggregates' counter moved
-    with the saves, programmes/signals.py)."""
+    with the saves, programmes/summary_signals.py)."""
     refresh_search(programme)
+
+
+def _replace_recipients(manager, model, key: str, wanted_rows: list[RecipientRow], programme: Programme) -> None:
+    wanted = {row.place.pk: row for row in wanted_rows}
+    for stored in manager.exclude(**{f"{key}_id__in": wanted}):
+        stored.delete()
+    current = {getattr(r, f"{key}_id"): r for r in manager.all()}
+    for pk, row in wanted.items():
+        stored = current.get(pk) or model(programme=programme, **{key: row.place})
+        if stored.pk is None or stored.percentage != row.percentage:
+            stored.percentage = row.percentage
+            stored.save()
 
 
 def _copy_saved(saved: Programme, target: Programme) -> None:
@@ -506,5 +713,7 @@ def programme_record_imported_status(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
         programmes_changed()
+        if to_status == Status.CANCELLED:
+            announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])
     return change

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, QuerySet, Sum
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear, Substr
 
 from regions.models import AdminUnit
@@ -25,6 +25,7 @@ from .models import (
     Sector,
     Sex,
     Status,
+    total_over_periods,
 )
 from .privacy import HIDDEN_MARK, partner_hidden_total_q, small_label, suppress_small_cells
 
@@ -47,8 +48,9 @@ def budget_by_currency(programmes: QuerySet) -> list[dict]:
 def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) -> list[dict]:
     """Achieved values of the key indicators per year, from totals rows only (never a disaggregated cell).
 
-    Incremental indicators add up their periods; a cumulative indicator counts its highest running
-    total of the year, so that reporting the same people twice does not inflate the figure.
+    Incremental indicators add up their periods; a cumulative indicator counts its latest running
+    total of the year, so that reporting the same people twice does not inflate the figure
+    (models.total_over_periods, the one aggregation rule).
 
     With `suppress_small` (partners) every total is built from the figures partners can see and
     nothing else: a period total hidden from them (a count of 1 to SMALL_CELL_THRESHOLD-1 people)
@@ -67,21 +69,47 @@ def key_indicator_totals(programmes: QuerySet, *, suppress_small: bool = False) 
     hidden_q = partner_hidden_total_q()
     totals: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
     hidden_counts: dict[tuple[str, int], int] = defaultdict(int)
-    incremental = base.filter(indicator__cumulative=False).values("indicator__key_indicator", "year")
-    per_indicator = base.filter(indicator__cumulative=True).values("indicator", "indicator__key_indicator", "year")
-    for rows, aggregate in ((incremental, Sum), (per_indicator, Max)):
-        if suppress_small:
-            annotated = rows.annotate(
-                value=aggregate("achieved", filter=~hidden_q), hidden=Count("pk", filter=hidden_q)
-            )
-        else:
-            annotated = rows.annotate(value=aggregate("achieved"))
-        for row in annotated.order_by():
-            key = (row["indicator__key_indicator"], row["year"])
-            if row["value"] is not None:
-                totals[key] += row["value"]
-            if row.get("hidden"):
-                hidden_counts[key] += row["hidden"]
+    # The one aggregation rule (models.total_over_periods): incremental numbers add up (in SQL); for the
+    # others each indicator counts its latest value of the year (never a sum of running totals).
+    summed = Q(indicator__measure=Measure.UNIT, indicator__cumulative=False)
+    incremental = base.filter(summed).values("indicator__key_indicator", "year")
+    if suppress_small:
+        incremental = incremental.annotate(value=Sum("achieved", filter=~hidden_q), hidden=Count("pk", filter=hidden_q))
+    else:
+        incremental = incremental.annotate(value=Sum("achieved"))
+    for row in incremental.order_by():
+        key = (row["indicator__key_indicator"], row["year"])
+        if row["value"] is not None:
+            totals[key] += row["value"]
+        if row.get("hidden"):
+            hidden_counts[key] += row["hidden"]
+    latest = base.exclude(summed)
+    if suppress_small:
+        latest = latest.annotate(hidden=Case(When(hidden_q, then=Value(True)), default=Value(False)))
+    else:
+        latest = latest.annotate(hidden=Value(False))
+    series: dict[tuple[int, str, int], list] = {}
+    for row in latest.order_by("indicator", "period_end", "period_start").values(
+        "indicator",
+        "indicator__key_indicator",
+        "indicator__measure",
+        "indicator__cumulative",
+        "year",
+        "achieved",
+        "hidden",
+    ):
+        series.setdefault((row["indicator"], row["indicator__key_indicator"], row["year"]), []).append(row)
+    for (_indicator, key_indicator, year), rows in series.items():
+        last = rows[-1]
+        key = (key_indicator, year)
+        if last["hidden"]:
+            hidden_counts[key] += 1
+            continue
+        value = total_over_periods(
+            last["indicator__measure"], last["indicator__cumulative"], [r["achieved"] for r in rows]
+        )
+        if value is not None:
+            totals[key] += value
     for key in hidden_counts:
         totals.setdefault(key, Decimal(0))
     labels = dict(KeyIndicator.choices)
@@ -246,13 +274,7 @@ def _indicator_progress(indicator: Indicator, values: list[IndicatorValue], disa
                 "suppressed": "",
             }
         )
-    achieved = [r["achieved"] for r in rows if r["achieved"] is not None]
-    if not achieved:
-        overall = None
-    elif indicator.cumulative or indicator.measure == "percentage":
-        overall = achieved[-1]
-    else:
-        overall = sum(achieved, Decimal(0))
+    overall = indicator.total_over_periods([r["achieved"] for r in rows])
     result = {
         "indicator": indicator,
         "periods": rows,

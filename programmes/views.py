@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation
-from regions.models import AdminLevel, cached_reference, places
+from regions.models import AdminLevel, cached_reference, country_choices, places, region_choices
 
 from . import summary
 from .filters import ProgrammeFilter
@@ -109,6 +109,10 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             groups = _area_optgroups_html(selected)
             blank = format_html('<option value="">{}</option>', _("All of Niger"))
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
+        elif name in ("country", "region"):
+            blank = mark_safe('<option value="">---------</option>')
+            options = _options_html(country_choices() if name == "country" else region_choices(), selected)
+            html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name in ("partner", "funder"):
             blank = mark_safe('<option value="">---------</option>')
             options = _options_html(org_choices, selected)
@@ -248,6 +252,8 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
             for role, rows in groupby(participations, key=lambda p: p.role)
         ],
         "locations": locations,
+        "recipient_countries": programme.recipient_countries.select_related("country"),
+        "recipient_regions": programme.recipient_regions.select_related("region"),
         "documents": documents,
         "results": results_framework(programme, disaggregated=is_iom),
         "history": programme_history(programme, iom=is_iom),
@@ -277,7 +283,8 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     if sector is None:
         raise Http404
     programmes = Programme.objects.visible_to(request.user).in_sector(sector)
-    documents = Document.objects.visible_to(request.user).filter(sector=sector).order_by("category", "title")
+    visible = Document.objects.visible_to(request.user).filter(sector=sector)
+    documents = visible.current().select_related("replaces").order_by("category", "title")
     parts = summary.summaries(request.user, "sectors", f"sector:{sector.code}")
     counts = parts["sectors"].data.get(str(sector.pk), {"all": 0, "active": 0})
     context = {
@@ -290,6 +297,7 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
         "other_documents": [
             d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)
         ],
+        "earlier_documents": visible.exclude(pk__in=[d.pk for d in documents]).order_by("title", "-version"),
         "key_figures": sector.key_figures.filter(is_published=True),
         "live_indicators": summary.key_rows(parts[f"sector:{sector.code}"].data["key_indicators"]),
     }

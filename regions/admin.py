@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AdminUnit, Office
+from .models import AdminUnit, Country, Office, Region
 
 
 @admin.register(AdminUnit)
@@ -32,3 +32,28 @@ class OfficeAdmin(admin.ModelAdmin):
     @admin.display(description=_("region"))
     def region(self, obj: Office) -> str:
         return obj.commune.ancestors()[0].name if obj.commune.parent_id else ""
+
+
+class CodelistAdmin(admin.ModelAdmin):
+    """IATI codelist items: loaded by `load_reference_data`; only their names may be adjusted here."""
+
+    list_display = ["code", "name_fr", "name_en", "status"]
+    list_filter = ["status"]
+    search_fields = ["code", "name_fr", "name_en"]
+    ordering = ["code"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # programmes and organisations refer to them
+
+
+@admin.register(Country)
+class CountryAdmin(CodelistAdmin):
+    list_display = ["code", "name_fr", "name_en", "iati_name", "status"]
+
+
+@admin.register(Region)
+class RegionAdmin(CodelistAdmin):
+    pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -248,3 +249,70 @@ class Office(models.Model):
     @property
     def lon(self) -> float | None:
         return self.longitude if self.longitude is not None else self.commune.centroid_lon
+
+
+# --- Recipient countries and regions (IATI codelists) -------------------------------------------
+
+NIGER = "NE"  # the country of IOM Niger: the default recipient of a national programme, the only one with P-codes
+
+
+class CodelistStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class CodelistItem(models.Model):
+    """An item of an IATI codelist, named in French and English (see regions/data/iati/README.md)."""
+
+    name_fr = models.CharField(_("name (French)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    status = models.CharField(_("status"), max_length=10, choices=CodelistStatus.choices, default=CodelistStatus.ACTIVE)
+
+    class Meta:
+        abstract = True
+        ordering = ["name_fr"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        if get_language() == "en" and self.name_en:
+            return self.name_en
+        return self.name_fr
+
+
+class Country(CodelistItem):
+    """A recipient country: ISO 3166-1 alpha-2, from the IATI `Country` codelist."""
+
+    code = models.CharField(_("code"), max_length=2, primary_key=True)
+    iati_name = models.CharField(_("name in the IATI codelist"), max_length=120, blank=True)
+
+    class Meta(CodelistItem.Meta):
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
+
+
+class Region(CodelistItem):
+    """A recipient region: the IATI `Region` codelist (OECD DAC regions, vocabulary 1), e.g. 289."""
+
+    code = models.CharField(_("code"), max_length=4, primary_key=True)
+
+    class Meta(CodelistItem.Meta):
+        verbose_name = _("recipient region")
+        verbose_name_plural = _("recipient regions")
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of every active country, sorted by name in the active language (cached)."""
+    return cached_reference("countries", lambda: _codelist_choices(Country))
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """(code, name) of every active recipient region, sorted by name in the active language (cached)."""
+    return cached_reference("world-regions", lambda: _codelist_choices(Region))
+
+
+def _codelist_choices(model) -> list[tuple[str, str]]:
+    items = [(item.code, item.name) for item in model.objects.filter(status=CodelistStatus.ACTIVE)]
+    return sorted(items, key=lambda item: unicodedata.normalize("NFKD", item[1]).casefold())

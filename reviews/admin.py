@@ -34,7 +34,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(FundRule)
 class FundRuleAdmin(admin.ModelAdmin):
-    list_display = ["scope", "min_usd", "max_usd", "max_staff_office_percent", "is_active"]
+    list_display = ["scope", "min_usd", "max_usd", "max_staff_office_percent", "min_endorsing_governments", "is_active"]
     list_filter = ["is_active", "scope"]
     search_fields = ["scope"]
     list_select_related = True

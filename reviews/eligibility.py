@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from partners.models import OrganisationCategory
 from programmes.models import Currency, Document, DocumentCategory, Participation, Programme, Role, Scope
 from programmes.rules import contributions_over_budget
+from regions.models import NIGER
 
 from .models import STAFF_AND_OFFICE, BudgetLine, ExchangeRate, FundRule, ProposalKind
 
@@ -38,7 +40,8 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{number_format(amount, decimal_pos=0, use_l10n=True, force_grouping=True)} {currency}"
 
 
-def check_required_fields(programme: Programme, *, location_count: int) -> CheckItem:
+def check_required_fields(programme: Programme, *, location_count: int, in_niger: bool = True) -> CheckItem:
+    """`in_niger`: Niger is a recipient country (or none is recorded): its places (P-codes) are required."""
     missing = []
     if not programme.title_fr.strip():
         missing.append(str(Programme._meta.get_field("title_fr").verbose_name))
@@ -50,7 +53,7 @@ def check_required_fields(programme: Programme, *, location_count: int) -> Check
         missing.append(str(Programme._meta.get_field("budget").verbose_name))
     if programme.iom_focal_point_id is None:
         missing.append(str(Programme._meta.get_field("iom_focal_point").verbose_name))
-    if location_count < 1:
+    if location_count < 1 and in_niger:
         missing.append(_("at least one location"))
     label = _("Required fields are complete")
     if missing:
@@ -192,6 +195,41 @@ def check_contributions_within_budget(*, budget: Decimal, currency: str, contrib
     return CheckItem("contributions", label, True, _("The funders' contributions fit in the budget."))
 
 
+DEFAULT_ENDORSING_GOVERNMENTS = 2  # when the fund has no rule for the scope (IDF: regional projects)
+
+
+def check_endorsing_governments(
+    *, required: int, recipient_countries: dict[str, str], endorsed_countries: set[str]
+) -> CheckItem:
+    """At least `required` recipient countries whose government issued an endorsement letter.
+
+    `recipient_countries`: code → name; `endorsed_countries`: codes of the countries of the national
+    governments that issued an endorsement letter attached to the programme.
+    """
+    label = _("Endorsed by at least %(count)s governments of the recipient countries") % {"count": required}
+    endorsed = sorted(name for code, name in recipient_countries.items() if code in endorsed_countries)
+    params = {"count": len(endorsed), "required": required, "countries": ", ".join(endorsed) or "—"}
+    if len(endorsed) >= required:
+        return CheckItem(
+            "endorsing_governments",
+            label,
+            True,
+            _("%(count)s recipient countries endorse the proposal: %(countries)s.") % params,
+        )
+    if len(recipient_countries) < required:
+        message = _(
+            "A regional proposal needs at least %(required)s recipient countries, each endorsing it: the programme lists %(listed)s."
+        ) % {**params, "listed": len(recipient_countries)}
+    else:
+        message = (
+            _(
+                "%(count)s of the %(required)s endorsements required (%(countries)s): attach an endorsement letter issued by the government (national government partner with its country) of each endorsing recipient country."
+            )
+            % params
+        )
+    return CheckItem("endorsing_governments", label, False, message)
+
+
 KIND_SCOPE = {ProposalKind.MULTI_REGIONAL: Scope.MULTI_REGIONAL, ProposalKind.GLOBAL: Scope.GLOBAL}
 
 
@@ -216,8 +254,10 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
     letters = Document.objects.filter(programme=programme, category=DocumentCategory.ENDORSEMENT_LETTER).values_list(
         "issuing_organisation_id", flat=True
     )
+    countries = {row.country_id: row.country.name for row in programme.recipient_countries.select_related("country")}
+    in_niger = not countries or NIGER in countries
     items = [
-        check_required_fields(programme, location_count=programme.locations.count()),
+        check_required_fields(programme, location_count=programme.locations.count(), in_niger=in_niger),
         check_endorsement(endorsing_organisation_ids=endorsing, letter_issuer_ids=list(letters)),
     ]
     if kind in KIND_SCOPE:
@@ -245,6 +285,24 @@ def eligibility_checklist(programme: Programme, kind: str, *, on: date | None = 
         )
         max_percent = rule.max_staff_office_percent if rule is not None else Decimal("30")
         items.append(check_staff_office_share(budget=programme.budget, lines=lines, max_percent=max_percent))
+        if rule is not None:
+            required = rule.min_endorsing_governments
+        else:
+            required = 0 if programme.scope == Scope.NATIONAL else DEFAULT_ENDORSING_GOVERNMENTS
+        if required:
+            endorsed = set(
+                Document.objects.filter(
+                    programme=programme,
+                    category=DocumentCategory.ENDORSEMENT_LETTER,
+                    issuing_organisation__category=OrganisationCategory.NATIONAL_GOVERNMENT,
+                    issuing_organisation__country__in=list(countries),
+                ).values_list("issuing_organisation__country", flat=True)
+            )
+            items.append(
+                check_endorsing_governments(
+                    required=required, recipient_countries=countries, endorsed_countries=endorsed
+                )
+            )
     return items
 
 

@@ -73,6 +73,14 @@ class FundRule(models.Model):
             "Staff plus office budget lines may not exceed this share of the budget (the limit itself passes)."
         ),
     )
+    min_endorsing_governments = models.PositiveSmallIntegerField(
+        _("endorsing governments required"),
+        default=0,
+        help_text=_(
+            "How many governments of the recipient countries must endorse the proposal, each with an "
+            "endorsement letter (IDF: at least two for a regional project; 0: no such check)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

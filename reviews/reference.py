@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+# IDF rule: a regional project is endorsed by at least two Member States among its recipient countries.
+ENDORSING_GOVERNMENTS = {"regional": 2, "multi_regional": 2, "global": 2}
 FUND_RULES = [
     # scope, min USD, max USD, max staff + office share (%) — IOM Development Fund, published ranges
     ("national", Decimal("50000"), Decimal("200000"), Decimal("30")),
@@ -82,10 +84,12 @@ def load_review_reference(fund_rule=None, criterion=None, rate=None, group=None)
         from .models import ExchangeRate, FundRule, ReviewCriterion
 
         fund_rule, criterion, rate, group = FundRule, ReviewCriterion, ExchangeRate, Group
+    has_endorsements = any(f.name == "min_endorsing_governments" for f in fund_rule._meta.fields)
     for scope, low, high, share in FUND_RULES:
-        fund_rule.objects.get_or_create(
-            scope=scope, defaults={"min_usd": low, "max_usd": high, "max_staff_office_percent": share}
-        )
+        defaults = {"min_usd": low, "max_usd": high, "max_staff_office_percent": share}
+        if has_endorsements:  # not yet in the migration that first loads the rules
+            defaults["min_endorsing_governments"] = ENDORSING_GOVERNMENTS.get(scope, 0)
+        fund_rule.objects.get_or_create(scope=scope, defaults=defaults)
     for order, (code, name_fr, name_en, weight) in enumerate(CRITERIA, start=1):
         criterion.objects.get_or_create(
             code=code, defaults={"name_fr": name_fr, "name_en": name_en, "weight": weight, "order": order}

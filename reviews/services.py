@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import ngettext
 
 from programmes.models import Programme, Status
 from programmes.rules import normalise_text_fields, raise_if
@@ -224,8 +225,18 @@ def proposal_actions(
             refuse(
                 Action.APPROVE,
                 "not_enough_reviews",
-                _("Approval needs %(required)s completed reviews in the current round; %(completed)s are completed.")
-                % {"required": proposal.required_reviews, "completed": completed},
+                " ".join(
+                    (
+                        ngettext(
+                            "Approval needs %(required)s completed review in the current round;",
+                            "Approval needs %(required)s completed reviews in the current round;",
+                            proposal.required_reviews,
+                        )
+                        % {"required": proposal.required_reviews},
+                        ngettext("%(completed)s is completed.", "%(completed)s are completed.", completed)
+                        % {"completed": completed},
+                    )
+                ),
             )
     return {a: checks.get(a, ActionCheck(a)) for a in Action.values}
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from programmes.models import Programme, Status
 from programmes.rules import row_key
 from programmes.views import get_programme_for_user
+from reporting.todo import report_tasks
 
 from . import services
 from .eligibility import all_pass, eligibility_checklist
@@ -391,4 +392,5 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
         "revisions": proposals.revision_requested_of(user),
         "today": timezone.localdate(),
     }
+    context.update(report_tasks(user))  # results reports to prepare and to validate
     return render(request, "reviews/tasks.html", context)

@@ -11,10 +11,11 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from partners.models import Organisation, OrganisationCategory, User
-from programmes.models import Participation, Programme, ProgrammeLocation, Role, Sector, Status
+from programmes.models import Indicator, Measure, Participation, Programme, ProgrammeLocation, Role, Sector, Status
 from programmes.reference import load_reference_data
 from programmes.roles import ensure_role_groups
 from regions.models import AdminUnit
+from reporting.roles import VALIDATORS, ensure_validator_group
 from reviews.reference import ensure_review_groups
 
 _codes = itertools.count(1)
@@ -32,6 +33,7 @@ def _ensure_groups() -> None:
     """The role groups come from migrations; a transactional test's flush removes them, so recreate them."""
     ensure_role_groups()
     ensure_review_groups()
+    ensure_validator_group()
 
 
 @pytest.fixture
@@ -133,6 +135,31 @@ def programme_b(org_b) -> Programme:
 @pytest.fixture
 def draft_a(org_a) -> Programme:
     return make_programme(org_a, status=Status.PIPELINE)
+
+
+@pytest.fixture
+def validator(reference):
+    return make_user("vera.validator", is_staff=True, group=VALIDATORS)
+
+
+@pytest.fixture
+def reporting_a(programme_a, org_a):
+    """programme_a, where organisation A reports people assisted (disaggregated) and IOM reports a percentage."""
+    Participation.objects.filter(programme=programme_a, organisation=org_a).update(reports_results=True)
+    people = Indicator.objects.create(
+        programme=programme_a,
+        code="IND1",
+        name_fr="Personnes assistées",
+        unit="personnes",
+        people=True,
+        disaggregated=True,
+        target=Decimal("500"),
+        reporting_partner=org_a,
+    )
+    share = Indicator.objects.create(
+        programme=programme_a, code="IND2", name_fr="Part des femmes", measure=Measure.PERCENTAGE, cumulative=True
+    )
+    return {"programme": programme_a, "people": people, "share": share}
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,8 @@ from programmes.models import (
     Programme,
     ProgrammeLocation,
     ProgrammeStatusChange,
+    RecipientCountry,
+    RecipientRegion,
     Sector,
 )
 from regions.models import AdminUnit
@@ -50,6 +52,8 @@ class Change:
     secondary_sectors: list[str] | None = None  # sector codes
     participations: list[dict] | None = None  # {"organisation": code, "role": ..., "contribution": "..."}
     locations: list[str] | None = None  # P-codes
+    recipient_countries: list[dict] | None = None  # {"country": "NE", "percentage": "100"}
+    recipient_regions: list[dict] | None = None  # {"region": "289", "percentage": "100"}
 
 
 @dataclass
@@ -76,6 +80,8 @@ def snapshot() -> dict[str, list]:
         Programme.secondary_sectors.through,
         Participation,
         ProgrammeLocation,
+        RecipientCountry,
+        RecipientRegion,
         Document,
         Outcome,
         Output,
@@ -129,6 +135,9 @@ def through_api(client_unused, user, programme: Programme, change: Change) -> An
         body["participations"] = change.participations
     if change.locations is not None:
         body["locations"] = change.locations
+    for name in ("recipient_countries", "recipient_regions"):
+        if getattr(change, name) is not None:
+            body[name] = getattr(change, name)
     response = client.patch(url, body, format="json", HTTP_IF_MATCH=etag)
     return Answer(response.status_code, json.dumps(response.json(), ensure_ascii=False))
 
@@ -177,6 +186,9 @@ def _apply_to_form(data: dict, change: Change, *, prefixes: dict[str, str]) -> N
         _replace_rows(data, prefixes["participations"], rows)
     if change.locations is not None:
         _replace_rows(data, prefixes["locations"], [{} for _ in change.locations])
+    for name in ("recipient_countries", "recipient_regions"):
+        if getattr(change, name) is not None:
+            _replace_rows(data, name, [{k: str(v) for k, v in row.items()} for row in getattr(change, name)])
 
 
 def _replace_rows(data: dict, prefix: str, rows: list[dict]) -> None:

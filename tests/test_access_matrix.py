@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from imports.services import import_job_create
-from programmes.models import Document, KeyFigure, Visibility
+from obligations.models import Obligation
+from programmes.models import Document, Indicator, KeyFigure, Participation, Visibility
+from reporting.services import results_report_open
 from reports.models import ReportJob
 
 MATRIX = json.loads((Path(__file__).parent / "access_matrix.json").read_text(encoding="utf-8"))
@@ -92,6 +95,21 @@ def world(
     # A 3W sheet partner A submitted for its shared programme, waiting for IOM's decision.
     sheet = f"#activity+code,#adm1+code\n{programme_a.code},NE003\n".encode()
     submission = import_job_create(user=partner_a, upload=SimpleUploadedFile("3w.csv", sheet), language="fr")
+    # An open obligation of each programme (the obligation calendar's pages and API).
+    obligations = {
+        key: Obligation.objects.create(
+            programme=programme, key="matrix", kind="final_report", due_date=date(2027, 3, 31), evidence="document"
+        )
+        for key, programme in programmes.items()
+    }
+    # Partner A reports for the shared programme: a draft results report it opened.
+    Participation.objects.filter(programme=programme_a, organisation=org_a).update(reports_results=True)
+    Indicator.objects.create(
+        programme=programme_a, code="IND1", name_fr="Personnes", people=True, reporting_partner=org_a
+    )
+    results_report = results_report_open(
+        programme=programme_a, user=partner_a, period_start=date(2025, 1, 1), period_end=date(2025, 3, 31)
+    )
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
     clients = {"anonymous": Client()}
     for persona, user in users.items():
@@ -104,6 +122,8 @@ def world(
         "org_a": org_a,
         "report": report,
         "import": submission,
+        "obligations": obligations,
+        "results_report": results_report,
     }
 
 
@@ -119,10 +139,13 @@ def fill(template: str, world, obj: str | None) -> str:
         "keyfigure": KeyFigure.objects.order_by("pk").first().pk,
         "report": world["report"].uuid,
         "import": world["import"].uuid,
+        "results_report": world["results_report"].pk,
+        "sectordoc": Document.objects.filter(sector__code="CT").current().order_by("pk").first().pk,
     }
     if obj is not None:
         values["code"] = world["programmes"][obj].code
         values["document"] = world["documents"][obj].pk
+        values["obligation"] = world["obligations"][obj].pk
     return template.format(**values)
 
 

@@ -58,14 +58,23 @@ def test_writes_without_if_match_get_428_and_change_nothing(as_persona, programm
     assert programme_a.title_fr != "Écrasé"
 
 
-def test_a_stale_if_match_gets_412_and_the_other_edit_survives(as_persona, programme_a):
+def test_a_stale_if_match_changing_the_same_field_is_a_409_and_the_other_edit_survives(as_persona, programme_a):
     client = as_persona("staff")
     stale = client.get(f"/api/v1/programmes/{programme_a.code}/")["ETag"]
     assert patch(client, programme_a, {"title_fr": "Première modification"}, if_match=stale).status_code == 200
     response = patch(client, programme_a, {"title_fr": "Seconde modification"}, if_match=stale)
-    assert response.status_code == 412 and response.json()["code"] == "precondition_failed"
+    assert response.status_code == 409 and response.json()["code"] == "edit_conflict"
+    assert list(response.json()["errors"]) == ["title_fr"]
     programme_a.refresh_from_db()
     assert programme_a.title_fr == "Première modification" and programme_a.version == 2
+
+
+def test_an_if_match_naming_a_version_never_seen_gets_412(as_persona, programme_a):
+    client = as_persona("staff")
+    response = patch(client, programme_a, {"title_fr": "Écrasé"}, if_match='"7"')
+    assert response.status_code == 412 and response.json()["code"] == "precondition_failed"
+    programme_a.refresh_from_db()
+    assert programme_a.title_fr != "Écrasé"
 
 
 def test_put_replaces_fields_and_the_lists_it_sends(as_persona, programme_a, org_b):

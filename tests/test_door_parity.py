@@ -133,6 +133,43 @@ RULES = [
         "Ce lieu figure déjà dans le programme.",
     ),
     (
+        "national programme given a second country",
+        None,
+        Change(recipient_countries=[{"country": "NE", "percentage": "50"}, {"country": "ML", "percentage": "50"}]),
+        "Un programme national a un seul pays bénéficiaire et aucune région bénéficiaire : pour plusieurs, "
+        "choisissez la portée régionale, multirégionale ou mondiale.",
+    ),
+    (
+        "country percentages not adding up to 100",
+        None,
+        Change(
+            fields={"scope": "global"},
+            recipient_countries=[{"country": "NE", "percentage": "60"}, {"country": "ML", "percentage": "30"}],
+        ),
+        "Les pourcentages des pays bénéficiaires totalisent 90 %, et non 100 %.",
+    ),
+    (
+        "regional programme with two regions",
+        None,
+        Change(
+            fields={"scope": "regional"},
+            recipient_countries=[],
+            recipient_regions=[{"region": "289", "percentage": "50"}, {"region": "189", "percentage": "50"}],
+        ),
+        "Un programme régional a une seule région bénéficiaire ou plusieurs pays voisins : pour plusieurs "
+        "régions, choisissez la portée multirégionale.",
+    ),
+    (
+        "P-codes without Niger among the countries",
+        None,
+        Change(
+            fields={"scope": "regional"},
+            recipient_countries=[{"country": "ML", "percentage": "50"}, {"country": "BF", "percentage": "50"}],
+            locations=["NE006012007"],
+        ),
+        "Les lieux (P-codes) sont au Niger : ajoutez le Niger comme pays bénéficiaire, ou retirez les lieux.",
+    ),
+    (
         "edited while under review",
         _under_review,
         Change(fields={"title_fr": "Changé pendant la revue"}),
@@ -200,3 +237,26 @@ def test_pasted_control_characters_are_stripped_and_text_is_stored_in_nfc_at_eve
     assert unicodedata.is_normalized("NFC", programme_a.title_fr)
     assert programme_a.summary_fr == "Ligne 1\nLigne 2\tfin"
     assert programme_a.participations.get().notes == "noteici"
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_every_door_saves_recipient_countries_and_regions(client, staff, admin_user, programme_a, door):
+    user = admin_user if door == "admin" else staff
+    change = Change(
+        fields={"scope": "global"},
+        recipient_countries=[
+            {"country": "NE", "percentage": "50"},
+            {"country": "ML", "percentage": "25"},
+            {"country": "BF", "percentage": "25"},
+        ],
+        recipient_regions=[{"region": "289", "percentage": "100"}],
+    )
+
+    answer = DOOR_FUNCTIONS[door](client, user, programme_a, change)
+
+    assert answer.status in (200, 302), answer.text[:3000]
+    programme_a.refresh_from_db()
+    assert programme_a.scope == "global"
+    countries = dict(programme_a.recipient_countries.values_list("country", "percentage"))
+    assert countries == {"NE": Decimal("50"), "ML": Decimal("25"), "BF": Decimal("25")}
+    assert list(programme_a.recipient_regions.values_list("region", flat=True)) == ["289"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal
 
@@ -64,24 +65,21 @@ def test_the_second_save_is_refused_explained_and_keeps_the_editors_input(client
     assert programme_a.updated_by == staff
 
 
-def test_a_status_change_made_meanwhile_also_refuses_the_save(client, staff, olga, programme_a):
+def test_a_status_change_made_meanwhile_is_merged_not_undone(client, staff, olga, programme_a):
     client.force_login(staff)
     mine = form_data(client.get(url(programme_a)).content.decode())
     programme_change_status(programme=programme_a, to_status=Status.SUSPENDED, user=olga, reason="Sécurité")
 
     mine["title_fr"] = "Titre d'Alice"
-    response = client.post(url(programme_a), mine)
+    response = client.post(url(programme_a), mine, follow=True)
 
-    assert response.status_code == 409
-    page = response.content.decode()
-    assert "Olga Moussa" in page and "Suspendu" in page
+    assert response.redirect_chain and response.status_code == 200
     programme_a.refresh_from_db()
-    assert programme_a.title_fr != "Titre d'Alice" and programme_a.status == Status.SUSPENDED
+    assert programme_a.title_fr == "Titre d'Alice" and programme_a.status == Status.SUSPENDED
+    assert ProgrammeStatusChange.objects.count() == 1
 
 
-def test_a_changed_partner_list_is_reported_and_nothing_of_the_refused_save_is_written(
-    client, staff, olga, programme_a, org_b
-):
+def test_a_partner_added_meanwhile_is_kept_with_the_place_added_here(client, staff, olga, programme_a, org_b):
     client.force_login(staff)
     mine = form_data(client.get(url(programme_a)).content.decode())
     client.force_login(olga)
@@ -91,12 +89,13 @@ def test_a_changed_partner_list_is_reported_and_nothing_of_the_refused_save_is_w
 
     client.force_login(staff)
     mine.update({"locations-1-admin_unit": "NE006008010"})
-    response = client.post(url(programme_a), mine)
+    response = client.post(url(programme_a), mine, follow=True)
 
-    assert response.status_code == 409
-    assert "ORGB" in re.search(r'<section class="alert alert-warning".*?</section>', response.content.decode(), re.S)[0]
-    assert list(programme_a.locations.values_list("admin_unit__pcode", flat=True)) == ["NE006012007"]
-    assert ProgrammeStatusChange.objects.count() == 0
+    assert response.status_code == 200 and response.redirect_chain
+    page = html.unescape(response.content.decode())
+    assert "avec les modifications enregistrées entre-temps par Olga Moussa : Partenaires" in page
+    assert sorted(programme_a.locations.values_list("admin_unit__pcode", flat=True)) == ["NE006008010", "NE006012007"]
+    assert programme_a.participations.filter(organisation=org_b, role="funding").exists()
 
 
 def test_a_missing_version_is_an_error_not_a_blind_overwrite(client, staff, programme_a):
@@ -111,7 +110,7 @@ def test_a_missing_version_is_an_error_not_a_blind_overwrite(client, staff, prog
     assert programme_a.title_fr != "Sans version"
 
 
-def test_a_row_removed_meanwhile_is_flagged_and_can_be_dropped(client, staff, olga, programme_a):
+def test_a_row_removed_meanwhile_stays_removed(client, staff, olga, programme_a):
     client.force_login(staff)
     mine = form_data(client.get(url(programme_a)).content.decode())
     client.force_login(olga)
@@ -121,11 +120,28 @@ def test_a_row_removed_meanwhile_is_flagged_and_can_be_dropped(client, staff, ol
 
     client.force_login(staff)
     mine["title_fr"] = "Titre d'Alice"
-    page = client.post(url(programme_a), mine).content.decode()
-    assert "Cette ligne n’existe plus (quelqu’un l’a supprimée)" in page
-
-    again = form_data(page)
-    again["locations-0-DELETE"] = "on"
-    assert client.post(url(programme_a), again).status_code == 302
+    assert client.post(url(programme_a), mine).status_code == 302
     programme_a.refresh_from_db()
     assert programme_a.title_fr == "Titre d'Alice" and not programme_a.locations.exists()
+
+
+def test_a_row_removed_meanwhile_but_changed_here_is_a_conflict_that_keeps_the_row(client, staff, olga, programme_a):
+    client.force_login(staff)
+    mine = form_data(client.get(url(programme_a)).content.decode())
+    client.force_login(olga)
+    theirs = form_data(client.get(url(programme_a)).content.decode())
+    theirs["participations-0-DELETE"] = "on"
+    assert client.post(url(programme_a), theirs).status_code == 302
+
+    client.force_login(staff)
+    mine["participations-0-notes"] = "Notes d'Alice"
+    response = client.post(url(programme_a), mine)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "(supprimé)" in page and "Notes d&#x27;Alice" in page
+    again = form_data(page)
+    assert (
+        again["participations-0-notes"] == "Notes d'Alice" and again.get("participations-0-id", "") == ""
+    )  # a new row
+    assert client.post(url(programme_a), again).status_code == 302
+    assert programme_a.participations.get().notes == "Notes d'Alice"

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.utils import translation
 
 from imports.models import ImportedActivity, ImportJob, ImportStatus
 from imports.services import ImportRefused, import_job_confirm, import_job_create, import_job_reject
@@ -149,7 +150,7 @@ def test_a_rule_of_the_domain_refuses_the_activity_whole(media, staff):
     ],
 )
 def test_unreadable_files_are_refused_at_once_and_nothing_is_kept(media, staff, content, message):
-    with pytest.raises(ImportRefused) as refused:
+    with translation.override("fr"), pytest.raises(ImportRefused) as refused:  # whatever an earlier test left active
         upload(staff, content=content, name="file.xml")
     assert message in refused.value.messages[0]
     assert ImportJob.objects.count() == 0
@@ -310,3 +311,55 @@ def test_the_template_has_headers_hashtags_and_allowed_values(media, staff):
     assert sheet["A1"].value == "Code du programme"
     assert sheet["A2"].value == "#activity+code"
     assert "NE006" in [c.value for c in workbook.worksheets[1]["E"]]
+
+
+def formula_workbook(code: str, *, saved: str | None) -> bytes:
+    """A 3W sheet whose budget cell is a formula; `saved` is the result a spreadsheet program would have stored."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Code", "Programme", "Budget"])
+    sheet.append(["#activity+code", "#activity+name", "#value+budget"])
+    sheet.append([code, "Un programme", "=1000*2"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    if saved is None:
+        return buffer.getvalue()  # openpyxl computes nothing: no saved result, as from a script
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb"(<f>1000\*2</f>)<v\s*/>|(<f>1000\*2</f>)<v></v>",
+                    rb"<f>1000*2</f><v>%s</v>" % saved.encode(),
+                    data,
+                )
+                assert saved.encode() in data
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_formula_with_a_saved_result_is_read_and_reported_for_its_cell(media, staff, programme_a):
+    job = upload(staff, content=formula_workbook(programme_a.code, saved="2000"), name="3w.xlsx")
+    (item,) = job.preview
+    assert item["action"] == "update", item
+    assert any(c["field"] == "budget" and "2" in str(c["new"]) for c in item["changes"])
+    (warning,) = [w for w in item["warnings"] if "formule" in w]
+    assert "ligne 3" in warning and "Budget" in warning and "=1000*2" in warning and "2000" in warning
+
+
+def test_a_formula_without_a_saved_result_stops_its_programme_with_the_cell_named(media, staff, programme_a):
+    job = upload(staff, content=formula_workbook(programme_a.code, saved=None), name="3w.xlsx")
+    (item,) = job.preview
+    assert item["action"] == "error"
+    (error,) = item["errors"]
+    assert "ligne 3" in error and "Budget" in error and "=1000*2" in error and "enregistrez" in error
+    before = programme_a.budget
+    confirm(job, staff)
+    programme_a.refresh_from_db()
+    assert programme_a.budget == before  # nothing written

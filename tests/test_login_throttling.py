@@ -87,14 +87,18 @@ def test_the_slow_down_never_keeps_a_real_user_out_longer_than_the_maximum_delay
 
 
 @override_settings(LOGIN_USERNAME_FREE_FAILURES=3, LOGIN_USERNAME_MAX_DELAY=60, TRUSTED_PROXY_COUNT=1)
-def test_a_browser_that_signed_in_before_is_not_slowed_by_someone_elses_guessing(staff):
+def test_a_browser_that_signed_in_before_is_not_slowed_by_someone_elses_guessing(staff, monkeypatch):
+    now = security.time.time()
+    monkeypatch.setattr(security.time, "time", lambda: now)  # the clock stands still: no delay runs out mid-test
     own_browser = Client()
     assert login(own_browser, staff.username, PASSWORD, forwarded="203.0.113.20").status_code == 302
     device = own_browser.cookies[security.DEVICE_COOKIE].value
     own_browser = Client()  # signed out, the device cookie kept
     own_browser.cookies[security.DEVICE_COOKIE] = device
-    for i in range(10):
-        login(Client(), staff.username, f"guess-{i}", forwarded=f"198.51.100.{i}")
+    guesses = [
+        login(Client(), staff.username, f"guess-{i}", forwarded=f"198.51.100.{i}").status_code for i in range(10)
+    ]
+    assert guesses[:3] == [200] * 3 and guesses[-1] == 429  # the free failures, then the slow-down
     assert login(Client(), staff.username, PASSWORD, forwarded="203.0.113.21").status_code == 429
     assert login(own_browser, staff.username, PASSWORD, forwarded="203.0.113.20").status_code == 302
 

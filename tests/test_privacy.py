@@ -7,7 +7,7 @@ from django.apps import apps
 
 from programmes.privacy import suppress_small_cells
 
-PROJECT_APPS = {"partners", "regions", "programmes", "reports", "reviews"}
+PROJECT_APPS = {"partners", "regions", "programmes", "reports", "reviews", "obligations"}
 
 # Words that betray a field about a person (a migrant, a victim, a returnee...).
 PERSONAL = re.compile(

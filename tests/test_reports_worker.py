@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from django.db import connection
 
 from iom_portal.celery import app
 from reports import services
-from reports.models import JobStatus, ReportType
+from reports.models import JobStatus, ReportJob, ReportType
 
 from .conftest import make_programme
 
@@ -128,8 +129,8 @@ def test_a_job_whose_worker_is_killed_mid_run_is_recovered_and_finishes(
     assert not job.path.exists()  # only the temporary file was being written
 
     # Beat's stale-job recovery notices the silent heartbeat and sends the job again.
-    settings.REPORTS_STALE_AFTER = 2
-    time.sleep(3)
+    settings.REPORTS_STALE_AFTER = 2  # the dead worker's last heartbeat is made older than that, not waited for
+    ReportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at - timedelta(seconds=3))
     assert services.report_jobs_recover_stale() == {"requeued": 1, "failed": 0}
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED

@@ -219,10 +219,9 @@ def test_an_outcome_removed_together_with_its_indicator_goes(client, staff, fram
     [
         (
             "fr",
-            "OC2 est encore mesuré par l’indicateur ou les indicateurs I2 : rattachez-les à un autre résultat "
-            "ou supprimez-les d’abord.",
+            "OC2 est encore mesuré par l’indicateur I2 : rattachez-le à un autre résultat ou supprimez-le d’abord.",
         ),
-        ("en", "OC2 is still measured by indicator(s) I2: attach them to another result or remove them first."),
+        ("en", "OC2 is still measured by indicator I2: attach it to another result or remove it first."),
     ],
 )
 def test_removing_an_outcome_that_an_indicator_measures_is_refused_and_changes_nothing(
@@ -313,7 +312,7 @@ def test_the_results_service_refuses_what_the_page_refuses(staff, framework, eng
     with pytest.raises(ResultsInvalid) as refused:
         results_replace(programme=framework, user=staff, outcomes=plan)
     assert refused.value.messages == [
-        "OC2 is still measured by indicator(s) I2: attach them to another result or remove them first."
+        "OC2 is still measured by indicator I2: attach it to another result or remove it first."
     ]
     assert Outcome.objects.filter(pk=oc2.pk).exists()
 

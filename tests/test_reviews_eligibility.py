@@ -20,6 +20,15 @@ from reviews.models import BudgetLine, ExchangeRate, FundRule, ProposalKind
 pytest_plugins = ["tests.reviews_support"]
 
 
+def endorse_by_two_governments(programme) -> None:
+    """Niger and Mali recipients, each government endorsing the proposal with a letter."""
+    from .test_countries import endorse
+
+    programme.recipient_countries.all().delete()
+    for code in ("NE", "ML"):
+        endorse(programme, code, Decimal("50"))
+
+
 NATIONAL = FundRule(scope=Scope.NATIONAL, min_usd=Decimal("50000"), max_usd=Decimal("200000"))
 
 
@@ -125,6 +134,7 @@ def test_regional_rule_applies_to_regional_programmes(eligible):
     eligible.scope = Scope.REGIONAL
     eligible.budget = Decimal("300000")
     eligible.save()
+    endorse_by_two_governments(eligible)  # the regional IDF rule (tests/test_countries.py)
     BudgetLine.objects.filter(programme=eligible, category="activities").update(amount=Decimal("270000"))
     assert all_pass(eligibility_checklist(eligible, ProposalKind.IDF))
     eligible.budget = Decimal("300000.01")

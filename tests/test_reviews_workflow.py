@@ -340,7 +340,12 @@ def test_no_approval_without_the_required_completed_reviews(under_review, expert
         error = refused(
             "not_enough_reviews", services.proposal_decide, proposal=proposal, user=approver, decision="approved"
         )
-    assert "2 completed reviews in the current round; 1 are completed" in error.messages[0]
+    assert "2 completed reviews in the current round; 1 is completed." in error.messages[0]
+    with translation.override("fr"):
+        error = refused(
+            "not_enough_reviews", services.proposal_decide, proposal=proposal, user=approver, decision="approved"
+        )
+    assert "2 évaluations terminées dans le tour actuel ; 1 est terminée." in error.messages[0]  # plurals by count
     assert proposal.programme.status == Status.UNDER_REVIEW
 
 

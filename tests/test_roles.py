@@ -42,7 +42,16 @@ def fresh_groups(tmp_path_factory) -> dict[str, list[str]]:
 
 
 def test_a_fresh_database_has_every_role_group_without_demo_data(fresh_groups):
-    assert set(fresh_groups) == {PROGRAMME_OFFICERS, VIEWERS, "Review managers", "Approvers", "Technical experts"}
+    assert set(fresh_groups) == {
+        PROGRAMME_OFFICERS,
+        VIEWERS,
+        "Review managers",
+        "Approvers",
+        "Technical experts",
+        "IOM results validators",
+    }
+    assert "reporting.validate_resultsreport" in fresh_groups["IOM results validators"]
+    assert "reporting.validate_resultsreport" not in fresh_groups[PROGRAMME_OFFICERS]
 
 
 def test_programme_officers_can_change_programmes_and_their_parts_but_not_reference_lists(fresh_groups):

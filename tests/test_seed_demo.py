@@ -109,3 +109,17 @@ def test_the_seed_demo_command_also_seeds_the_review_demo_from_the_reviews_side(
     call_command("seed_demo", "--programmes", "40")
     assert Proposal.objects.exists()
     assert User.objects.filter(username="expert2").exists()
+
+
+def test_the_demo_has_a_results_report_in_each_state_for_partner_anltp(reference, settings):
+
+    from reporting.models import ResultsReport
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--programmes", "40")
+    reports = ResultsReport.objects.filter(organisation__code="anltp-tim")
+    assert set(reports.values_list("state", flat=True)) == {"draft", "submitted", "returned", "approved"}
+    assert reports.values("programme").distinct().count() == 1
+    returned = reports.get(state="returned")
+    assert returned.return_reason
+    assert User.objects.get(username="staff").has_perm("reporting.validate_resultsreport")

@@ -273,7 +273,9 @@ def test_iom_internal_notes_documents_and_disaggregated_cells_render_only_for_io
     client.force_login(request.getfixturevalue(persona))
     html = html_of(client, rich_programme.get_absolute_url())
     assert "DOC-SHARED" in html
-    assert "600" in html and "75 %" in html  # period total: achieved 600 of target 800
+    assert "600" in html and "75\u202f%" in html  # period total: achieved 600 of target 800; French spacing
+    english = html_of(client, rich_programme.get_absolute_url().replace("/fr/", "/en/", 1))
+    assert "75%" in english and "75 %" not in english and "75\u202f%" not in english
     for secrets in (["NOTE-INTERNE-CONFIDENTIELLE"], ["DOC-IOM-ONLY"], ["4321", "4\u202f321", "4 321", "4\xa0321"]):
         assert any(secret in html for secret in secrets) == iom, (persona, secrets)
     assert ("Ventilé (OIM uniquement)" in html) == iom

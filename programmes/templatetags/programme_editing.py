@@ -13,6 +13,8 @@ register = template.Library()
 ROW_NOUNS = {
     "participations": _("Partner"),
     "locations": _("Place"),
+    "recipient_countries": _("Recipient country"),
+    "recipient_regions": _("Recipient region"),
     "indicators": _("Indicator"),
     "values": _("Period value"),
 }

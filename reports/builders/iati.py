@@ -14,7 +14,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from lxml import etree
 
-from programmes.models import IATI_ACTIVITY_STATUS, IATI_ORGANISATION_ROLE, Measure, Role, Scope, Status
+from programmes.models import (
+    IATI_ACTIVITY_STATUS,
+    IATI_ORGANISATION_ROLE,
+    IATI_PORTAL_CODE,
+    IATI_PORTAL_NAMESPACE,
+    IATI_PORTAL_ROLE,
+    Measure,
+    Role,
+    Scope,
+    Status,
+    adds_up_by_sum,
+)
+from regions.models import NIGER
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _no_progress, iter_programmes
 
@@ -117,6 +129,7 @@ def iati_activity(
         if org.iati_identifier:
             element.set("ref", org.iati_identifier)
         element.set("role", IATI_ORGANISATION_ROLE[Role(role)])
+        element.set(IATI_PORTAL_ROLE, role)
         if org.iati_type:
             element.set("type", org.iati_type)
 
@@ -131,9 +144,15 @@ def iati_activity(
         element.set("type", kind)
         element.set("iso-date", value.isoformat())
     etree.SubElement(activity, "activity-scope").set("code", IATI_ACTIVITY_SCOPE[Scope(record.scope)])
-    country = etree.SubElement(activity, "recipient-country")
-    country.set("code", "NE")
-    country.set("percentage", "100")
+    # Recipients with their shares; a national programme recorded without any is Niger's (the default).
+    countries = record.countries or ([(NIGER, "", "", Decimal("100"))] if record.scope == Scope.NATIONAL else [])
+    for tag, rows in (("recipient-country", countries), ("recipient-region", record.regions)):
+        for code, _fr, _en, percentage in rows:
+            element = etree.SubElement(activity, tag)
+            element.set("code", code)
+            if tag == "recipient-region":
+                element.set("vocabulary", "1")
+            element.set("percentage", f"{percentage.normalize():f}")
 
     for unit_id in record.unit_ids:
         _iati_location(activity, lookups, unit_id)
@@ -220,17 +239,26 @@ def _iati_results(activity: etree._Element, record: ProgrammeRecord, suppress_be
         result.set("type", "1" if key[0] in ("output", "") else "2")
         result.set("aggregation-status", "1")
         code, fr, en = statements.get(key, ("", record.title_fr, record.title_en))
+        if code:
+            result.set(IATI_PORTAL_CODE, code)
         _narratives(result, "title", f"{code} {fr}".strip(), f"{code} {en}".strip() if en else "")
         for ind in indicators:
             _iati_indicator(result, ind, record, suppress_below)
+
+
+# IATI IndicatorMeasure: 1 unit, 2 percentage, 3 nominal (yes/no), 5 qualitative (text).
+IATI_MEASURE = {Measure.UNIT: "1", Measure.PERCENTAGE: "2", Measure.YES_NO: "3", Measure.TEXT: "5"}
 
 
 def _iati_indicator(
     result: etree._Element, ind: IndicatorRecord, record: ProgrammeRecord, suppress_below: int = 0
 ) -> None:
     indicator = etree.SubElement(result, "indicator")
-    indicator.set("measure", "2" if ind.measure == Measure.PERCENTAGE else "1")
+    indicator.set("measure", IATI_MEASURE.get(ind.measure, "1"))
     indicator.set("ascending", "1")
+    # Whether its values add up across activities and periods: the one aggregation rule.
+    indicator.set("aggregation-status", "1" if adds_up_by_sum(ind.measure, ind.cumulative) else "0")
+    indicator.set(IATI_PORTAL_CODE, ind.code)
     _narratives(indicator, "title", ind.name_fr, ind.name_en)
     baseline = etree.SubElement(indicator, "baseline")
     baseline.set("year", str(ind.baseline_year or record.planned_start.year))
@@ -288,7 +316,7 @@ def write_iati_xml(
     count = 0
     with etree.xmlfile(out, encoding="utf-8") as xf:
         xf.write_declaration()
-        with xf.element("iati-activities", _envelope(generated)):
+        with xf.element("iati-activities", _envelope(generated), nsmap={"portal": IATI_PORTAL_NAMESPACE}):
             for record in iter_programmes(queryset, lookups, results=True, statements=True, progress=progress):
                 activity = iati_activity(record, lookups, prefix=prefix, today=today, suppress_below=suppress_below)
                 errors = validate_activity(activity, generated)

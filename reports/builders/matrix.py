@@ -11,6 +11,7 @@ It follows OCHA's 3W/4W template, and every column that can be summed sums to th
   figure (indicators are not added together: the same people may be counted by several).
 - Proposals (pipeline, submitted, under review, revision requested), rejected and cancelled
   programmes are left out unless the request filters on status explicitly.
+- Niger only: a programme whose recipient countries leave Niger out has no row (the notes say so).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from openpyxl import Workbook
 
 from partners.models import IatiOrganisationType
 from programmes.exports import safe_row
-from programmes.models import AgeGroup, Measure, Role, Sex, Status
+from programmes.models import AgeGroup, Measure, Role, Sex, Status, total_over_periods
 from programmes.privacy import hidden_cells
+from regions.models import NIGER
 
 from .records import IndicatorRecord, Lookups, ProgrammeRecord, Progress, _d, _no_progress, iter_programmes
 from .workbook import Column, Sheet, fixed_properties, notes_sheet
@@ -123,6 +125,10 @@ def matrix_columns() -> list[Column]:
 def matrix_notes(*, suppress_below: int) -> list[str]:
     notes = [
         _(
+            "This 3W matrix covers Niger only: places are Niger's OCHA P-codes, and programmes whose recipient "
+            "countries do not include Niger are left out (see the portfolio workbook and the IATI file for them)."
+        ),
+        _(
             "Budget: each programme's budget is split equally across its rows (places × implementing "
             "organisations), in cents, the last row taking the rounding remainder: the column adds up to the "
             "programmes' budgets. Amounts are in each programme's currency; add them up per currency."
@@ -165,12 +171,11 @@ def split_budget(budget: Decimal | None, parts: int) -> list[Decimal | None]:
     return [share] * (parts - 1) + [budget - share * (parts - 1)]
 
 
-def _cell_figure(values: list[tuple], cumulative: bool, sex: str, age: str, column: int) -> Decimal | None:
-    """The programme-wide figure of one cell: its latest period when cumulative, else the sum of its periods."""
-    figures = [v[column] for v in values if v[2] == sex and v[3] == age and v[column] is not None]
-    if not figures:
-        return None
-    return figures[-1] if cumulative else sum(figures, Decimal(0))
+def _cell_figure(values: list[tuple], indicator: IndicatorRecord, sex: str, age: str, column: int) -> Decimal | None:
+    """The programme-wide figure of one cell, by the one aggregation rule (programmes.models.total_over_periods):
+    its latest period when cumulative, else the sum of its periods."""
+    figures = [v[column] for v in values if v[2] == sex and v[3] == age]
+    return total_over_periods(indicator.measure, indicator.cumulative, figures)
 
 
 def _shown_values(indicator: IndicatorRecord, suppress_below: int) -> tuple[list[tuple], bool]:
@@ -197,8 +202,8 @@ def people_figures(record: ProgrammeRecord, *, suppress_below: int = 0) -> Peopl
         if not indicator.counts_people:
             continue
         shown, partial = _shown_values(indicator, suppress_below)
-        reached = [_cell_figure(shown, indicator.cumulative, sex, age, 5) for _tag, sex, age in REACHED]
-        targeted = [_cell_figure(indicator.values, indicator.cumulative, sex, age, 4) for _tag, sex, age in TARGETED]
+        reached = [_cell_figure(shown, indicator, sex, age, 5) for _tag, sex, age in REACHED]
+        targeted = [_cell_figure(indicator.values, indicator, sex, age, 4) for _tag, sex, age in TARGETED]
         if indicator.target is not None:
             targeted[0] = indicator.target
         size = (max(reached[0] or 0, targeted[0] or 0), indicator.code)
@@ -225,6 +230,8 @@ def matrix_rows(
     contact = settings.REPORTS_CONTACT_EMAIL
     country = "Niger"
     for record in iter_programmes(queryset, lookups, results=True, all_cells=True, progress=progress):
+        if record.countries and all(code != NIGER for code, *_rest in record.countries):
+            continue  # Niger only (matrix_notes)
         implementers = [
             (lookups.orgs[o].name, lookups.orgs[o].acronym_local, lookups.orgs[o].type_label)
             for o in record.partners_in(Role.IMPLEMENTING_PARTNER)

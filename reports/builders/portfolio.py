@@ -18,7 +18,15 @@ from programmes import stats
 from programmes.models import KeyFigure, Measure, Role
 from programmes.privacy import hidden_cells, small_label
 
-from .records import Lookups, ProgrammeRecord, Progress, _no_progress, _role_names, iter_programmes
+from .records import (
+    Lookups,
+    ProgrammeRecord,
+    Progress,
+    _no_progress,
+    _role_names,
+    iter_programmes,
+    recipients_label,
+)
 from .workbook import Column, Sheet, fixed_properties, notes_sheet, suppressed_note
 
 PORTFOLIO_ROLES = (
@@ -47,6 +55,8 @@ def portfolio_columns() -> list[Column]:
         *[Column(str(role.label), "long") for role in PORTFOLIO_ROLES],
         Column(_("Locations"), "long"),
         Column(_("P-codes")),
+        Column(_("Recipient countries"), "long"),
+        Column(_("Recipient regions"), "long"),
     ]
 
 
@@ -72,6 +82,8 @@ def portfolio_row(record: ProgrammeRecord, lookups: Lookups) -> list:
         *[_role_names(record, lookups, role) for role in PORTFOLIO_ROLES],
         "; ".join(u.name for u in units),
         "; ".join(u.pcode for u in units),
+        recipients_label(record.countries, lookups),
+        recipients_label(record.regions, lookups),
     ]
 
 

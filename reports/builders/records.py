@@ -32,12 +32,16 @@ from programmes.models import (
     Participation,
     Programme,
     ProgrammeLocation,
+    RecipientCountry,
+    RecipientRegion,
     Role,
     Scope,
     Sector,
     Sex,
     Status,
+    counts_people,
     fold_text,
+    total_over_periods,
 )
 from programmes.privacy import HIDDEN_MARK, small_label
 from regions.models import AdminUnit
@@ -285,6 +289,7 @@ class IndicatorRecord:
     target: Decimal | None
     unit_en: str = ""
     cumulative: bool = False
+    people: bool = False
     disaggregated: bool = False
     key_indicator: str = ""
     values: list[tuple] = field(default_factory=list)  # (period_start, period_end, sex, age, target, achieved)
@@ -296,9 +301,12 @@ class IndicatorRecord:
     @property
     def counts_people(self) -> bool:
         """The rule of Indicator.counts_people, on the record."""
-        if self.measure != Measure.UNIT:
-            return False
-        return self.disaggregated or bool(self.key_indicator) or fold_text(self.unit).strip() in PEOPLE_UNITS
+        return counts_people(self.measure, self.people, self.disaggregated, self.key_indicator, self.unit)
+
+    def total_achieved(self) -> Decimal | None:
+        """Achieved over all periods, by the one aggregation rule (programmes.models.total_over_periods)."""
+        totals = [row[5] for row in self.values if row[2] == Sex.ALL and row[3] == AgeGroup.ALL]
+        return total_over_periods(self.measure, self.cumulative, totals)
 
     @property
     def unit_label(self) -> str:
@@ -332,6 +340,9 @@ class ProgrammeRecord:
     secondary_sector_ids: list[int] = field(default_factory=list)
     partners: list[tuple[int, str, Decimal | None]] = field(default_factory=list)  # (organisation, role, amount)
     unit_ids: list[int] = field(default_factory=list)
+    # Recipients, largest share first: (code, name_fr, name_en, percentage)
+    countries: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
+    regions: list[tuple[str, str, str, Decimal]] = field(default_factory=list)
     results: list[tuple] = field(default_factory=list)  # (kind, pk, code, statement_fr, statement_en)
     indicators: list[IndicatorRecord] = field(default_factory=list)
 
@@ -377,6 +388,11 @@ def iter_programmes(
             .values_list("programme_id", "admin_unit_id")
         ):
             records[pid].unit_ids.append(unit)
+        for model, key, target in ((RecipientCountry, "country", "countries"), (RecipientRegion, "region", "regions")):
+            recipients = model.objects.filter(programme_id__in=ids).order_by("programme_id", "-percentage", key)
+            fields = ("programme_id", key, f"{key}__name_fr", f"{key}__name_en", "percentage")
+            for pid, *row in recipients.values_list(*fields):
+                getattr(records[pid], target).append(tuple(row))
         through = Programme.secondary_sectors.through
         for pid, sector in (
             through.objects.filter(programme_id__in=ids).order_by("sector_id").values_list("programme_id", "sector_id")
@@ -422,6 +438,7 @@ def _attach_results(records: dict[int, ProgrammeRecord], ids: list[int], *, all_
             "target",
             "unit_en",
             "cumulative",
+            "people",
             "disaggregated",
             "key_indicator",
         )
@@ -453,6 +470,11 @@ def _status_label(status: str) -> str:
 
 def _role_names(record: ProgrammeRecord, lookups: Lookups, role: str) -> str:
     return "; ".join(lookups.orgs[o].label for o in record.partners_in(role))
+
+
+def recipients_label(rows: list[tuple[str, str, str, Decimal]], lookups: Lookups) -> str:
+    """'Niger (60 %); Mali (40 %)': recipient countries or regions in the report's language."""
+    return "; ".join(f"{lookups.pick(fr, en)} ({percentage.normalize():f} %)" for _code, fr, en, percentage in rows)
 
 
 def _hidden(value: Decimal | None, hidden: bool, threshold: int) -> Any:

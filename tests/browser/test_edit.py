@@ -131,6 +131,8 @@ def test_two_editors_conflict_and_the_second_resolves_it(page, login, demo_data,
     finally:
         other_context.close()
 
+    # The same title changed by both: a clash, both values shown, the editor's input kept.
+    page.fill("#id_title_fr", "Titre du chargé de programme")
     page.fill("#id_summary_fr", "Résumé mis à jour par le chargé de programme")
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_load_state("networkidle")
@@ -139,17 +141,18 @@ def test_two_editors_conflict_and_the_second_resolves_it(page, login, demo_data,
     assert conflict.is_visible()
     assert "Aïcha Administratrice" in conflict.inner_text()
     assert "Titre changé par l'administratrice" in conflict.inner_text()
+    assert "Titre du chargé de programme" in conflict.inner_text()
     assert page.input_value("#id_summary_fr") == "Résumé mis à jour par le chargé de programme"
-    assert page.input_value("#id_title_fr") == "Titre changé par l'administratrice"
+    assert page.input_value("#id_title_fr") == "Titre du chargé de programme"
     programme.refresh_from_db()
     assert programme.summary_fr != "Résumé mis à jour par le chargé de programme"
 
-    page.get_by_role("button", name="Enregistrer").click()
+    page.get_by_role("button", name="Enregistrer").click()  # keeps the editor's choice
     page.wait_for_load_state("networkidle")
 
     assert page.url.endswith(f"/fr/programmes/{programme.code}/")
     programme.refresh_from_db()
-    assert programme.title_fr == "Titre changé par l'administratrice"
+    assert programme.title_fr == "Titre du chargé de programme"
     assert programme.summary_fr == "Résumé mis à jour par le chargé de programme"
     assert page.console_errors == [REFUSED.format(status="409 (Conflict)")]
     assert other_errors == []

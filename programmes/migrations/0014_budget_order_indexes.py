@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0009_search_parts_place_codes_and_summaries'),
+        ('programmes', '0013_search_parts_place_codes_and_summaries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

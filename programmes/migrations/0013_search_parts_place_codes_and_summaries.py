@@ -48,7 +48,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0008_key_figure_source_and_indicator_unit_in_english'),
+        ('programmes', '0012_document_categories_for_obligations'),
         ('regions', '0002_office_name_in_both_languages'),
     ]
 
