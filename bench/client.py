@@ -75,19 +75,23 @@ class Session:
 
 
 def measure_interleaved(
-    session: Session, endpoints: list[tuple[str, str]], requests: int = REQUESTS, rounds: int = 10
+    session: Session | None, endpoints: list[tuple], requests: int = REQUESTS, rounds: int = 10
 ) -> list[Result]:
     """Measure every endpoint in turn, `rounds` times, so that each one (the floor included) sees
-    the same background load on a shared machine; `requests` per endpoint in total."""
-    for _, path in endpoints:
+    the same background load on a shared machine; `requests` per endpoint in total.
+
+    An endpoint is (name, path) measured with `session`, or (name, path, session) with its own
+    (e.g. staff and partner pages interleaved in one run); names must be unique."""
+    endpoints = [(e[0], e[1], e[2] if len(e) > 2 else session) for e in endpoints]
+    for _, path, own in endpoints:
         for _ in range(WARMUP):
-            session.get(path)
-    batches: dict[str, list[Result]] = {name: [] for name, _ in endpoints}
+            own.get(path)
+    batches: dict[str, list[Result]] = {name: [] for name, _, _ in endpoints}
     for _ in range(rounds):
-        for name, path in endpoints:
-            batches[name].append(_timed(session, name, path, max(1, requests // rounds), CONCURRENCY))
+        for name, path, own in endpoints:
+            batches[name].append(_timed(own, name, path, max(1, requests // rounds), CONCURRENCY))
     results = []
-    for name, path in endpoints:
+    for name, path, _own in endpoints:
         latencies = sorted(lat for batch in batches[name] for lat in batch.latencies)
         wall = sum(batch.wall for batch in batches[name])
         results.append(_result(name, path, latencies, wall, sum(b.errors for b in batches[name])))

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from partners.iati_identifiers import identifier_errors
-from programmes.models import IATI_ORGANISATION_ROLE, IATI_TRANSACTION_TYPE, Currency, Programme, Role, Status
-from programmes.rules import ParticipationRow
+from programmes.models import IATI_ORGANISATION_ROLE, IATI_TRANSACTION_TYPE, Currency, Programme, Role, Scope, Status
+from programmes.rules import HUNDRED, ParticipationRow
+from regions.models import NIGER
 
 from .iati import ActivityRecord
 from .mapping import (
@@ -188,6 +189,11 @@ def _recipients(record: ActivityRecord, reference: Reference, draft: ProgrammeDr
             _("Niger is not a recipient country: the activity's places were not matched to Niger's P-codes.")
         )
         draft.locations = []
+    national = draft.fields["scope"] == Scope.NATIONAL
+    if national and not countries and not regions and NIGER in reference.recipients.countries:
+        # What the services do for a national programme given no country (rules.default_countries),
+        # so that the preview compares like with like and a re-import changes nothing.
+        countries = [{"country": reference.recipients.countries[NIGER], "percentage": HUNDRED}]
     draft.recipient_countries, draft.recipient_regions = countries, regions
 
 

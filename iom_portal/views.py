@@ -8,18 +8,11 @@ from django.utils.translation import get_language_from_request
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from programmes.models import KeyFigure, Programme
-from programmes.place_views import map_config, region_counts
-from programmes.stats import (
-    budget_by_region,
-    budget_by_region_chart,
-    budget_usd,
-    live_figures,
-    programmes_by_sector,
-    programmes_by_sector_chart,
-    programmes_by_status,
-    programmes_by_status_chart,
-)
+from programmes import summary
+from programmes.models import KeyFigure, Sector
+from programmes.place_views import map_config, region_rows
+from programmes.stats import budget_by_region_chart, budget_usd, programmes_by_sector_chart, programmes_by_status_chart
+from regions.models import AdminUnit
 
 from .celery import app as celery_app
 
@@ -34,16 +27,22 @@ def root_redirect(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Headline figures, live figures, charts and the map — all over the programmes the user may see."""
-    programmes = Programme.objects.visible_to(request.user)
-    by_sector = programmes_by_sector(programmes)
-    by_status = programmes_by_status(programmes)
-    budget = budget_by_region(programmes)
-    live = live_figures(programmes, suppress_small=not request.user.is_iom_staff)
-    live["budget_usd"] = budget_usd(live)
+    """Headline figures, live figures, charts and the map — all over the programmes the user may see.
+
+    The figures are the user's scope's summaries (programmes/summary.py): read in one query, recomputed
+    only after a change; the page says when they were computed."""
+    parts = summary.summaries(request.user, "dashboard", "places")
+    dashboard, places = parts["dashboard"], parts["places"]
+    regions = list(AdminUnit.objects.regions().without_boundary())
+    by_sector = summary.by_sector(dashboard, list(Sector.objects.all()))
+    by_status = summary.by_status(dashboard)
+    budget = summary.budget_by_region(dashboard, regions)
+    live = summary.live_figures(dashboard)
+    live["budget_usd"] = budget_usd(live)  # at today's rates, whenever the summary was computed
     context = {
         "headline_figures": KeyFigure.objects.filter(is_published=True),
         "live": live,
+        "computed_at": dashboard.computed_at,
         "by_sector": by_sector,
         "by_status": by_status,
         "budget_by_region": budget,
@@ -52,7 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "status": programmes_by_status_chart(by_status),
             "region": budget_by_region_chart(budget),
         },
-        "region_counts": region_counts(programmes),
+        "region_counts": region_rows(regions, places),
         "map_config": map_config(layer="regions", drill=True, offices=True),
     }
     return render(request, "dashboard.html", context)

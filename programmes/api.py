@@ -39,7 +39,7 @@ from core.api import (
 from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
-from . import edit_merge, services, stats
+from . import edit_merge, services, summary
 from .filters import ProgrammeFilter
 from .models import (
     ApprovalRoad,
@@ -254,9 +254,7 @@ class KeyFigureViewSet(viewsets.ReadOnlyModelViewSet):
 
     @action(detail=False, pagination_class=None)
     def live(self, request: Request) -> Response:
-        figures = stats.live_figures(
-            Programme.objects.visible_to(request.user), suppress_small=not request.user.is_iom_staff
-        )
+        figures = summary.live_figures(summary.summaries(request.user, "dashboard")["dashboard"])
         return Response(LiveFiguresSerializer(figures).data)
 
 

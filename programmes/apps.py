@@ -14,8 +14,13 @@ class ProgrammesConfig(AppConfig):
         from . import models
 
         auditlog.register(
-            models.Programme, exclude_fields=["search_text", "version", "updated_at"], m2m_fields={"secondary_sectors"}
+            models.Programme,
+            exclude_fields=["search_text", "place_codes", "version", "updated_at"],
+            m2m_fields={"secondary_sectors"},
         )
+        from .summary_signals import connect_signals
+
+        connect_signals()
         from .history import register_history_part
 
         auditlog.register(models.Participation)

@@ -6,6 +6,7 @@ Everything is written with bulk inserts so that 10,000 programmes take seconds, 
 from __future__ import annotations
 
 import random
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,6 +46,8 @@ from .models import (
 )
 from .reference import load_reference_data, of_place
 from .roles import ensure_role_groups
+from .search import rebuild, trigram_indexes_set_aside
+from .summary import programmes_changed
 
 # Demo data is anchored to a fixed date so that the same seed always gives the same data.
 TODAY = date(2026, 11, 1)
@@ -382,6 +385,9 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
             secondary.append((programme, other))
         results_plan.append((programme, sector, start, started))
 
+    # A bulk load: the trigram indexes are built once at the end rather than row by row (rolled back on error).
+    bulk_load = ExitStack()
+    bulk_load.enter_context(trigram_indexes_set_aside(Programme))
     Programme.objects.bulk_create(new_programmes, batch_size=1000)
     Participation.objects.bulk_create(
         [
@@ -414,6 +420,11 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         batch_size=2000,
     )
     counts = _seed_results(rng, results_plan)
+    # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
+    for _done in rebuild(ids=[p.pk for p in new_programmes]):
+        pass
+    bulk_load.close()
+    programmes_changed()
     seed_agreement_demo(focal_point=users[1])
     return DemoSummary(
         programmes=len(new_programmes),

@@ -86,6 +86,7 @@ class ProgrammeFilter(django_filters.FilterSet):
         method="filter_ordering",
         empty_label=None,
         choices=[
+            ("", _("Best match first (when searching), then newest")),
             ("-start", _("Newest first")),
             ("start", _("Oldest first")),
             ("code", _("Code")),
@@ -100,6 +101,16 @@ class ProgrammeFilter(django_filters.FilterSet):
         model = Programme
         form = ProgrammeFilterForm
         fields: list[str] = []
+
+    def rank_by(self) -> str:
+        """The search to rank the rows by (best matches first), when the user searched and chose no order."""
+        data = self.form.cleaned_data
+        return (data.get("q") or "") if not data.get("ordering") else ""
+
+    def is_plain(self) -> bool:
+        """No filter but the order: the list is every visible programme (its count is in the summary)."""
+        data = self.form.cleaned_data
+        return not any(data.get(name) for name in self.filters if name != "ordering")
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

@@ -48,6 +48,7 @@ HIDDEN_FIELDS = {
     "id",
     "programme",
     "search_text",
+    "place_codes",
     "version",
     "created_by",  # who made a change is the row's "who"
     "updated_by",

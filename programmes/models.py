@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import StrIndex
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -31,6 +32,16 @@ def fold_text(text: str) -> str:
     """Lower-case and strip accents, so that 'Tillabéri' and 'tillaberi' compare equal."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+# Between the programme's own words (code, titles, summaries: rebuilt on every save) and the words of its
+# parts (sectors, places, partners, indicators: rebuilt by programmes/search.py), in `search_text`.
+SEARCH_PARTS_SEPARATOR = " \x1e "
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search as they are matched: folded, without the separator, at most 8."""
+    return [w for w in fold_text(text).replace("\x1e", " ").split() if w][:8]
 
 
 class BilingualMixin:
@@ -276,10 +287,12 @@ class ProgrammeQuerySet(models.QuerySet):
         return counts
 
     def in_admin_unit(self, unit: AdminUnit) -> ProgrammeQuerySet:
-        """Programmes working in the unit or anywhere below it (a commune counts for its region)."""
-        return self.filter(
-            Exists(ProgrammeLocation.objects.filter(programme=OuterRef("pk"), admin_unit__pcode__startswith=unit.pcode))
-        )
+        """Programmes working in the unit or anywhere below it (a commune counts for its region).
+
+        Reads `place_codes` (the P-codes of every unit the programme touches, at every level, kept by
+        the services): no join of locations and units; on PostgreSQL a trigram index serves it.
+        """
+        return self.filter(place_codes__contains=f" {unit.pcode} ")
 
     def for_country(self, country: Country) -> ProgrammeQuerySet:
         """Programmes with this recipient country."""
@@ -311,9 +324,10 @@ class ProgrammeQuerySet(models.QuerySet):
         return qs
 
     def search(self, text: str) -> ProgrammeQuerySet:
-        """Accent- and case-insensitive search over code, titles and summaries in both languages."""
+        """Accent- and case-insensitive search: code, titles, summaries, sectors, places at every level (names
+        and P-codes), partners (acronyms and names) and indicator titles; see programmes/search.py."""
         qs = self
-        for word in fold_text(text).split():
+        for word in search_words(text):
             qs = qs.filter(search_text__contains=word)
         return qs
 
@@ -338,6 +352,15 @@ class ProgrammeQuerySet(models.QuerySet):
             key = "flag" if not publish else status
             counts[key] = counts.get(key, 0) + n
         return counts
+
+    def ranked(self, text: str) -> ProgrammeQuerySet:
+        """Best matches first: the words found early in the search text (code and titles come first, then
+        summaries, sectors, places, partners and indicators), then the newest."""
+        words = search_words(text)
+        if not words:
+            return self
+        position = sum((StrIndex("search_text", Value(word)) for word in words), Value(0))
+        return self.alias(search_rank=position).order_by("search_rank", "-planned_start", "code")
 
     def for_list(self) -> ProgrammeQuerySet:
         return self.select_related("primary_sector").only(
@@ -422,6 +445,8 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         help_text=_("Required when the programme is kept out of the IATI file, e.g. a confidential donor agreement."),
     )
     search_text = models.TextField(editable=False, default="")
+    # " NE006 NE006012 NE006012007 ": every unit the programme works in, with the units above (services).
+    place_codes = models.TextField(editable=False, default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -450,7 +475,13 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         verbose_name = _("programme")
         verbose_name_plural = _("programmes")
         ordering = ["-planned_start", "code"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["planned_start"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["planned_start"]),
+            # The list sorted by budget, either way (ORDERING in programmes/filters.py), without sorting every row.
+            models.Index(fields=["-budget", "code"], name="programme_budget_desc"),
+            models.Index(fields=["budget", "code"], name="programme_budget_asc"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(code__regex=r"^[A-Z0-9][A-Z0-9.\-]{2,31}$"),
@@ -483,7 +514,9 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         return f"{self.code} — {self.title}"
 
     def save(self, *args, **kwargs) -> None:
-        self.search_text = self.build_search_text()
+        # The programme's own words are rebuilt here; the words of its parts are kept (programmes/search.py).
+        _own, _sep, parts = (self.search_text or "").partition(SEARCH_PARTS_SEPARATOR)
+        self.search_text = self.build_search_text() + (SEARCH_PARTS_SEPARATOR + parts if parts else "")
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -911,11 +944,13 @@ class DocumentQuerySet(models.QuerySet):
         """IOM staff see all; a partner sees shared documents of its joint programmes and sectors."""
         if is_iom_staff(user):
             return self.all()
-        if partner_organisation_id(user) is None:
+        organisation_id = partner_organisation_id(user)
+        if organisation_id is None:
             return self.none()
-        return self.filter(visibility=Visibility.PARTNERS).filter(
-            Q(programme__isnull=True) | Q(programme__in=Programme.objects.visible_to(user))
-        )
+        # The partner's programmes as `Programme.visible_to` defines them, read from the participations alone
+        # (an index-only scan) rather than from the programme table.
+        joint = Participation.objects.filter(organisation_id=organisation_id).values("programme_id")
+        return self.filter(visibility=Visibility.PARTNERS).filter(Q(programme__isnull=True) | Q(programme__in=joint))
 
 
 class Document(InProgrammeHistory, models.Model):
@@ -1915,3 +1950,39 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 USD = {self.units_per_usd} {self.currency} ({self.as_of:%Y-%m-%d})"
+
+
+# --- Aggregates kept for the pages (programmes/summary.py) -------------------------------------
+
+
+class SummaryCounter(models.Model):
+    """One row: how many committed writes changed what the aggregates count. The services add one in
+    their transaction, so a summary computed from a snapshot knows which writes it includes."""
+
+    changes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("aggregate change counter")
+        verbose_name_plural = _("aggregate change counters")
+
+    def __str__(self) -> str:
+        return str(self.changes)
+
+
+class Summary(models.Model):
+    """Aggregates a page shows (counts, budgets, key figures) for one scope: every programme ("all") or the
+    programmes of one partner organisation ("org-<id>"). Recomputed when the counter has moved on."""
+
+    scope = models.CharField(_("scope"), max_length=40)
+    part = models.CharField(_("part"), max_length=40)
+    data = models.JSONField(_("data"), default=dict)
+    changes_seen = models.BigIntegerField(_("changes included"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("summary")
+        verbose_name_plural = _("summaries")
+        constraints = [models.UniqueConstraint(fields=["scope", "part"], name="summary_one_per_scope_and_part")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.part}"

@@ -1,31 +1,25 @@
 """Programmes by organisation: the pages of partner organisations and their part in programmes."""
 
-from itertools import groupby
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from partners.models import Organisation, OrganisationCategory
 
+from . import summary
 from .models import Participation, Programme, Role
 
 PAGE_SIZE = 50
+PROGRAMMES_SHOWN_PER_ROLE = 50
 
 
 @login_required
 @require_safe
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    visible = Programme.objects.visible_to(request.user)
-    organisations = (
-        Organisation.objects.visible_to(request.user)
-        .select_related("parent")
-        .annotate(programme_count=Count("participations", filter=Q(participations__programme__in=visible)))
-        .order_by("name_fr", "pk")
-    )
+    organisations = Organisation.objects.visible_to(request.user).select_related("parent").order_by("name_fr", "pk")
     query = request.GET.get("q", "").strip()
     if query:
         organisations = organisations.filter(
@@ -35,6 +29,9 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     if category in OrganisationCategory.values:
         organisations = organisations.filter(category=category)
     page = Paginator(organisations, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = summary.summaries(request.user, "organisations")["organisations"]
+    for organisation in page:
+        organisation.programme_count = sum(counts.data.get(str(organisation.pk), {}).values())
     params = request.GET.copy()
     params.pop("page", None)
     context = {
@@ -56,20 +53,23 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
         .defer("admin_unit__boundary"),
         code=code,
     )
-    participations = (
-        Participation.objects.filter(
-            organisation=organisation, programme__in=Programme.objects.visible_to(request.user)
+    # Per role, the count (from the scope's summary) and the first programmes; the list links to the rest.
+    counts = summary.summaries(request.user, "organisations")["organisations"].data.get(str(organisation.pk), {})
+    visible = Programme.objects.visible_to(request.user)
+    groups = []
+    for role in Role:
+        if not counts.get(role.value):
+            continue
+        shown = list(
+            Participation.objects.filter(organisation=organisation, role=role, programme__in=visible)
+            .select_related("programme")
+            .order_by("programme__code")[:PROGRAMMES_SHOWN_PER_ROLE]
         )
-        .select_related("programme")
-        .order_by("role", "programme__code")
-    )
+        groups.append({"role": role.label, "code": role.value, "count": counts[role.value], "participations": shown})
     context = {
         "organisation": organisation,
         "is_iom": request.user.is_iom_staff,
-        "programmes_by_role": [
-            {"role": Role(role).label, "participations": list(rows)}
-            for role, rows in groupby(participations, key=lambda p: p.role)
-        ],
+        "programmes_by_role": groups,
         "agreements": organisation.agreements.all(),
         "focal_points": organisation.focal_points.all(),
         "children": organisation.children.all() if request.user.is_iom_staff else [],

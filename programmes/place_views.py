@@ -15,8 +15,8 @@ from django.views.decorators.vary import vary_on_cookie
 from regions.models import AdminUnit, Office
 from regions.views import _features, _geojson
 
+from . import summary
 from .models import Programme
-from .stats import active_counts_by_unit
 
 UNIT_PROGRAMMES_SHOWN = 50
 
@@ -24,8 +24,10 @@ UNIT_PROGRAMMES_SHOWN = 50
 @login_required
 @require_safe
 def region_list(request: HttpRequest) -> HttpResponse:
+    places = summary.summaries(request.user, "places")["places"]
     context = {
-        "rows": region_counts(Programme.objects.visible_to(request.user)),
+        "rows": region_rows(list(AdminUnit.objects.regions().without_boundary()), places),
+        "computed_at": places.computed_at,
         "map_config": map_config(layer="regions", drill=True, offices=True),
     }
     return render(request, "regions/region_list.html", context)
@@ -35,10 +37,9 @@ def region_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
     unit = get_object_or_404(AdminUnit.objects.without_boundary().select_related("parent__parent"), pcode=pcode)
-    visible = Programme.objects.visible_to(request.user)
-    programmes = visible.in_admin_unit(unit).for_list()
+    programmes = Programme.objects.visible_to(request.user).in_admin_unit(unit).for_list()
     children = list(unit.children.without_boundary())
-    counts = active_counts_by_unit(visible, [child.pcode for child in children])
+    places = summary.summaries(request.user, "places")["places"]
     offices = (
         Office.objects.filter(commune__pcode__startswith=unit.pcode, is_active=True)
         .select_related("commune")
@@ -46,20 +47,19 @@ def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
     )
     context = {
         "unit": unit,
-        "children": [{"unit": child, "active": counts.get(child.pcode, 0)} for child in children],
+        "children": [{"unit": child, "active": summary.active_in(places, child.pcode)} for child in children],
         "programmes": programmes[:UNIT_PROGRAMMES_SHOWN],
-        "programme_count": programmes.count(),
+        "programme_count": summary.programmes_in(places, unit.pcode),
+        "computed_at": places.computed_at,
         "offices": offices,
         "map_config": map_config(layer=unit.pcode if children else None, highlight=[unit.pcode], offices=True),
     }
     return render(request, "regions/admin_unit_detail.html", context)
 
 
-def region_counts(programmes) -> list[dict]:
-    """Each region with its number of active programmes among `programmes` (two queries)."""
-    regions = list(AdminUnit.objects.regions().without_boundary())
-    counts = active_counts_by_unit(programmes, [region.pcode for region in regions])
-    return [{"unit": region, "active": counts.get(region.pcode, 0)} for region in regions]
+def region_rows(regions: list[AdminUnit], places: summary.Snapshot) -> list[dict]:
+    """Each region with its number of active programmes in the user's scope (from the summary)."""
+    return [{"unit": region, "active": summary.active_in(places, region.pcode)} for region in regions]
 
 
 def map_config(
@@ -92,8 +92,8 @@ def map_config(
 
 
 def _features_with_counts(request: HttpRequest, units: list[AdminUnit]) -> list[dict]:
-    counts = active_counts_by_unit(Programme.objects.visible_to(request.user), [unit.pcode for unit in units])
-    return _features(units, {unit.pcode: {"active": counts.get(unit.pcode, 0)} for unit in units})
+    places = summary.summaries(request.user, "places")["places"]
+    return _features(units, {unit.pcode: {"active": summary.active_in(places, unit.pcode)} for unit in units})
 
 
 @login_required

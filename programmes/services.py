@@ -38,7 +38,9 @@ from .models import (
     Transaction,
 )
 from .rules import ParticipationRow, RecipientRow
+from .search import refresh_search
 from .signals import announce_programme_changed
+from .summary import programmes_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
 EDITABLE_FIELDS = (
@@ -61,7 +63,7 @@ EDITABLE_FIELDS = (
     "iati_exclusion_reason",
 )
 # Not the door's to set: filled in by the services.
-NOT_VALIDATED = ["search_text", "version", "created_by", "updated_by"]
+NOT_VALIDATED = ["search_text", "place_codes", "version", "created_by", "updated_by"]
 # While the agreement may still be recorded or corrected.
 AGREEMENT_EDITABLE_STATUSES = (Status.PIPELINE, Status.APPROVED, Status.ACTIVE, Status.SUSPENDED)
 
@@ -137,6 +139,7 @@ def programme_change_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now(), **updates
         )
+        programmes_changed()
         if updates or to_status in (Status.REJECTED, Status.CANCELLED):  # its dates changed, or it stops here
             announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at", "actual_start", "actual_end"])
@@ -243,6 +246,7 @@ def programme_create(
         programme.save()
         programme.loaded_focal_point_id = programme.iom_focal_point_id
         _save_parts(programme, secondary=secondary, rows=rows, units=units, recipients=recipients)
+        _after_save(programme)
         announce_programme_changed(programme.pk)
     return programme
 
@@ -279,6 +283,7 @@ def programme_update(
         current.save()
         current.loaded_focal_point_id = current.iom_focal_point_id
         _save_parts(current, secondary=secondary, rows=rows, units=units, recipients=recipients)
+        _after_save(current)
         announce_programme_changed(current.pk)
     _copy_saved(current, programme)
     return programme
@@ -698,6 +703,12 @@ def _save_parts(
                 participation.save()
 
 
+def _after_save(programme: Programme) -> None:
+    """What the search reads, rebuilt in the same transaction as the change (the aggregates' counter moved
+    with the saves, programmes/summary_signals.py)."""
+    refresh_search(programme)
+
+
 def _replace_recipients(manager, model, key: str, wanted_rows: list[RecipientRow], programme: Programme) -> None:
     wanted = {row.place.pk: row for row in wanted_rows}
     for stored in manager.exclude(**{f"{key}_id__in": wanted}):
@@ -759,6 +770,7 @@ def programme_record_imported_status(
         Programme.objects.filter(pk=locked.pk).update(
             status=to_status, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
         )
+        programmes_changed()
         if to_status == Status.CANCELLED:
             announce_programme_changed(locked.pk)
     programme.refresh_from_db(fields=["status", "version", "updated_by", "updated_at"])

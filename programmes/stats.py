@@ -203,16 +203,12 @@ def budget_by_region(programmes: QuerySet) -> dict:
             for region, currency, total in cursor.fetchall():
                 totals[(region, currency)] = Decimal(total or 0)
     currencies = [c for c in Currency.values if any(key[1] == c for key in totals)]
-    table = money.RateTable.load()
-    rows = []
-    for region in regions:
-        amounts = [totals.get((region.pcode, c), Decimal("0")) for c in currencies]
-        usd = money.totals(zip(currencies, amounts, strict=True), table=table)
-        rows.append({"region": region, "totals": amounts, "usd": usd.usd if usd.complete else None})
     return {
         "currencies": currencies,
-        "rows": rows,
-        "usd": money.totals(((k[1], v) for k, v in totals.items()), table=table),
+        "rows": [
+            {"region": region, "totals": [totals.get((region.pcode, c), Decimal("0")) for c in currencies]}
+            for region in regions
+        ],
     }
 
 
@@ -235,15 +231,22 @@ def programmes_by_status_chart(rows: list[dict]) -> list[dict]:
 
 
 def budget_by_region_chart(budget: dict) -> dict:
-    """Per region, each currency's total with a bar relative to that currency's largest region."""
+    """Per region, each currency's total with a bar relative to that currency's largest region, and the
+    region's US dollar equivalent at today's rates (None when a currency has no rate in force)."""
     largest = [max((row["totals"][i] for row in budget["rows"]), default=0) for i in range(len(budget["currencies"]))]
+    table = money.RateTable.load()
+    usd = {}
+    for row in budget["rows"]:
+        converted = money.totals(zip(budget["currencies"], row["totals"], strict=True), table=table)
+        usd[row["region"].pcode] = converted.usd if converted.complete else None
+    every = ((c, row["totals"][i]) for row in budget["rows"] for i, c in enumerate(budget["currencies"]))
     return {
         "currencies": budget["currencies"],
-        "usd": budget["usd"],
+        "usd": money.totals(every, table=table),  # for the rates used
         "rows": [
             {
                 "region": row["region"],
-                "usd": row["usd"],
+                "usd": usd[row["region"].pcode],
                 "cells": [
                     {"currency": currency, "total": row["totals"][i], "width": _bar_width(row["totals"][i], largest[i])}
                     for i, currency in enumerate(budget["currencies"])

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_safe
 from partners.models import Organisation
 from regions.models import AdminLevel, cached_reference, country_choices, places, region_choices
 
-from . import money
+from . import money, summary
 from .filters import ProgrammeFilter
 from .history import programme_history
 from .models import (
@@ -28,10 +29,9 @@ from .models import (
     ProgrammeLocation,
     Role,
     Sector,
-    Status,
 )
 from .place_views import map_config
-from .stats import key_indicator_totals, results_framework
+from .stats import results_framework
 
 PAGE_SIZE = 25
 SECTOR_PROGRAMMES_SHOWN = 25
@@ -166,6 +166,38 @@ def _querystring_without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
+class ListPaginator(Paginator):
+    """Counts only what the page needs: the exact count when it is known (the summary's total of an unfiltered
+    list) or small; otherwise "more than N", counting at most up to the rows after the requested page
+    (COUNT over a LIMIT, unordered), so that a filter matching 100,000 programmes costs what 1,000 do."""
+
+    COUNT_UP_TO = 1000
+
+    def __init__(self, object_list, per_page, *, count: int | None = None, wanted=None) -> None:
+        super().__init__(object_list, per_page)
+        self.known = count
+        try:
+            self.wanted = max(1, int(wanted or 1))
+        except (TypeError, ValueError):
+            self.wanted = 1
+        self.exact = True
+
+    @cached_property
+    def count(self) -> int:
+        if self.known is not None:
+            return self.known
+        limit = max(self.COUNT_UP_TO, (self.wanted + 1) * self.per_page) + 1
+        found = self.object_list.order_by()[:limit].count()
+        self.exact = found < limit
+        return found
+
+    @property
+    def shown_count(self) -> int:
+        """What the page says: the count, or the N of "more than N"."""
+        count = self.count
+        return count if self.exact else count - 1
+
+
 @login_required
 @require_safe
 def programme_list(request: HttpRequest) -> HttpResponse:
@@ -173,10 +205,21 @@ def programme_list(request: HttpRequest) -> HttpResponse:
     valid = filterset.is_valid()
     # Invalid filters show their errors and no rows: a list that ignored them would mislead.
     programmes = filterset.qs if valid else Programme.objects.none()
-    page = Paginator(programmes, PAGE_SIZE).get_page(request.GET.get("page"))
+    known = None
+    if valid and filterset.is_plain():
+        known = summary.total_programmes(summary.summaries(request.user, "dashboard")["dashboard"])
+    paginator = ListPaginator(programmes, PAGE_SIZE, count=known, wanted=request.GET.get("page"))
+    if valid and filterset.rank_by() and paginator.count and paginator.exact:
+        # Best matches first when the search is specific (at most COUNT_UP_TO matches: ranking reads each
+        # match); a broader search keeps the newest first, which the date index serves without reading all.
+        paginator.object_list = programmes.ranked(filterset.rank_by())
+    page = paginator.get_page(request.GET.get("page"))
     querystring = _querystring_without_page(request)
-    # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated).
-    budgets = money.totals(programmes.order_by().values_list("currency").annotate(total=Sum("budget")))
+    # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated). The
+    # total is summed only when the matches were counted exactly (a bounded set: the list stays fast).
+    budgets = None
+    if valid and paginator.exact:
+        budgets = money.totals(programmes.order_by().values_list("currency").annotate(total=Sum("budget")))
     context = {
         "budgets": budgets,
         "page": page,
@@ -235,9 +278,12 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_safe
 def sector_list(request: HttpRequest) -> HttpResponse:
-    counts = Programme.objects.visible_to(request.user).counts_by_sector()
-    rows = [{"sector": sector, **counts.get(sector.pk, {"all": 0, "active": 0})} for sector in Sector.objects.all()]
-    return render(request, "programmes/sector_list.html", {"rows": rows})
+    counts = summary.summaries(request.user, "sectors")["sectors"]
+    rows = [
+        {"sector": sector, **counts.data.get(str(sector.pk), {"all": 0, "active": 0})}
+        for sector in Sector.objects.all()
+    ]
+    return render(request, "programmes/sector_list.html", {"rows": rows, "computed_at": counts.computed_at})
 
 
 @login_required
@@ -249,17 +295,20 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     programmes = Programme.objects.visible_to(request.user).in_sector(sector)
     visible = Document.objects.visible_to(request.user).filter(sector=sector)
     documents = visible.current().select_related("replaces").order_by("category", "title")
+    parts = summary.summaries(request.user, "sectors", f"sector:{sector.code}")
+    counts = parts["sectors"].data.get(str(sector.pk), {"all": 0, "active": 0})
     context = {
         "sector": sector,
         "programmes": programmes.for_list()[:SECTOR_PROGRAMMES_SHOWN],
-        "programme_count": programmes.count(),
-        "active_count": programmes.filter(status=Status.ACTIVE).count(),
+        "programme_count": counts["all"],
+        "active_count": counts["active"],
+        "computed_at": parts["sectors"].computed_at,
         "guidance": [d for d in documents if d.category in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)],
         "other_documents": [
             d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)
         ],
         "earlier_documents": visible.exclude(pk__in=[d.pk for d in documents]).order_by("title", "-version"),
         "key_figures": sector.key_figures.filter(is_published=True),
-        "live_indicators": key_indicator_totals(programmes, suppress_small=not request.user.is_iom_staff),
+        "live_indicators": summary.key_rows(parts[f"sector:{sector.code}"].data["key_indicators"]),
     }
     return render(request, "programmes/sector_detail.html", context)

@@ -90,9 +90,12 @@ def count_queries(client, url: str) -> int:
 
 def test_programme_list_and_dashboard_query_counts_do_not_grow_with_data(client, staff, org_a):
     client.force_login(staff)
+    urls = ("/fr/programmes/", "/fr/", "/fr/regions/NE006/")
+    for url in urls:  # the first computation of the aggregates inserts their rows (programmes/summary.py)
+        count_queries(client, url)
     for _ in range(10):
         make_programme(org_a)
-    small = {url: count_queries(client, url) for url in ("/fr/programmes/", "/fr/", "/fr/regions/NE006/")}
+    small = {url: count_queries(client, url) for url in urls}
     for _ in range(90):
         make_programme(org_a)
     large = {url: count_queries(client, url) for url in small}

@@ -176,7 +176,7 @@ def test_a_server_error_shows_the_bilingual_page_without_a_trace(client, staff, 
     def boom(*args, **kwargs):
         raise RuntimeError("secret stack detail")
 
-    monkeypatch.setattr(iom_portal.views, "live_figures", boom)
+    monkeypatch.setattr(iom_portal.views.summary, "live_figures", boom)
     client.raise_request_exception = False
     client.force_login(staff)
     response = client.get("/fr/")

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('partners', '0006_organisation_iati_identifier_help'),
-        ('programmes', '0012_document_categories_for_obligations'),
+        ('programmes', '0014_budget_order_indexes'),
         ('reviews', '0006_exchange_rate_moved_to_programmes'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
