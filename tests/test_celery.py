@@ -9,7 +9,9 @@ from celery.contrib.testing.worker import start_worker
 from iom_portal.celery import app, ping
 
 _configured = os.environ.get("CELERY_BROKER_URL", "")
-REDIS_URL = _configured if _configured.startswith("redis://") else "redis://127.0.0.1:6379/14"
+# Without a configured broker (a newcomer's `make test`), db 15: CI's broker is db 14, and a run here must not
+# consume or purge the queue of a CI run on the same machine.
+REDIS_URL = _configured if _configured.startswith("redis://") else "redis://127.0.0.1:6379/15"
 
 
 def redis_available() -> bool:

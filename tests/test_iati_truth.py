@@ -39,7 +39,7 @@ from reports.models import ReportType
 from .conftest import make_organisation, make_programme
 from .test_reports_jobs import eager_celery, media_root, run_job  # noqa: F401 — shared fixtures
 
-CODELISTS = settings.BASE_DIR.parent / "shared" / "data" / "iati" / "codelists" / "csv"
+CODELISTS = settings.BASE_DIR / "reports" / "data" / "iati" / "codelists" / "csv"  # shipped copy (README there)
 SCHEMA = settings.BASE_DIR / "reports" / "data" / "iati" / "schema-2.03" / "iati-activities-schema.xsd"
 XML = {"xml": "http://www.w3.org/XML/1998/namespace"}
 
