@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -179,6 +179,71 @@ def contributions_over_budget(*, contributions: Iterable[Decimal | None], budget
 
 def money(amount: Decimal, currency: str) -> str:
     return f"{number_format(amount, decimal_pos=0, use_l10n=True, force_grouping=True)} {currency}"
+
+
+# Checks other apps register for an organisation that stops reporting for a programme (its participation
+# removed or its "reports for this programme" unticked): each takes (programme, organisation) and returns
+# why it may not, or "". Results reporting registers "it has reports in progress" (reporting/apps.py):
+# programmes knows nothing of reporting, reporting plugs its rule in here.
+StopReportingCheck = Callable[[object, object], str]
+_STOP_REPORTING_CHECKS: list[StopReportingCheck] = []
+
+
+def register_stop_reporting_check(check: StopReportingCheck) -> None:
+    """Add a check run whenever an organisation would stop reporting for a programme (idempotent)."""
+    if check not in _STOP_REPORTING_CHECKS:
+        _STOP_REPORTING_CHECKS.append(check)
+
+
+def stop_reporting_errors(programme, rows: list[ParticipationRow]) -> Errors:
+    """An organisation that reports for the programme keeps doing so while indicators are assigned to it
+    (or while a registered check says no, e.g. reports in progress): reassign first, then remove.
+
+    `rows` are the participations as they would be after the change (reports_results None: as stored).
+    The error is next to the row's tick box when the row stays, on the list when the row is removed."""
+    from .models import Indicator
+
+    errors: Errors = {}
+    if programme.pk is None:
+        return errors
+    reporting = {
+        p.organisation_id: p.organisation
+        for p in programme.participations.filter(reports_results=True).select_related("organisation")
+    }
+    if not reporting:
+        return errors
+    positions = {row.organisation.pk: index for index, row in enumerate(rows)}
+    stopping = [
+        (organisation, positions.get(pk))
+        for pk, organisation in reporting.items()
+        if pk not in positions or rows[positions[pk]].reports_results is False
+    ]
+    if not stopping:
+        return errors
+    assigned: dict[int, list[str]] = {}
+    for organisation_id, code in (
+        Indicator.objects.filter(programme=programme, reporting_partner_id__in=[o.pk for o, _i in stopping])
+        .order_by("code")
+        .values_list("reporting_partner_id", "code")
+    ):
+        assigned.setdefault(organisation_id, []).append(code)
+    for organisation, index in stopping:
+        key = "participations" if index is None else f"participations-{index}-reports_results"
+        if organisation.pk in assigned:
+            add(
+                errors,
+                key,
+                _(
+                    "%(organisation)s reports the indicators %(codes)s of this programme: assign them to IOM or "
+                    "to another reporting partner before %(organisation)s stops reporting or leaves the programme."
+                )
+                % {"organisation": organisation.short_name, "codes": ", ".join(assigned[organisation.pk])},
+            )
+        for check in _STOP_REPORTING_CHECKS:
+            message = check(programme, organisation)
+            if message:
+                add(errors, key, message)
+    return errors
 
 
 def location_errors(units: list) -> Errors:

@@ -34,6 +34,7 @@ from .models import (
     ProgrammeStatusChange,
     RecipientCountry,
     RecipientRegion,
+    RecipientShare,
     Status,
     Transaction,
 )
@@ -506,6 +507,7 @@ def _checked_update(
     stored = _stored_recipients(current)
     recipients = _validate(
         current,
+        more_errors=rules.stop_reporting_errors(current, rows) if rows is not None else None,
         secondary=secondary if secondary is not None else list(current.secondary_sectors.all()),
         rows=rows if rows is not None else _stored_rows(current),
         units=units,
@@ -597,8 +599,8 @@ def _percentage(value) -> Decimal | bool | None:
 
 
 def _stored_recipients(programme: Programme) -> tuple[list[RecipientRow], list[RecipientRow]]:
-    countries = [RecipientRow(r.country, r.percentage) for r in programme.recipient_countries.select_related("country")]
-    regions = [RecipientRow(r.region, r.percentage) for r in programme.recipient_regions.select_related("region")]
+    countries = [RecipientRow(r.place, r.percentage) for r in programme.recipient_countries.select_related("country")]
+    regions = [RecipientRow(r.place, r.percentage) for r in programme.recipient_regions.select_related("region")]
     return countries, regions
 
 
@@ -610,6 +612,7 @@ def _validate(
     units: list | None,
     recipients: tuple,
     has_locations: bool | None = None,
+    more_errors: rules.Errors | None = None,
 ) -> tuple[list[RecipientRow], list[RecipientRow]]:
     """Every rule at once, so that a door can show all the messages of one submission together.
 
@@ -647,6 +650,7 @@ def _validate(
             errors,
             rules.recipient_errors(scope=programme.scope, countries=countries, regions=regions, has_locations=located),
         )
+    _merge(errors, more_errors or {})
     rules.raise_if(errors)
     return countries, regions
 
@@ -668,8 +672,8 @@ def _save_parts(
 ) -> None:
     """Replace the given lists row by row (not in bulk) so that the history records each change."""
     if recipients is not None:
-        _replace_recipients(programme.recipient_countries, RecipientCountry, "country", recipients[0], programme)
-        _replace_recipients(programme.recipient_regions, RecipientRegion, "region", recipients[1], programme)
+        _replace_recipients(programme, RecipientCountry, recipients[0])
+        _replace_recipients(programme, RecipientRegion, recipients[1])
     if secondary is not None:
         programme.secondary_sectors.set(secondary)
     if units is not None:
@@ -709,11 +713,14 @@ def _after_save(programme: Programme) -> None:
     refresh_search(programme)
 
 
-def _replace_recipients(manager, model, key: str, wanted_rows: list[RecipientRow], programme: Programme) -> None:
+def _replace_recipients(programme: Programme, model: type[RecipientShare], wanted_rows: list[RecipientRow]) -> None:
+    """The programme's rows of this kind (countries or regions) become these, row by row (history)."""
+    key = model.place_field
+    stored_rows = model.objects.filter(programme=programme)
     wanted = {row.place.pk: row for row in wanted_rows}
-    for stored in manager.exclude(**{f"{key}_id__in": wanted}):
+    for stored in stored_rows.exclude(**{f"{key}_id__in": wanted}):
         stored.delete()
-    current = {getattr(r, f"{key}_id"): r for r in manager.all()}
+    current = {getattr(r, f"{key}_id"): r for r in stored_rows.all()}
     for pk, row in wanted.items():
         stored = current.get(pk) or model(programme=programme, **{key: row.place})
         if stored.pk is None or stored.percentage != row.percentage:
