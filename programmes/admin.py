@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_doors import RefusalIsClientError
 from partners.models import User
 
 from . import services
@@ -95,6 +96,7 @@ class RecipientCountryInline(admin.TabularInline):
     model = RecipientCountry
     formset = DomainListFormSet
     extra = 0
+    fields = ["country", "percentage"]
     autocomplete_fields = ["country"]
 
 
@@ -102,6 +104,7 @@ class RecipientRegionInline(admin.TabularInline):
     model = RecipientRegion
     formset = DomainListFormSet
     extra = 0
+    fields = ["region", "percentage"]
 
 
 class OutcomeInline(admin.StackedInline):
@@ -211,7 +214,7 @@ DOMAIN_LISTS = (ParticipationInline, LocationInline, RecipientCountryInline, Rec
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(RefusalIsClientError, admin.ModelAdmin):
     list_display = [
         "code",
         "title_fr",
