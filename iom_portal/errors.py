@@ -2,6 +2,7 @@
 
 Under /api/ every error, a 500 included, has the API's JSON body {status, code, detail, errors}."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -32,7 +33,9 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     log_refused(request, "permission-denied", 403)
     if _is_api(request):
         return api_error(403, "permission_denied", exceptions.PermissionDenied.default_detail)
-    return render(request, "403.html", status=403)
+    # The rule's own message when the domain gave one (e.g. "Only IOM staff with the validation right…").
+    message = str(exception) if isinstance(exception, PermissionDenied) and exception.args else ""
+    return render(request, "403.html", {"exception": message}, status=403)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

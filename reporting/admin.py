@@ -1,19 +1,25 @@
 """Admin doors of results reporting: IOM's results reports (through the services, refusals next to the
 fields), the period locks (read-only: made by approvals, lifted by validators on the report page) and
-the administrators' "lock every period before a date"."""
+the administrators' "lock every period before a date". The validators' decisions (approve, return and
+unlock with a reason) are actions of the reports' list, calling the same services as the report page."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_doors import RefusalIsClientError
 from programmes.models import LockBefore, PeriodLock
 
 from . import services
-from .models import ResultsReport, ResultsReportStep, ResultsReportValue, State
+from .forms import ReasonForm
+from .models import ResultsReport, ResultsReportStep, ResultsReportValue
 
 
 class ResultsReportAdminForm(forms.ModelForm):
@@ -28,7 +34,7 @@ class ResultsReportAdminForm(forms.ModelForm):
                 organisation_id = services.reporter_of(self.request.user, cleaned["programme"])
             except PermissionDenied as refused:
                 raise ValidationError(str(refused)) from None
-            errors = services.period_errors(
+            errors = services.open_errors(
                 cleaned["programme"], organisation_id, cleaned.get("period_start"), cleaned.get("period_end")
             )
             for field, messages_ in errors.items():
@@ -103,7 +109,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(ResultsReport)
-class ResultsReportAdmin(admin.ModelAdmin):
+class ResultsReportAdmin(RefusalIsClientError, admin.ModelAdmin):
     list_display = ["programme", "organisation", "period_start", "period_end", "state", "submitted_at"]
     list_filter = ["state", "period_start"]
     search_fields = ["programme__code", "organisation__acronym", "organisation__name_fr"]
@@ -111,7 +117,7 @@ class ResultsReportAdmin(admin.ModelAdmin):
     autocomplete_fields = ["programme"]
     form = ResultsReportAdminForm
     readonly_fields = ["organisation", "state", "return_reason", "submitted_at", "decided_at"]
-    actions = ["submit_reports", "approve_reports"]
+    actions = ["submit_reports", "approve_reports", "return_reports", "unlock_reports"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -139,34 +145,84 @@ class ResultsReportAdmin(admin.ModelAdmin):
             if isinstance(formset, ValuesFormSet) and change and form.instance.is_editable:
                 services.results_report_save(report=form.instance, user=request.user, values=formset.reported())
 
-    def _each(self, request, queryset, act, done) -> None:
-        count = 0
-        for report in queryset:
-            try:
-                act(report)
-                count += 1
-            except (ValidationError, PermissionDenied) as refused:
-                text = " ".join(refused.messages) if isinstance(refused, ValidationError) else str(refused)
-                self.message_user(request, f"{report}: {text}", messages.ERROR)
-        if count:
-            self.message_user(request, done % {"count": count}, messages.SUCCESS)
+    def _decide(self, request, queryset, act, done, *, title, reason: bool = False):
+        """Apply a service to every selected report, all or nothing: a refusal (the service's message, the
+        same as on the report page) shows this page again with 400 (403 without the right), nothing changed.
+        A decision that needs a reason asks for it first on the same page."""
+        reports = list(queryset.select_related("programme", "organisation"))
+        confirmed = "confirmed" in request.POST or not reason
+        form = ReasonForm(request.POST if confirmed else None)
+        refusals: list[str] = []
+        denied = False
+        if form.is_bound and form.is_valid():
+            with transaction.atomic():
+                for report in reports:
+                    try:
+                        act(report, form.cleaned_data.get("reason", ""))
+                    except PermissionDenied as refused:
+                        denied = True
+                        refusals.append(f"{report}: {refused}")
+                    except ValidationError as refused:
+                        refusals.append(f"{report}: {' '.join(refused.messages)}")
+                if refusals:
+                    transaction.set_rollback(True)
+            if not refusals:
+                self.message_user(request, done % {"count": len(reports)}, messages.SUCCESS)
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "reports": reports,
+            "form": form,
+            "ask_reason": reason,
+            "refusals": refusals,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        status = 403 if denied else 400 if refusals or form.errors else 200
+        return TemplateResponse(request, "admin/reporting/decide.html", context, status=status)
 
     @admin.action(description=_("Submit the selected reports"))
-    def submit_reports(self, request, queryset) -> None:
-        self._each(
+    def submit_reports(self, request, queryset):
+        return self._decide(
             request,
             queryset,
-            lambda r: services.results_report_submit(report=r, user=request.user),
+            lambda r, reason: services.results_report_submit(report=r, user=request.user),
             _("%(count)s report(s) submitted."),
+            title=_("Submit the selected reports"),
         )
 
     @admin.action(description=_("Approve the selected reports (validators)"))
-    def approve_reports(self, request, queryset) -> None:
-        self._each(
+    def approve_reports(self, request, queryset):
+        return self._decide(
             request,
-            queryset.filter(state=State.SUBMITTED),
-            lambda r: services.results_report_approve(report=r, user=request.user),
+            queryset,
+            lambda r, reason: services.results_report_approve(report=r, user=request.user),
             _("%(count)s report(s) approved."),
+            title=_("Approve the selected reports"),
+        )
+
+    @admin.action(description=_("Return the selected reports to their reporter, with a reason (validators)"))
+    def return_reports(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            lambda r, reason: services.results_report_return(report=r, user=request.user, reason=reason),
+            _("%(count)s report(s) returned to their reporter with your reason."),
+            title=_("Return the selected reports to their reporter"),
+            reason=True,
+        )
+
+    @admin.action(description=_("Unlock the periods of the selected approved reports, with a reason (validators)"))
+    def unlock_reports(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            lambda r, reason: services.results_report_unlock(report=r, user=request.user, reason=reason),
+            _("%(count)s period(s) unlocked and report(s) returned to their reporter."),
+            title=_("Unlock the periods of the selected reports"),
+            reason=True,
         )
 
 

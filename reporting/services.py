@@ -79,7 +79,7 @@ def _must_author(report: ResultsReport, user) -> None:
     raise PermissionDenied(_("Only the reporter of this report may change it."))
 
 
-def _must_validate(user) -> None:
+def must_validate(user) -> None:
     if not can_validate(user):
         raise PermissionDenied(_("Only IOM staff with the validation right approve or return results reports."))
 
@@ -186,21 +186,59 @@ def value_errors(report: ResultsReport, values: list[ReportedValue]) -> Errors:
     return errors
 
 
+def reports_in_progress_problem(programme: Programme, organisation) -> str:
+    """Why this organisation may not stop reporting for the programme: reports not yet approved, or "".
+
+    Registered with programmes.rules.register_stop_reporting_check (reporting/apps.py): every door that
+    changes a programme's partners (edit page, API, admin, importer) refuses with this message."""
+    periods = [
+        f"{date_format(start, 'SHORT_DATE_FORMAT')} – {date_format(end, 'SHORT_DATE_FORMAT')}"
+        for start, end in ResultsReport.objects.filter(
+            programme_id=programme.pk,
+            organisation_id=organisation.pk,
+            state__in=[State.DRAFT, State.SUBMITTED, State.RETURNED],
+        )
+        .order_by("period_start")
+        .values_list("period_start", "period_end")
+    ]
+    if not periods:
+        return ""
+    return _(
+        "%(organisation)s has results reports in progress for this programme (%(periods)s): have them approved "
+        "or deleted before %(organisation)s stops reporting or leaves the programme."
+    ) % {"organisation": organisation.short_name, "periods": "; ".join(periods)}
+
+
 # --- The workflow --------------------------------------------------------------------------------
+
+
+def _existing(programme: Programme, organisation_id: int | None, period_start: date) -> ResultsReport | None:
+    return ResultsReport.objects.filter(
+        programme=programme, organisation_id=organisation_id, period_start=period_start
+    ).first()
+
+
+def open_errors(
+    programme: Programme, organisation_id: int | None, period_start: date | None, period_end: date | None
+) -> Errors:
+    """What results_report_open refuses for this reporter and period (for a door that checks before saving):
+    the period's rules, and another report of the reporter for the period that is not still being prepared."""
+    errors = period_errors(programme, organisation_id, period_start, period_end)
+    if not errors:
+        existing = _existing(programme, organisation_id, period_start)
+        if existing is not None and not (existing.is_editable and existing.period_end == period_end):
+            add(errors, "period_start", _("There is already a report of this reporter for this period."))
+    return errors
 
 
 def results_report_open(*, programme: Programme, user, period_start: date, period_end: date) -> ResultsReport:
     """A new draft report of the user's reporter for this period (or its existing report if there is one
     still being prepared). Refused: a period not ended yet, a locked period, a user who does not report."""
     organisation_id = reporter_of(user, programme)
-    raise_if(period_errors(programme, organisation_id, period_start, period_end))
-    existing = ResultsReport.objects.filter(
-        programme=programme, organisation_id=organisation_id, period_start=period_start
-    ).first()
+    raise_if(open_errors(programme, organisation_id, period_start, period_end))
+    existing = _existing(programme, organisation_id, period_start)
     if existing is not None:
-        if existing.is_editable and existing.period_end == period_end:
-            return existing
-        raise ValidationError({"period_start": [_("There is already a report of this reporter for this period.")]})
+        return existing
     try:
         with transaction.atomic():
             return ResultsReport.objects.create(
@@ -265,7 +303,7 @@ def results_report_submit(*, report: ResultsReport, user) -> ResultsReport:
 
 def results_report_return(*, report: ResultsReport, user, reason: str) -> ResultsReport:
     """Submitted → returned to its reporter, with the reason (required) shown next to the form."""
-    _must_validate(user)
+    must_validate(user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the report is returned.")]})
@@ -284,7 +322,7 @@ def results_report_return(*, report: ResultsReport, user, reason: str) -> Result
 
 def results_report_approve(*, report: ResultsReport, user) -> ResultsReport:
     """Submitted → approved: the values become the programme's indicator values and the period locks."""
-    _must_validate(user)
+    must_validate(user)
     with transaction.atomic():
         report = _locked_report(report)
         _state_error(report, State.SUBMITTED)
@@ -339,7 +377,7 @@ def _publish_values(report: ResultsReport) -> None:
 
 def results_report_unlock(*, report: ResultsReport, user, reason: str) -> ResultsReport:
     """Approved → returned to its reporter: the period's lock is lifted, with the reason, in the history."""
-    _must_validate(user)
+    must_validate(user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the period is unlocked.")]})

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -102,16 +103,19 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReportValuesForm(request.POST, report=report, indicators=list(report.indicators().order_by("code")))
     if form.is_valid():
         values = form.values()
+        submit = request.POST.get("action") == "submit"
         try:
-            services.results_report_save(report=report, user=request.user, values=values)
-            if request.POST.get("action") == "submit":
-                services.results_report_submit(report=report, user=request.user)
-                messages.success(request, _("The report was submitted to IOM for validation."))
-            else:
-                messages.success(request, _("The report was saved as a draft."))
+            with transaction.atomic():  # a refused submission keeps nothing of the save either
+                services.results_report_save(report=report, user=request.user, values=values)
+                if submit:
+                    services.results_report_submit(report=report, user=request.user)
         except ValidationError as refused:
             form.show_refusal(refused, values)
         else:
+            if submit:
+                messages.success(request, _("The report was submitted to IOM for validation."))
+            else:
+                messages.success(request, _("The report was saved as a draft."))
             return redirect("reporting:detail", pk=report.pk)
     return render(
         request, "reporting/report_detail.html", _detail_context(request, report, values_form=form), status=400
@@ -136,8 +140,7 @@ def report_decide(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(
         ResultsReport.objects.visible_to(request.user).select_related("programme", "organisation"), pk=pk
     )
-    if not can_validate(request.user):
-        raise PermissionDenied
+    services.must_validate(request.user)  # PermissionDenied with the services' message: 403
     action = request.POST.get("action", "")
     form = ReasonForm(request.POST)
     if action not in DECISIONS or not form.is_valid():
