@@ -1,4 +1,5 @@
-"""The door-parity harness: one change of a programme, tried through the edit page, the API and the admin.
+"""The door-parity harness: one change of a programme, tried through the edit page, the API, the admin and
+the services directly.
 
 A `Change` says what to change in words every door understands (sector codes, usernames, organisation
 codes, P-codes); each door function turns it into that door's request and returns what the user sees:
@@ -41,7 +42,7 @@ from reviews.models import BudgetLine
 from .api_support import token_client
 from .edit_support import form_data
 
-DOORS = ("edit page", "API", "admin")
+DOORS = ("edit page", "API", "admin", "service")
 
 
 @dataclass
@@ -161,6 +162,58 @@ def through_admin(client, user, programme: Programme, change: Change) -> Answer:
     return Answer(response.status_code, html.unescape(response.content.decode()))
 
 
+# --- The services, called directly (the importer's way) ------------------------------------------
+
+
+def through_service(client_unused, user, programme: Programme, change: Change) -> Answer:
+    """The change as typed values handed to programme_update; a refusal answers 400 (403: no right) with
+    the French messages."""
+    from decimal import Decimal
+
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils import translation
+
+    from programmes import services
+
+    fields: dict[str, Any] = {}
+    for name, value in change.fields.items():
+        if name == "primary_sector":
+            value = Sector.objects.get(code=value)
+        elif name == "iom_focal_point":
+            value = User.objects.get(username=value) if value else None
+        elif isinstance(value, str):
+            value = Programme._meta.get_field(name).to_python(value)
+        fields[name] = value
+    parts: dict[str, Any] = {}
+    if change.secondary_sectors is not None:
+        parts["secondary_sectors"] = [Sector.objects.get(code=code) for code in change.secondary_sectors]
+    if change.participations is not None:
+        parts["participations"] = [
+            {
+                **row,
+                "organisation": Organisation.objects.get(code=row["organisation"]),
+                "contribution": Decimal(row["contribution"]) if row.get("contribution") else None,
+            }
+            for row in change.participations
+        ]
+    if change.locations is not None:
+        parts["locations"] = [AdminUnit.objects.get(pcode=pcode) for pcode in change.locations]
+    for name in ("recipient_countries", "recipient_regions"):
+        if getattr(change, name) is not None:
+            parts[name] = getattr(change, name)
+    current = Programme.objects.get(pk=programme.pk)
+    with translation.override("fr"):
+        try:
+            services.programme_update(
+                programme=current, user=user, expected_version=current.version, fields=fields, **parts
+            )
+        except PermissionDenied as refused:
+            return Answer(403, str(refused))
+        except ValidationError as refused:
+            return Answer(400, " ".join(refused.messages))
+    return Answer(200, "")
+
+
 # --- Shared by the two HTML doors ----------------------------------------------------------------
 
 
@@ -184,6 +237,11 @@ def _apply_to_form(data: dict, change: Change, *, prefixes: dict[str, str]) -> N
             for row in change.participations
         ]
         _replace_rows(data, prefixes["participations"], rows)
+        for index, row in enumerate(change.participations):  # a tick box: posted when ticked only
+            if row.get("reports_results") is False:
+                data.pop(f"{prefixes['participations']}-{index}-reports_results", None)
+            elif row.get("reports_results"):
+                data[f"{prefixes['participations']}-{index}-reports_results"] = "on"
     if change.locations is not None:
         _replace_rows(data, prefixes["locations"], [{} for _ in change.locations])
     for name in ("recipient_countries", "recipient_regions"):
@@ -204,12 +262,13 @@ def _replace_rows(data: dict, prefix: str, rows: list[dict]) -> None:
             data[f"{prefix}-{index}-DELETE"] = "on"
 
 
-DOOR_FUNCTIONS = {"edit page": through_edit_page, "API": through_api, "admin": through_admin}
-
-# What a refusal looks like at each door: the edit page and the API answer 4xx, the admin shows its
-# page again (200) with the errors.
-REFUSED = {
-    "edit page": lambda status: 400 <= status < 500,
-    "API": lambda status: 400 <= status < 500,
-    "admin": lambda status: status == 200,
+DOOR_FUNCTIONS = {
+    "edit page": through_edit_page,
+    "API": through_api,
+    "admin": through_admin,
+    "service": through_service,
 }
+
+# A refusal is a client error at every door: the edit page and the admin show the form again with the
+# messages (400, core/admin_doors.py), the API answers its JSON error, the service raises.
+REFUSED = {door: (lambda status: 400 <= status < 500) for door in DOOR_FUNCTIONS}

@@ -1,9 +1,10 @@
-"""Every rule of a programme, tried through the edit page, the API and the admin: the same French
-message at each door, and nothing changed in the database."""
+"""Every rule of a programme and of its results reports, tried through the pages, the API, the admin and the
+services: the same French message and a 4xx at each door, and nothing changed in the database."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,10 @@ from programmes.models import Programme, Status
 
 from .conftest import make_user
 from .parity_support import DOOR_FUNCTIONS, DOORS, REFUSED, Change, snapshot
+from .reporting_parity_support import DOOR_FUNCTIONS as RDOOR_FUNCTIONS
+from .reporting_parity_support import DOORS as RDOORS
+from .reporting_parity_support import Step as RStep
+from .reporting_parity_support import snapshot as rsnapshot
 
 
 def _inactive_staff(programme: Programme) -> None:
@@ -266,3 +271,349 @@ def test_every_door_saves_recipient_countries_and_regions(client, staff, admin_u
     countries = dict(programme_a.recipient_countries.values_list("country", "percentage"))
     assert countries == {"NE": Decimal("50"), "ML": Decimal("25"), "BF": Decimal("25")}
     assert list(programme_a.recipient_regions.values_list("region", flat=True)) == ["289"]
+
+
+# --- A reporting partner leaving, or no longer reporting (issue 13: nothing orphaned) ----------------
+
+
+def _org_a_reports_ind1(programme: Programme) -> None:
+    from programmes.models import Indicator, Participation
+
+    Participation.objects.filter(programme=programme, organisation__code="org-a").update(reports_results=True)
+    Indicator.objects.create(
+        programme=programme, code="IND1", name_fr="Personnes assistées", people=True, reporting_partner_id=_org_a()
+    )
+    Indicator.objects.create(
+        programme=programme, code="IND4", name_fr="Ménages", people=True, reporting_partner_id=_org_a()
+    )
+
+
+def _org_a_has_a_draft(programme: Programme) -> None:
+    from programmes.models import Participation
+    from reporting.models import ResultsReport
+
+    Participation.objects.filter(programme=programme, organisation__code="org-a").update(reports_results=True)
+    ResultsReport.objects.create(
+        programme=programme, organisation_id=_org_a(), period_start=date(2025, 1, 1), period_end=date(2025, 3, 31)
+    )
+
+
+def _org_a() -> int:
+    from partners.models import Organisation
+
+    return Organisation.objects.get(code="org-a").pk
+
+
+ASSIGNED = (
+    "ORGA déclare les indicateurs IND1, IND4 de ce programme : attribuez-les à l’OIM ou à un autre partenaire "
+    "déclarant avant que ORGA cesse de déclarer ou quitte le programme."
+)
+IN_PROGRESS = (
+    "ORGA a des rapports de résultats en cours pour ce programme (01/01/2025 – 31/03/2025) : faites-les "
+    "approuver ou supprimer avant que ORGA cesse de déclarer ou quitte le programme."
+)
+STOP_REPORTING_RULES = [
+    (
+        "reporting partner removed while indicators are assigned to it",
+        _org_a_reports_ind1,
+        Change(participations=[]),
+        ASSIGNED,
+    ),
+    (
+        "reporting unticked while indicators are assigned to it",
+        _org_a_reports_ind1,
+        Change(participations=[{"organisation": "org-a", "role": "implementing_partner", "reports_results": False}]),
+        ASSIGNED,
+    ),
+    (
+        "reporting partner removed while it has a report in progress",
+        _org_a_has_a_draft,
+        Change(participations=[]),
+        IN_PROGRESS,
+    ),
+    (
+        "reporting unticked while it has a report in progress",
+        _org_a_has_a_draft,
+        Change(participations=[{"organisation": "org-a", "role": "implementing_partner", "reports_results": False}]),
+        IN_PROGRESS,
+    ),
+]
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize(
+    ("setup", "change", "message"), [r[1:] for r in STOP_REPORTING_RULES], ids=[r[0] for r in STOP_REPORTING_RULES]
+)
+def test_a_reporting_partner_with_work_in_hand_cannot_stop_reporting_at_any_door(
+    client, staff, admin_user, programme_a, door, setup, change, message
+):
+    from reporting.models import ResultsReport
+
+    setup(programme_a)
+    user = admin_user if door == "admin" else staff
+    before = {**snapshot(), "reports": list(ResultsReport.objects.values())}
+
+    answer = DOOR_FUNCTIONS[door](client, user, programme_a, change)
+
+    assert REFUSED[door](answer.status), (answer.status, answer.text[:3000])
+    assert answer.shows(message), answer.errors()
+    assert {**snapshot(), "reports": list(ResultsReport.objects.values())} == before
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_reporting_partner_leaves_once_its_indicators_are_reassigned_and_its_reports_approved(
+    client, staff, admin_user, programme_a, door
+):
+    from programmes.models import Indicator
+    from reporting.models import ResultsReport
+
+    _org_a_reports_ind1(programme_a)
+    ResultsReport.objects.create(
+        programme=programme_a,
+        organisation_id=_org_a(),
+        period_start=date(2024, 1, 1),
+        period_end=date(2024, 3, 31),
+        state="approved",
+    )
+    Indicator.objects.filter(programme=programme_a).update(reporting_partner=None)  # reassigned to IOM
+    user = admin_user if door == "admin" else staff
+
+    answer = DOOR_FUNCTIONS[door](
+        client,
+        user,
+        programme_a,
+        Change(participations=[{"organisation": "org-a", "role": "implementing_partner", "reports_results": False}]),
+    )
+
+    assert answer.status in (200, 302), answer.text[:3000]
+    assert not programme_a.participations.get().reports_results
+
+
+# --- Results reports: every rule of the reporting cycle, at every door (issue 13) -------------------
+#
+# Each case prepares a report (IOM's own, so that the admin's users may act on it), names the step to
+# try and who tries it, and gives the message in French; the same step must be refused with that
+# message and a 4xx at the reporting pages, the API, the admin and the services, nothing changed.
+
+
+def _iom_report(state: str = "draft", values: tuple = ()):
+    from reporting.models import ResultsReport, ResultsReportValue
+
+    from .reporting_support import Q1
+
+    programme = Programme.objects.get(code__startswith="TEST-")
+    report = ResultsReport.objects.create(programme=programme, period_start=Q1[0], period_end=Q1[1], state=state)
+    for indicator, achieved in values:
+        ResultsReportValue.objects.create(report=report, indicator_id=indicator, achieved=Decimal(achieved))
+    return report
+
+
+def _share():
+    from programmes.models import Indicator
+
+    return Indicator.objects.get(code="IND2").pk
+
+
+def _case_future_period(r):
+    return RStep("open", programme=r["programme"], period=(date(2099, 1, 1), date(2099, 3, 31)))
+
+
+def _case_open_locked(r):
+    from programmes.models import LockBefore
+
+    LockBefore.objects.create(before=date(2025, 7, 1))
+    return RStep("open", programme=r["programme"], period=(date(2025, 1, 1), date(2025, 3, 31)))
+
+
+def _case_submit_locked(r):
+    from programmes.models import LockBefore
+
+    report = _iom_report(values=[(_share(), "40")])
+    LockBefore.objects.create(before=date(2025, 7, 1))
+    return RStep("submit", report=report)
+
+
+def _case_submit_empty(r):
+    return RStep("submit", report=_iom_report())
+
+
+def _case_percentage_above_100(r):
+    return RStep("save", report=_iom_report(), values=[{"indicator": _share(), "achieved": "140"}])
+
+
+def _case_people_not_whole(r):
+    from programmes.models import Indicator
+
+    counted = Indicator.objects.create(programme=r["programme"], code="IND3", name_fr="Agents formés", people=True)
+    return RStep("save", report=_iom_report(), values=[{"indicator": counted.pk, "achieved": "2.5"}])
+
+
+def _case_approve_a_draft(r):
+    return RStep("approve", report=_iom_report(values=[(_share(), "40")]))
+
+
+def _case_return_without_reason(r):
+    return RStep("return", report=_iom_report("submitted", values=[(_share(), "40")]), reason="  ")
+
+
+def _case_unlock_without_reason(r):
+    return RStep("unlock", report=_iom_report("approved", values=[(_share(), "40")]), reason="")
+
+
+def _case_return_a_draft(r):
+    return RStep("return", report=_iom_report(values=[(_share(), "40")]), reason="Chiffres incomplets")
+
+
+def _case_approve_without_the_right(r):
+    return RStep("approve", report=_iom_report("submitted", values=[(_share(), "40")]))
+
+
+def _case_return_without_the_right(r):
+    return RStep("return", report=_iom_report("submitted", values=[(_share(), "40")]), reason="Incomplet")
+
+
+def _fr(text: str, **params) -> str:
+    from django.utils import translation
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext
+
+    with translation.override("fr"):
+        translated = gettext(text)
+        assert translated != text, f"not translated into French: {text}"
+        values = {
+            k: date_format(v, "SHORT_DATE_FORMAT") if isinstance(v, date) else gettext(v) for k, v in params.items()
+        }
+        return translated % values if values else translated
+
+
+def _lock_message() -> str:
+    from django.utils import translation
+
+    from programmes.models import PeriodLocks
+
+    from .reporting_support import Q1
+
+    with translation.override("fr"):
+        return PeriodLocks.of(Programme.objects.get(code__startswith="TEST-").pk).problem(Q1[0], Q1[1], None)
+
+
+def _state_draft() -> str:
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override("fr"):
+        return _fr(STATE) % {"state": gettext("Draft").lower()}
+
+
+NOT_VALIDATOR = "Only IOM staff with the validation right approve or return results reports."
+STATE = "This report is %(state)s: that cannot be done now (reload the page)."
+
+# (name, case, who acts: preparer | validator | officer, French message (a callable: read after the case))
+REPORTING_RULES = [
+    (
+        "a period not ended yet",
+        _case_future_period,
+        "preparer",
+        lambda: _fr(
+            "This period has not ended yet (it ends on %(end)s): report it once it is over.", end=date(2099, 3, 31)
+        ),
+    ),
+    ("a period locked by an administrator", _case_open_locked, "preparer", _lock_message),
+    ("submitted when the period is locked", _case_submit_locked, "preparer", _lock_message),
+    (
+        "submitted without any value",
+        _case_submit_empty,
+        "preparer",
+        lambda: _fr("Enter at least one value before submitting the report."),
+    ),
+    (
+        "a percentage above 100",
+        _case_percentage_above_100,
+        "preparer",
+        lambda: _fr("A percentage must lie between 0 and 100."),
+    ),
+    (
+        "a number of people not whole",
+        _case_people_not_whole,
+        "preparer",
+        lambda: _fr("A count of people is a whole number."),
+    ),
+    ("a draft approved", _case_approve_a_draft, "validator", _state_draft),
+    ("a draft returned", _case_return_a_draft, "validator", _state_draft),
+    (
+        "returned without a reason",
+        _case_return_without_reason,
+        "validator",
+        lambda: _fr("Say why the report is returned."),
+    ),
+    (
+        "unlocked without a reason",
+        _case_unlock_without_reason,
+        "validator",
+        lambda: _fr("Say why the period is unlocked."),
+    ),
+    ("approved without the validation right", _case_approve_without_the_right, "officer", lambda: _fr(NOT_VALIDATOR)),
+    ("returned without the validation right", _case_return_without_the_right, "officer", lambda: _fr(NOT_VALIDATOR)),
+]
+
+
+@pytest.fixture
+def officer(reference):
+    """A programme officer (prepares IOM's reports) who may open the reports' admin but not validate."""
+    from django.contrib.auth.models import Permission
+
+    user = make_user("olga.officer", is_staff=True, group="IOM programme officers")
+    user.user_permissions.add(Permission.objects.get(codename="view_resultsreport"))
+    return user
+
+
+@pytest.mark.parametrize("door", RDOORS)
+@pytest.mark.parametrize(
+    ("case", "who", "message"), [r[1:] for r in REPORTING_RULES], ids=[r[0] for r in REPORTING_RULES]
+)
+def test_each_reporting_rule_is_refused_at_every_door_with_the_same_message_and_nothing_changes(
+    client, staff, validator, officer, admin_user, reporting_a, door, case, who, message
+):
+    step = case(reporting_a)
+    actor = {"preparer": staff, "validator": validator, "officer": officer}[who]
+    if door == "admin" and who != "officer":
+        actor = admin_user  # the admin is the administrators' door (a superuser prepares and validates)
+    expected = message()
+    before = rsnapshot()
+
+    answer = RDOOR_FUNCTIONS[door](client, actor, step)
+
+    assert 400 <= answer.status < 500, (answer.status, answer.text[:3000])
+    assert expected in answer.text, (expected, answer.errors())
+    assert rsnapshot() == before
+
+
+@pytest.mark.parametrize("door", RDOORS)
+def test_every_reporting_door_takes_a_report_through_its_life(client, staff, validator, admin_user, reporting_a, door):
+    """The accepted road at each door: open, save, submit, return with a reason, resubmit, approve, unlock."""
+    from reporting.models import ResultsReport
+
+    from .reporting_support import Q1
+
+    preparer, decider = (admin_user, admin_user) if door == "admin" else (staff, validator)
+    act = RDOOR_FUNCTIONS[door]
+    programme = reporting_a["programme"]
+
+    def ok(answer):
+        assert answer.status in (200, 201, 302), (answer.status, answer.text[:3000])
+
+    ok(act(client, preparer, RStep("open", programme=programme, period=Q1)))
+    report = ResultsReport.objects.get()
+    ok(act(client, preparer, RStep("save", report=report, values=[{"indicator": _share(), "achieved": "40"}])))
+    ok(act(client, preparer, RStep("submit", report=report)))
+    ok(act(client, decider, RStep("return", report=report, reason="Sources manquantes")))
+    report.refresh_from_db()
+    assert (report.state, report.return_reason) == ("returned", "Sources manquantes")
+    ok(act(client, preparer, RStep("submit", report=report)))
+    ok(act(client, decider, RStep("approve", report=report)))
+    report.refresh_from_db()
+    assert report.state == "approved"
+    ok(act(client, decider, RStep("unlock", report=report, reason="Correction du bailleur")))
+    report.refresh_from_db()
+    assert report.state == "returned"
+    assert [s.action for s in report.steps.all()] == ["submit", "return", "submit", "approve", "unlock"]
