@@ -362,7 +362,7 @@ class IndicatorValueInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(RefusalIsClientError, admin.ModelAdmin):
     list_display = [
         "code",
         "name_fr",

@@ -1306,6 +1306,9 @@ def _is_whole(value: Decimal | None) -> bool:
     return value is None or value == value.to_integral_value()
 
 
+NOT_READ = object()
+
+
 class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
     """A results indicator of a programme, at outcome or output level (aggregate counts only)."""
 
@@ -1360,6 +1363,9 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
         _("key figure"), max_length=30, choices=KeyIndicator.choices, blank=True, default=""
     )
 
+    # The reporter this indicator had when read from the database (NOT_READ: new, or the field not read).
+    loaded_reporter: int | object | None = NOT_READ
+
     class Meta:
         verbose_name = _("indicator")
         verbose_name_plural = _("indicators")
@@ -1381,6 +1387,16 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self.loaded_reporter = self.reporting_partner_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values) -> Indicator:
+        indicator = super().from_db(db, field_names, values)
+        indicator.loaded_reporter = indicator.__dict__.get("reporting_partner_id", NOT_READ)
+        return indicator
 
     @property
     def unit_label(self) -> str:
@@ -1421,6 +1437,11 @@ class Indicator(BilingualMixin, InProgrammeHistory, models.Model):
             )
             if not reports.exists():
                 errors.setdefault("reporting_partner", []).append(NOT_A_REPORTING_PARTNER)
+        if self.pk and self.loaded_reporter is not NOT_READ and self.loaded_reporter != self.reporting_partner_id:
+            from .rules import reassign_indicator_errors
+
+            for message in reassign_indicator_errors(self, self.loaded_reporter):
+                errors.setdefault("reporting_partner", []).append(message)
         if errors:
             raise ValidationError(errors)
 

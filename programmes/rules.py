@@ -246,6 +246,23 @@ def stop_reporting_errors(programme, rows: list[ParticipationRow]) -> Errors:
     return errors
 
 
+# Checks other apps register for an indicator given to another reporter: each takes (indicator, the
+# previous reporter's organisation id, None for IOM) and returns why not, or "". Results reporting
+# registers "the previous reporter has values of it in a report in progress" (reporting/apps.py).
+ReassignIndicatorCheck = Callable[[object, int | None], str]
+_REASSIGN_INDICATOR_CHECKS: list[ReassignIndicatorCheck] = []
+
+
+def register_reassign_indicator_check(check: ReassignIndicatorCheck) -> None:
+    """Add a check run whenever an indicator changes reporter (Indicator.clean: every door; idempotent)."""
+    if check not in _REASSIGN_INDICATOR_CHECKS:
+        _REASSIGN_INDICATOR_CHECKS.append(check)
+
+
+def reassign_indicator_errors(indicator, previous_reporter_id: int | None) -> list[str]:
+    return [message for check in _REASSIGN_INDICATOR_CHECKS if (message := check(indicator, previous_reporter_id))]
+
+
 def location_errors(units: list) -> Errors:
     errors: Errors = {}
     seen: set[int] = set()

@@ -15,10 +15,10 @@ class ReportingConfig(AppConfig):
         from programmes.demo import demo_seeded
         from programmes.history import register_history_part
         from programmes.models import PeriodLock
-        from programmes.rules import register_stop_reporting_check
+        from programmes.rules import register_reassign_indicator_check, register_stop_reporting_check
 
         from .models import ResultsReport
-        from .services import reports_in_progress_problem
+        from .services import indicator_values_in_progress_problem, reports_in_progress_problem
 
         auditlog.register(ResultsReport, exclude_fields=["version", "updated_at"])
         auditlog.register(PeriodLock)
@@ -32,6 +32,8 @@ class ReportingConfig(AppConfig):
         register_history_part(PeriodLock, identity=["period_start", "period_end"], label=_("period lock"))
         # An organisation with reports in progress keeps reporting until they are approved (every door).
         register_stop_reporting_check(reports_in_progress_problem)
+        # ...and an indicator keeps its reporter while values of it wait in that reporter's report.
+        register_reassign_indicator_check(indicator_values_in_progress_problem)
         demo_seeded.connect(_seed_reporting_demo, dispatch_uid="reporting.seed_demo")
 
 

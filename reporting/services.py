@@ -209,6 +209,32 @@ def reports_in_progress_problem(programme: Programme, organisation) -> str:
     ) % {"organisation": organisation.short_name, "periods": "; ".join(periods)}
 
 
+def indicator_values_in_progress_problem(indicator, previous_reporter_id: int | None) -> str:
+    """Why this indicator may not leave its reporter: values of it wait in that reporter's report in progress
+    (they would be published under the wrong reporter, or stranded). Registered in reporting/apps.py."""
+    reports = (
+        ResultsReport.objects.filter(
+            programme_id=indicator.programme_id,
+            organisation_id=previous_reporter_id,
+            state__in=[State.DRAFT, State.SUBMITTED, State.RETURNED],
+            values__indicator_id=indicator.pk,
+        )
+        .select_related("organisation")
+        .distinct()
+        .order_by("period_start")
+    )
+    periods = [
+        f"{date_format(r.period_start, 'SHORT_DATE_FORMAT')} – {date_format(r.period_end, 'SHORT_DATE_FORMAT')}"
+        for r in reports
+    ]
+    if not periods:
+        return ""
+    return _(
+        "%(reporter)s has values of this indicator in a results report in progress (%(periods)s): have the report "
+        "approved, or remove these values, before giving the indicator to another reporter."
+    ) % {"reporter": reports[0].reporter_label, "periods": "; ".join(periods)}
+
+
 # --- The workflow --------------------------------------------------------------------------------
 
 

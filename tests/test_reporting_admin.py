@@ -50,7 +50,7 @@ def test_admin_refuses_a_future_period_and_a_locked_one(admin_client_en, reporti
     response = admin_client_en.post(
         url, {"programme": programme.pk, "period_start": "2099-01-01", "period_end": "2099-03-31"}
     )
-    assert response.status_code == 200 and "has not ended yet" in _text(response)
+    assert response.status_code == 400 and "has not ended yet" in _text(response)
     LockBefore.objects.create(before=date(2025, 7, 1))
     response = admin_client_en.post(
         url, {"programme": programme.pk, "period_start": "2025-01-01", "period_end": "2025-03-31"}
@@ -70,7 +70,7 @@ def test_admin_values_go_through_the_services(admin_client_en, admin_user, repor
     response = admin_client_en.post(
         url, _values([{"indicator": people.pk, "sex": "all", "age_group": "all", "achieved": "4"}])
     )
-    assert response.status_code == 200 and "not assigned to IOM" in _text(response)
+    assert response.status_code == 400 and "not assigned to IOM" in _text(response)
     response = admin_client_en.post(
         url, _values([{"indicator": share.pk, "sex": "all", "age_group": "all", "achieved": "140"}])
     )
@@ -103,3 +103,71 @@ def test_admin_reads_but_never_writes_a_partners_report(admin_client_en, reporti
     assert admin_client_en.get(url).status_code == 200
     admin_client_en.post(url, _values([{"indicator": people.pk, "sex": "all", "age_group": "all", "achieved": "2.5"}]))
     assert list(ResultsReportValue.objects.values_list("achieved", flat=True)) == [Decimal("3")]
+
+
+# --- The validators' decisions in the admin: the report page's services, rules and messages -----------
+
+
+@pytest.fixture
+def submitted(reporting_a, partner_a):
+    people = reporting_a["people"]
+    report = services.results_report_open(
+        programme=reporting_a["programme"], user=partner_a, period_start=date(2025, 1, 1), period_end=date(2025, 3, 31)
+    )
+    services.results_report_save(
+        report=report, user=partner_a, values=[services.ReportedValue(people.pk, Decimal("3"))]
+    )
+    return services.results_report_submit(report=report, user=partner_a)
+
+
+def _action(client, action: str, *reports, **data):
+    body = {"action": action, "_selected_action": [str(r.pk) for r in reports], **data}
+    return client.post("/admin/reporting/resultsreport/", body)
+
+
+def test_a_validator_returns_a_partners_report_from_the_admin_with_a_reason(admin_client_en, submitted):
+    # The action first asks for the reason (nothing changes yet)...
+    response = _action(admin_client_en, "return_reports", submitted)
+    assert response.status_code == 200 and 'name="reason"' in _text(response)
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted"
+    # ...refuses an empty one with the page's message...
+    response = _action(admin_client_en, "return_reports", submitted, confirmed="1", reason=" ")
+    assert response.status_code == 400 and "Say why the report is returned." in _text(response)
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted"
+    # ...and returns it with the reason the partner sees next to its form.
+    response = _action(admin_client_en, "return_reports", submitted, confirmed="1", reason="Sources missing")
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert (submitted.state, submitted.return_reason) == ("returned", "Sources missing")
+    assert [s.action for s in submitted.steps.all()] == ["submit", "return"]
+
+
+def test_staff_without_the_validation_right_cannot_return_from_the_admin(client, staff, submitted):
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_resultsreport"))
+    client.force_login(staff)
+    response = client.post(
+        "/admin/reporting/resultsreport/",
+        {"action": "return_reports", "_selected_action": [submitted.pk], "confirmed": "1", "reason": "No"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 403
+    assert "Only IOM staff with the validation right approve or return results reports." in _text(response)
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted" and not submitted.steps.filter(action="return").exists()
+
+
+def test_an_admin_decision_is_all_or_nothing(admin_client_en, submitted, admin_user, reporting_a):
+    """One refused report of the selection: none is changed, each refusal is listed."""
+    draft = services.results_report_open(
+        programme=reporting_a["programme"], user=admin_user, period_start=date(2025, 4, 1), period_end=date(2025, 6, 30)
+    )
+    response = _action(admin_client_en, "approve_reports", submitted, draft)
+    assert response.status_code == 400
+    assert f"{draft}: This report is draft" in _text(response)
+    submitted.refresh_from_db()
+    assert submitted.state == "submitted"
+    assert not LockBefore.objects.exists() and not submitted.steps.filter(action="approve").exists()
