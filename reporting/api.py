@@ -4,6 +4,8 @@ The rules are the services' (reporting/services.py): a refusal has the same mess
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,7 +14,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import LIST_ERRORS, READ_ERRORS, error_responses
+from core.api import LIST_ERRORS, READ_ERRORS, PreconditionFailed, error_responses, if_match_tags
+from programmes.api import IF_MATCH_OPTIONAL
 from programmes.models import AgeGroup, Programme, Sex
 
 from . import services
@@ -91,6 +94,30 @@ def _values(data: list[dict]) -> list[services.ReportedValue]:
 WRITE = error_responses(400, 401, 403, 404, 415, 429)
 
 
+class StaleReportPrecondition(PreconditionFailed):
+    default_detail = _(
+        "Someone saved this report's values since you read them: fetch the report again, reapply your values "
+        "and send its new ETag in If-Match."
+    )
+
+
+def _etag(report: ResultsReport) -> str:
+    return f'"{report.version}"'
+
+
+def _expected_version(request: Request, report: ResultsReport) -> int | None:
+    """If-Match is optional here: without it the values are replaced as sent; with it, a stale save is a 412."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        return None
+    for tag in if_match_tags(header):
+        if tag == "*":
+            return None
+        if re.fullmatch(r'"[0-9]{1,9}"', tag):
+            return int(tag.strip('"'))
+    raise StaleReportPrecondition()
+
+
 @extend_schema_view(
     list=extend_schema(
         summary=_("Results reports you may see (drafts and returned ones: their authors and validators only)"),
@@ -105,10 +132,14 @@ WRITE = error_responses(400, 401, 403, 404, 415, 429)
         responses={201: ResultsReportSerializer, **WRITE},
     ),
     update=extend_schema(
-        summary=_("Replace the values of a draft or returned report"), responses={200: ResultsReportSerializer, **WRITE}
+        summary=_("Replace the values of a draft or returned report"),
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ResultsReportSerializer, **WRITE, **error_responses(412)},
     ),
     partial_update=extend_schema(
-        summary=_("Replace the values of a draft or returned report"), responses={200: ResultsReportSerializer, **WRITE}
+        summary=_("Replace the values of a draft or returned report"),
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ResultsReportSerializer, **WRITE, **error_responses(412)},
     ),
 )
 class ResultsReportViewSet(
@@ -143,14 +174,25 @@ class ResultsReportViewSet(
             services.results_report_save(report=report, user=request.user, values=_values(data["values"]))
         return Response(self._read(report), status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        report = self.get_object()
+        return Response(self.get_serializer(report).data, headers={"ETag": _etag(report)})
+
     def update(self, request: Request, *args, **kwargs) -> Response:
         report = self.get_object()
         serializer = self.get_serializer(report, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.results_report_save(
-            report=report, user=request.user, values=_values(serializer.validated_data.get("values", []))
-        )
-        return Response(self._read(report))
+        try:
+            services.results_report_save(
+                report=report,
+                user=request.user,
+                values=_values(serializer.validated_data.get("values", [])),
+                expected_version=_expected_version(request, report),
+            )
+        except services.StaleReport:
+            raise StaleReportPrecondition() from None
+        fresh = self._read(report)
+        return Response(fresh, headers={"ETag": f'"{ResultsReport.objects.get(pk=report.pk).version}"'})
 
     def _read(self, report: ResultsReport) -> dict:
         try:

@@ -53,8 +53,12 @@ def cells_of(indicator: Indicator) -> list[tuple[str, str]]:
 class ReportValuesForm(forms.Form):
     """One achieved value and one comment per indicator and cell of the report."""
 
+    # The version of the values the page showed: a save over someone else's newer save is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, report: ResultsReport, indicators: list[Indicator], **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["version"].initial = report.version
         stored = {(v.indicator_id, v.sex, v.age_group): v for v in report.values.all()}
         self.rows: list[tuple[Indicator, list[Cell]]] = []
         for indicator in indicators:
@@ -96,7 +100,12 @@ class ReportValuesForm(forms.Form):
         ]
 
     def show_refusal(self, error: ValidationError, values: list[ReportedValue]) -> None:
-        """Each message of the service next to the input it is about; the rest above the form."""
+        """Each message of the service next to the input it is about; the rest above the form. After a
+        save refused as stale, the form carries the current version (saving again is the user's choice)."""
+        current = getattr(error, "current", None)
+        if current is not None:
+            self.data = self.data.copy()
+            self.data["version"] = str(current.version)
         if not hasattr(error, "error_dict"):
             self.add_error(None, error.messages)
             return

@@ -35,7 +35,7 @@ from programmes.models import (
     lock_date,
     measure_value_problem,
 )
-from programmes.rules import EARLIEST_DATE, Errors, add, raise_if
+from programmes.rules import EARLIEST_DATE, Errors, add, normalise_text, raise_if
 
 from .models import ResultsReport, ResultsReportStep, ResultsReportValue, State, can_prepare_for_iom, can_validate
 from .signals import results_report_approved, results_report_returned, results_report_submitted
@@ -280,16 +280,39 @@ def results_report_open(*, programme: Programme, user, period_start: date, perio
         ) from error
 
 
+class StaleReport(ValidationError):
+    """Someone saved the report's values after this user loaded them: this save is refused, nothing lost."""
+
+    def __init__(self, current: ResultsReport):
+        self.current = current
+        super().__init__(
+            _(
+                "Someone saved this report while you were filling it in (now version %(version)s). Nothing was "
+                "saved: your values are kept in the form; check them and save again."
+            )
+            % {"version": current.version},
+            code="stale",
+        )
+
+
 def _locked_report(report: ResultsReport) -> ResultsReport:
     return ResultsReport.objects.select_for_update(of=("self",)).select_related("programme").get(pk=report.pk)
 
 
-def results_report_save(*, report: ResultsReport, user, values: list[ReportedValue]) -> ResultsReport:
-    """Replace the report's values (draft or returned). Empty cells (no number, no comment) are dropped."""
+def results_report_save(
+    *, report: ResultsReport, user, values: list[ReportedValue], expected_version: int | None = None
+) -> ResultsReport:
+    """Replace the report's values (draft or returned). Empty cells (no number, no comment) are dropped.
+    Comments are normalised like every free text (NFC, no control characters). With `expected_version`
+    (the version the door showed), a save made on values someone changed since is refused (StaleReport)."""
     _must_author(report, user)
     with transaction.atomic():
         report = _locked_report(report)
         _state_error(report, State.DRAFT, State.RETURNED)
+        if expected_version is not None and expected_version != report.version:
+            raise StaleReport(report)
+        for value in values:
+            value.comment = normalise_text(value.comment or "").strip()
         raise_if(period_errors(report.programme, report.organisation_id, report.period_start, report.period_end))
         raise_if(value_errors(report, values))
         report.values.all().delete()
@@ -300,10 +323,10 @@ def results_report_save(*, report: ResultsReport, user, values: list[ReportedVal
                 sex=v.sex,
                 age_group=v.age_group,
                 achieved=v.achieved,
-                comment=(v.comment or "").strip(),
+                comment=v.comment,
             )
             for v in values
-            if v.achieved is not None or (v.comment or "").strip()
+            if v.achieved is not None or v.comment
         )
         report.version += 1
         report.save(update_fields=["version", "updated_at"])
@@ -330,7 +353,7 @@ def results_report_submit(*, report: ResultsReport, user) -> ResultsReport:
 def results_report_return(*, report: ResultsReport, user, reason: str) -> ResultsReport:
     """Submitted → returned to its reporter, with the reason (required) shown next to the form."""
     must_validate(user)
-    reason = (reason or "").strip()
+    reason = normalise_text(reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the report is returned.")]})
     with transaction.atomic():
@@ -404,7 +427,7 @@ def _publish_values(report: ResultsReport) -> None:
 def results_report_unlock(*, report: ResultsReport, user, reason: str) -> ResultsReport:
     """Approved → returned to its reporter: the period's lock is lifted, with the reason, in the history."""
     must_validate(user)
-    reason = (reason or "").strip()
+    reason = normalise_text(reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the period is unlocked.")]})
     with transaction.atomic():

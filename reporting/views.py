@@ -106,11 +106,21 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         submit = request.POST.get("action") == "submit"
         try:
             with transaction.atomic():  # a refused submission keeps nothing of the save either
-                services.results_report_save(report=report, user=request.user, values=values)
+                services.results_report_save(
+                    report=report, user=request.user, values=values, expected_version=form.cleaned_data.get("version")
+                )
                 if submit:
                     services.results_report_submit(report=report, user=request.user)
         except ValidationError as refused:
             form.show_refusal(refused, values)
+            if isinstance(refused, services.StaleReport):
+                report.refresh_from_db()
+                return render(
+                    request,
+                    "reporting/report_detail.html",
+                    _detail_context(request, report, values_form=form),
+                    status=409,
+                )
         else:
             if submit:
                 messages.success(request, _("The report was submitted to IOM for validation."))

@@ -113,6 +113,37 @@ def test_three_personas(reporting_a, partner_a, partner_b, staff, validator, pro
     assert _client(partner_a).post(f"/fr/reporting/{report.pk}/decision/", {"action": "approve"}).status_code == 403
 
 
+def test_three_personas_in_the_lists_the_api_and_the_admin(reporting_a, partner_a, partner_b, staff, validator):
+    """Partner A's draft: A and the validators see it everywhere; B and non-validating staff nowhere."""
+    report = _open(reporting_a, partner_a)
+    services.results_report_save(
+        report=report, user=partner_a, values=[services.ReportedValue(reporting_a["people"].pk, 7)]
+    )
+    code = reporting_a["programme"].code
+
+    def api_ids(user) -> list[int]:
+        return [row["id"] for row in token_client(user).get("/api/v1/results-reports/").json()["results"]]
+
+    assert api_ids(partner_a) == [report.pk] and api_ids(validator) == [report.pk]
+    assert api_ids(partner_b) == [] and api_ids(staff) == []
+    assert token_client(staff).get(f"/api/v1/results-reports/{report.pk}/").status_code == 404
+    assert f"/reporting/{report.pk}/" in _text(_client(partner_a).get("/fr/reporting/"))
+    for outsider in (partner_b, staff):
+        page = _text(_client(outsider).get("/fr/reporting/"))
+        assert f"/reporting/{report.pk}/" not in page
+    assert code not in _text(_client(partner_b).get("/fr/reporting/"))
+    # B cannot write A's report through the API either (404: it does not exist for B).
+    body = {"values": [{"indicator": reporting_a["people"].pk, "achieved": "1"}]}
+    assert (
+        token_client(partner_b).patch(f"/api/v1/results-reports/{report.pk}/", body, format="json").status_code == 404
+    )
+    assert token_client(partner_b).post(f"/api/v1/results-reports/{report.pk}/submit/").status_code == 404
+    # The reports' admin is IOM's: partners are sent to the login page, staff without the right refused.
+    assert _client(partner_a).get("/admin/reporting/resultsreport/").status_code == 302
+    assert _client(staff).get("/admin/reporting/resultsreport/").status_code == 403
+    assert ResultsReportValue.objects.get().achieved == 7
+
+
 def test_api_round_trip_and_refusals(reporting_a, partner_a, partner_b, validator):
     people, share = reporting_a["people"], reporting_a["share"]
     api = token_client(partner_a, "en")

@@ -102,3 +102,74 @@ def test_an_indicator_without_waiting_values_changes_reporter_freely(reporting_a
     indicator = Indicator.objects.get(pk=reporting_a["people"].pk)
     indicator.reporting_partner = None
     indicator.full_clean()  # an empty draft holds nothing of it
+
+
+# --- Nothing lost between two people filling in the same report (issue 16 applied to reports) -----------
+
+
+def test_a_save_over_a_newer_save_is_refused_at_the_page_with_the_typed_values_kept(client, reporting_a, org_a):
+    from .conftest import make_user
+
+    first, second = make_user("ann.a", organisation=org_a), make_user("ben.a", organisation=org_a)
+    people = reporting_a["people"]
+    report = services.results_report_open(
+        programme=reporting_a["programme"], user=first, period_start=Q1[0], period_end=Q1[1]
+    )
+    client.force_login(first)
+    url = f"/en/reporting/{report.pk}/"
+    loaded = client.get(url).content.decode()
+    assert 'name="version" value="1"' in loaded
+    # Ben saves 12 meanwhile...
+    services.results_report_save(
+        report=report, user=second, values=[services.ReportedValue(people.pk, Decimal("12"))], expected_version=1
+    )
+    # ...Ann saves 9 from the page she loaded before: refused, her 9 kept in the form, Ben's 12 stored.
+    cell = f"v{people.pk}-all-all"
+    response = client.post(url, {"version": "1", f"{cell}-achieved": "9", "action": "save"})
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "Someone saved this report while you were filling it in (now version 2)" in page
+    assert 'value="9"' in page and 'name="version" value="2"' in page
+    assert list(report.values.values_list("achieved", flat=True)) == [Decimal("12")]
+    # Saving again, knowingly, is accepted.
+    assert client.post(url, {"version": "2", f"{cell}-achieved": "9", "action": "save"}).status_code == 302
+    assert list(report.values.values_list("achieved", flat=True)) == [Decimal("9")]
+
+
+def test_a_stale_if_match_is_a_412_at_the_api_and_nothing_changes(reporting_a, partner_a):
+    from .api_support import token_client
+
+    people = reporting_a["people"]
+    report = services.results_report_open(
+        programme=reporting_a["programme"], user=partner_a, period_start=Q1[0], period_end=Q1[1]
+    )
+    api = token_client(partner_a, "en")
+    url = f"/api/v1/results-reports/{report.pk}/"
+    etag = api.get(url)["ETag"]
+    body = {"values": [{"indicator": people.pk, "achieved": "4"}]}
+    saved = api.patch(url, body, format="json", HTTP_IF_MATCH=etag)
+    assert saved.status_code == 200 and saved["ETag"] != etag
+    body["values"][0]["achieved"] = "5"
+    stale = api.patch(url, body, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412 and stale.json()["code"] == "precondition_failed"
+    assert list(report.values.values_list("achieved", flat=True)) == [Decimal("4")]
+    assert api.patch(url, body, format="json", HTTP_IF_MATCH=saved["ETag"]).status_code == 200
+    assert api.patch(url, body, format="json").status_code == 200  # If-Match is optional
+
+
+def test_pasted_control_characters_are_stripped_from_comments_and_reasons(reporting_a, partner_a, validator):
+    import unicodedata
+
+    people = reporting_a["people"]
+    report = services.results_report_open(
+        programme=reporting_a["programme"], user=partner_a, period_start=Q1[0], period_end=Q1[1]
+    )
+    comment = unicodedata.normalize("NFD", "Réfugiés\x0b à Tillabéri\x0c")
+    services.results_report_save(
+        report=report, user=partner_a, values=[services.ReportedValue(people.pk, Decimal("4"), comment=comment)]
+    )
+    assert report.values.get().comment == "Réfugiés à Tillabéri"
+    services.results_report_submit(report=report, user=partner_a)
+    services.results_report_return(report=report, user=validator, reason="Source\x0b manquante\x00")
+    report.refresh_from_db()
+    assert report.return_reason == "Source manquante"
