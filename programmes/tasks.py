@@ -1,0 +1,13 @@
+"""Celery tasks of the programmes: the pages' aggregates refreshed outside the requests (programmes/summary.py)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import summary
+
+
+@shared_task(name="programmes.refresh_summaries", acks_late=True)
+def refresh_summaries(claimed: list[int] | None = None) -> int:
+    """Recompute the stale summaries (those claimed by the page that asked, and any other nobody is refreshing)."""
+    return summary.refresh_stale(claimed)
