@@ -1,16 +1,22 @@
 """Writes that reach a programme's parts through any door (services, edit page, API, admin, importer, a plain
 ORM call): the place codes, the search words and the pages' aggregates follow them here, inside the writing
-transaction (programmes/search.py, programmes/summary.py). The services also rebuild the whole search text."""
+transaction (programmes/search.py, programmes/summary.py). The services also rebuild the whole search text.
+
+Renaming what the search text shows (an organisation's name or acronym, a place's name or P-code, a sector,
+an indicator's title) through any door rebuilds, in batches, the search text of the programmes it reaches."""
 
 from __future__ import annotations
 
 import weakref
 
-from django.db.models import QuerySet
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models import Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from .models import AgeGroup, Indicator, IndicatorValue, Participation, Programme, ProgrammeLocation, Sex
-from .search import indicator_titles_added, refresh_place_codes
+from partners.models import Organisation
+from regions.models import AdminUnit
+
+from .models import AgeGroup, Indicator, IndicatorValue, Participation, Programme, ProgrammeLocation, Sector, Sex
+from .search import indicator_titles_added, rebuild, refresh_place_codes, refresh_search
 from .summary import programmes_changed
 
 # A deletion of many rows (a queryset, or a programme with its parts) changes the counter once.
@@ -61,7 +67,9 @@ def _sectors_changed(sender, action: str, **kwargs) -> None:
 def _indicator_saved(sender, instance: Indicator, raw: bool = False, **kwargs) -> None:
     if raw:  # loaddata
         return
-    indicator_titles_added(instance)
+    if indicator_titles_added(instance) and not kwargs.get("created"):
+        # A title not yet in the search text on an existing indicator: renamed. Its old title goes too.
+        refresh_search(instance.programme)
     if instance.key_indicator or not kwargs.get("created"):
         programmes_changed()
 
@@ -79,7 +87,54 @@ def _value_changed(sender, instance: IndicatorValue, raw: bool = False, origin=N
         _changed_once(origin)
 
 
+# --- Renames of what the search text shows --------------------------------------------------------
+
+# The fields of each model that the search text (or the place codes) repeats.
+SEARCHED_FIELDS = {
+    Organisation: ("acronym", "acronym_en", "name_fr", "name_en"),
+    AdminUnit: ("pcode", "parent_id", "name_fr", "name_en", "name_alt"),
+    Sector: ("code", "name_fr", "name_en"),
+}
+
+
+def _words_before(sender, instance, raw: bool = False, **kwargs) -> None:
+    """Before an existing row is saved: its searched words as stored (one query; these rows change rarely)."""
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    instance._searched_words_before = (
+        sender._default_manager.filter(pk=instance.pk).values_list(*SEARCHED_FIELDS[sender]).first()
+    )
+
+
+def _programmes_showing(sender, instance, before: tuple):
+    if sender is Organisation:
+        return Programme.objects.filter(
+            pk__in=Participation.objects.filter(organisation_id=instance.pk).values("programme_id")
+        )
+    if sender is AdminUnit:  # its programmes and those of the units below it: the place codes hold every level
+        return Programme.objects.filter(place_codes__contains=f" {before[0]} ")
+    return Programme.objects.filter(Q(primary_sector_id=instance.pk) | Q(secondary_sectors=instance.pk)).distinct()
+
+
+def _words_renamed(sender, instance, raw: bool = False, created: bool = False, **kwargs) -> None:
+    before = instance.__dict__.pop("_searched_words_before", None)
+    if raw or created or before is None:
+        return
+    after = tuple(getattr(instance, field) for field in SEARCHED_FIELDS[sender])
+    if after == before:
+        return
+    ids = list(_programmes_showing(sender, instance, before).order_by().values_list("pk", flat=True))
+    for _done in rebuild(ids=ids):  # batches of search.BATCH programmes, a few queries each
+        pass
+    if sender is AdminUnit and after[:2] != before[:2]:
+        programmes_changed()  # the place counts are keyed by P-code
+
+
 def connect_signals() -> None:
+    for model in SEARCHED_FIELDS:
+        label = model._meta.label_lower
+        pre_save.connect(_words_before, sender=model, dispatch_uid=f"programmes-search-words-before-{label}")
+        post_save.connect(_words_renamed, sender=model, dispatch_uid=f"programmes-search-words-renamed-{label}")
     post_save.connect(_programme_saved, sender=Programme, dispatch_uid="programmes-programme-saved")
     post_delete.connect(_programme_deleted, sender=Programme, dispatch_uid="programmes-programme-deleted")
     post_save.connect(_location_changed, sender=ProgrammeLocation, dispatch_uid="programmes-location-saved")
