@@ -285,7 +285,7 @@ CELERY_BEAT_SCHEDULE["outbox-deliver-due"] = {"task": "outbox.deliver_due", "sch
 # or "inline" (in the request that finds them stale: exact at once, slow on large databases).
 SUMMARY_REFRESH = env.str("SUMMARY_REFRESH", default="")
 # A refresh claimed longer ago than this (seconds) is taken as abandoned and claimed again.
-SUMMARY_REFRESH_TIMEOUT = env.int("SUMMARY_REFRESH_TIMEOUT", default=10 * 60)
+SUMMARY_REFRESH_TIMEOUT = env.int("SUMMARY_REFRESH_TIMEOUT", default=5 * 60)
 # Anything a lost message left stale is refreshed by beat.
 CELERY_BEAT_SCHEDULE["programmes-refresh-summaries"] = {"task": "programmes.refresh_summaries", "schedule": 5 * 60}
 

@@ -27,6 +27,7 @@ Without writes, a page reads its figures in one query whatever the number of pro
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -178,36 +179,65 @@ def refresh_mode() -> str:
 
 def refresh_stale(claimed: list[int] | None = None) -> int:
     """Recompute the stale parts of every scope: those in `claimed` (claimed by the page that asked) and any
-    other nobody is refreshing. Returns how many parts were stored. What the task and the thread run."""
+    other nobody is refreshing, each claimed just before it is computed. Returns how many parts were stored.
+    What the task and the thread run. A part it fails to store is released for the next refresh."""
     claimed = set(claimed or ())
+    with _in_hand_lock:
+        _in_hand.update(claimed)
     stored = 0
-    for _round in range(REFRESH_ROUNDS):
-        current = _counter()  # read before computing: a write committed meanwhile leaves its parts stale
-        now = timezone.now()
-        abandoned = now - timedelta(seconds=settings.SUMMARY_REFRESH_TIMEOUT)
-        stale = list(Summary.objects.filter(changes_seen__lt=current).only("pk", "scope", "part", "refreshing_since"))
-        mine = [row for row in stale if row.pk in claimed]
-        for row in stale:
-            if row.pk in claimed:
-                continue
-            if row.refreshing_since is not None and row.refreshing_since >= abandoned:
-                continue  # another worker is computing it
-            if (
-                Summary.objects.filter(pk=row.pk)
-                .filter(Q(refreshing_since__isnull=True) | Q(refreshing_since__lt=abandoned))
-                .update(refreshing_since=now)
-            ):
-                mine.append(row)
-        if not mine:
-            break
-        claimed = set()
-        for row in mine:
-            data = _compute(row.part, programmes_of(row.scope), suppress=row.scope != ALL)
-            Summary.objects.filter(pk=row.pk).update(
-                data=data, changes_seen=current, computed_at=timezone.now(), refreshing_since=None
-            )
-            stored += 1
+    try:
+        for _round in range(REFRESH_ROUNDS):
+            current = _counter()  # read before computing: a write committed meanwhile leaves its parts stale
+            stale = Summary.objects.filter(changes_seen__lt=current).only("pk", "scope", "part").order_by("pk")
+            stored_now = 0
+            for row in stale:
+                if row.pk not in claimed and not _claim([row.pk], timezone.now()):
+                    continue  # another worker (or a page's refresh) is computing it
+                with _in_hand_lock:
+                    _in_hand.add(row.pk)
+                data = _compute(row.part, programmes_of(row.scope), suppress=row.scope != ALL)
+                Summary.objects.filter(pk=row.pk).update(
+                    data=data, changes_seen=current, computed_at=timezone.now(), refreshing_since=None
+                )
+                with _in_hand_lock:
+                    _in_hand.discard(row.pk)
+                stored_now += 1
+            claimed = set()
+            stored += stored_now
+            if not stored_now:
+                break
+    finally:
+        release_claims()
     return stored
+
+
+# The parts of the staff pages: what `manage.py refresh_summaries` computes ahead of the first page view.
+STAFF_PARTS = ("dashboard", "places", "sectors", "organisations")
+
+
+def compute_missing(scope: str = ALL, parts: tuple[str, ...] = STAFF_PARTS) -> int:
+    """Compute the parts of `scope` never computed yet (a new database, after `seed_demo`)."""
+    have = set(Summary.objects.filter(scope=scope, part__in=parts).values_list("part", flat=True))
+    missing = [part for part in parts if part not in have]
+    current = _counter()
+    for part in missing:
+        data = _compute(part, programmes_of(scope), suppress=scope != ALL)
+        _store(scope, part, False, data=data, changes_seen=current, computed_at=timezone.now())
+    return len(missing)
+
+
+# Parts this process has claimed and not yet stored: released on failure and at exit, so that pages do not
+# wait SUMMARY_REFRESH_TIMEOUT for a refresh that will never come (a command ending, a worker stopping).
+_in_hand: set[int] = set()
+_in_hand_lock = threading.Lock()
+
+
+def release_claims() -> None:
+    with _in_hand_lock:
+        pks = list(_in_hand)
+        _in_hand.clear()
+    if pks:
+        Summary.objects.filter(pk__in=pks).update(refreshing_since=None)
 
 
 def request_refresh(claimed: list[int] | None = None) -> None:
@@ -261,7 +291,19 @@ class _BackgroundRefresh:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="summaries-refresh", daemon=True)
                 self._thread.start()
+                atexit.register(self._release_at_exit)
         self._queue.put(True)
+
+    def _release_at_exit(self) -> None:
+        """The daemon thread dies with the process: what it had claimed or was asked for is released."""
+        with self._lock:
+            pks = list(self._claimed)
+        with _in_hand_lock:
+            _in_hand.update(pks)
+        try:
+            release_claims()
+        except Exception:  # the database may already be gone
+            logger.warning("Could not release the summaries claimed by this process", exc_info=True)
 
     def _run(self) -> None:
         while True:

@@ -272,3 +272,26 @@ def test_renaming_a_place_a_sector_and_an_indicator_refreshes_the_search_text(cl
     indicator.name_fr = "Forages réalisés"
     indicator.save()
     assert programme_a.code in found(client, "forages") and programme_a.code not in found(client, "puits")
+
+
+def test_a_failed_refresh_releases_its_claims(client, staff, programme_a, monkeypatch):
+    client.force_login(staff)
+    html_of(client, "/fr/")
+    summary.programmes_changed()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(summary, "_compute", broken)
+    with pytest.raises(RuntimeError):
+        summary.refresh_stale()
+    assert not Summary.objects.filter(refreshing_since__isnull=False).exists()
+
+
+def test_refresh_summaries_command_computes_the_staff_parts_before_any_page_view(client, staff, programme_a):
+    from django.core.management import call_command
+
+    call_command("refresh_summaries", verbosity=0)
+    assert set(Summary.objects.filter(scope="all").values_list("part", flat=True)) == set(summary.STAFF_PARTS)
+    client.force_login(staff)
+    assert 'id="figure-active">1<' in html_of(client, "/fr/")
