@@ -7,8 +7,11 @@ an indicator's title) through any door rebuilds, in batches, the search text of 
 
 from __future__ import annotations
 
+import logging
+import threading
 import weakref
 
+from django.db import connections, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
@@ -17,7 +20,9 @@ from regions.models import AdminUnit
 
 from .models import AgeGroup, Indicator, IndicatorValue, Participation, Programme, ProgrammeLocation, Sector, Sex
 from .search import indicator_titles_added, rebuild, refresh_place_codes, refresh_search
-from .summary import programmes_changed
+from .summary import programmes_changed, refresh_mode
+
+logger = logging.getLogger(__name__)
 
 # A deletion of many rows (a queryset, or a programme with its parts) changes the counter once.
 _counted_origins: weakref.WeakSet = weakref.WeakSet()
@@ -106,14 +111,27 @@ def _words_before(sender, instance, raw: bool = False, **kwargs) -> None:
     )
 
 
-def _programmes_showing(sender, instance, before: tuple):
-    if sender is Organisation:
-        return Programme.objects.filter(
-            pk__in=Participation.objects.filter(organisation_id=instance.pk).values("programme_id")
-        )
-    if sender is AdminUnit:  # its programmes and those of the units below it: the place codes hold every level
-        return Programme.objects.filter(place_codes__contains=f" {before[0]} ")
-    return Programme.objects.filter(Q(primary_sector_id=instance.pk) | Q(secondary_sectors=instance.pk)).distinct()
+# Up to this many programmes a rename rebuilds them in its own transaction (about a second per 1,000 on
+# the shared machine); beyond, a background rebuild starts once it has committed (the search finds the
+# programmes by the new name a little later), so that no admin request waits for tens of thousands.
+RENAME_INLINE_LIMIT = 1000
+
+
+def programmes_showing(model_label: str, pk: int, old_pcode: str = ""):
+    """The programmes whose search text repeats the words of the organisation, place or sector `pk`."""
+    if model_label == Organisation._meta.label_lower:
+        return Programme.objects.filter(pk__in=Participation.objects.filter(organisation_id=pk).values("programme_id"))
+    if model_label == AdminUnit._meta.label_lower:  # its programmes and those below: place codes hold every level
+        return Programme.objects.filter(place_codes__contains=f" {old_pcode} ")
+    return Programme.objects.filter(Q(primary_sector_id=pk) | Q(secondary_sectors=pk)).distinct()
+
+
+def rebuild_programmes_showing(model_label: str, pk: int, old_pcode: str = "") -> int:
+    """Rebuild the search text of the programmes a rename reaches, in batches; the number rebuilt."""
+    ids = list(programmes_showing(model_label, pk, old_pcode).order_by().values_list("pk", flat=True))
+    for _done in rebuild(ids=ids):  # batches of search.BATCH programmes, a few queries each
+        pass
+    return len(ids)
 
 
 def _words_renamed(sender, instance, raw: bool = False, created: bool = False, **kwargs) -> None:
@@ -123,11 +141,37 @@ def _words_renamed(sender, instance, raw: bool = False, created: bool = False, *
     after = tuple(getattr(instance, field) for field in SEARCHED_FIELDS[sender])
     if after == before:
         return
-    ids = list(_programmes_showing(sender, instance, before).order_by().values_list("pk", flat=True))
-    for _done in rebuild(ids=ids):  # batches of search.BATCH programmes, a few queries each
-        pass
+    label = sender._meta.label_lower
+    old_pcode = before[0] if sender is AdminUnit else ""
+    reached = programmes_showing(label, instance.pk, old_pcode)
+    if refresh_mode() == "inline" or reached.count() <= RENAME_INLINE_LIMIT:
+        rebuild_programmes_showing(label, instance.pk, old_pcode)
+    else:
+        transaction.on_commit(lambda: rebuild_in_background(label, instance.pk, old_pcode))
     if sender is AdminUnit and after[:2] != before[:2]:
         programmes_changed()  # the place counts are keyed by P-code
+
+
+def rebuild_in_background(label: str, pk: int, old_pcode: str) -> None:
+    """A large rename's rebuild: the Celery task with a broker, else a thread of this process."""
+    from .tasks import rebuild_search_text_after_rename
+
+    if refresh_mode() == "celery":
+        try:
+            rebuild_search_text_after_rename.apply_async(args=[label, pk, old_pcode], retry=False)
+            return
+        except Exception:  # broker unreachable: rebuild here rather than not at all
+            logger.warning("Could not send the search text rebuild; running it in this process", exc_info=True)
+
+    def run() -> None:
+        try:
+            rebuild_programmes_showing(label, pk, old_pcode)
+        except Exception:
+            logger.exception("Rebuilding the search text after a rename failed: run rebuild_search_text")
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name="search-text-rebuild", daemon=True).start()
 
 
 def connect_signals() -> None:

@@ -295,3 +295,22 @@ def test_refresh_summaries_command_computes_the_staff_parts_before_any_page_view
     assert set(Summary.objects.filter(scope="all").values_list("part", flat=True)) == set(summary.STAFF_PARTS)
     client.force_login(staff)
     assert 'id="figure-active">1<' in html_of(client, "/fr/")
+
+
+def test_a_rename_reaching_many_programmes_is_rebuilt_by_a_task_once_committed(
+    client, staff, background, monkeypatch, django_capture_on_commit_callbacks, reference
+):
+    from programmes import summary_signals
+
+    monkeypatch.setattr(summary_signals, "RENAME_INLINE_LIMIT", 1)
+    organisation = make_organisation("large", acronym="AVANT")
+    mine = [make_programme(organisation) for _ in range(3)]
+    list(rebuild())
+    forget_pending_refresh()
+    organisation.acronym = "GRANDE"
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation.save()
+        assert not Programme.objects.filter(search_text__contains="grande").exists()  # not in the request
+    client.force_login(staff)
+    html = found(client, "grande")
+    assert all(p.code in html for p in mine)
