@@ -279,6 +279,16 @@ OBLIGATION_ESCALATION_DAYS = env.int("OBLIGATION_ESCALATION_DAYS", default=7)
 # Undelivered e-mails of the outbox: every minute.
 CELERY_BEAT_SCHEDULE["outbox-deliver-due"] = {"task": "outbox.deliver_due", "schedule": 60}
 
+# --- Page aggregates (programmes/summary.py) ----------------------------------------------------
+# Where the dashboard, place, sector and map figures are recomputed after a change: "celery" (a worker;
+# the default with a broker), "thread" (a background thread of the web process; the default without one)
+# or "inline" (in the request that finds them stale: exact at once, slow on large databases).
+SUMMARY_REFRESH = env.str("SUMMARY_REFRESH", default="")
+# A refresh claimed longer ago than this (seconds) is taken as abandoned and claimed again.
+SUMMARY_REFRESH_TIMEOUT = env.int("SUMMARY_REFRESH_TIMEOUT", default=5 * 60)
+# Anything a lost message left stale is refreshed by beat.
+CELERY_BEAT_SCHEDULE["programmes-refresh-summaries"] = {"task": "programmes.refresh_summaries", "schedule": 5 * 60}
+
 # --- Reports (background jobs, see reports/) ---------------------------------------------------
 CELERY_BEAT_SCHEDULE |= {
     "reports-recover-stale-jobs": {"task": "reports.recover_stale_jobs", "schedule": 5 * 60},

@@ -43,6 +43,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "headline_figures": KeyFigure.objects.filter(is_published=True),
         "live": live,
         "computed_at": dashboard.computed_at,
+        "figures_stale": dashboard.stale or places.stale,
         "by_sector": by_sector,
         "by_status": by_status,
         "budget_by_region": budget,

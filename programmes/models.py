@@ -2012,6 +2012,9 @@ class Summary(models.Model):
     data = models.JSONField(_("data"), default=dict)
     changes_seen = models.BigIntegerField(_("changes included"), default=0)
     computed_at = models.DateTimeField(_("computed at"))
+    # Set while a background refresh computes newer figures (cleared when they are stored); a claim older
+    # than SUMMARY_REFRESH_TIMEOUT seconds is taken as abandoned (its worker died).
+    refreshing_since = models.DateTimeField(_("being refreshed since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("summary")

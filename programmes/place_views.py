@@ -28,6 +28,7 @@ def region_list(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": region_rows(list(AdminUnit.objects.regions().without_boundary()), places),
         "computed_at": places.computed_at,
+        "figures_stale": places.stale,
         "map_config": map_config(layer="regions", drill=True, offices=True),
     }
     return render(request, "regions/region_list.html", context)
@@ -51,6 +52,7 @@ def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
         "programmes": programmes[:UNIT_PROGRAMMES_SHOWN],
         "programme_count": summary.programmes_in(places, unit.pcode),
         "computed_at": places.computed_at,
+        "figures_stale": places.stale,
         "offices": offices,
         "map_config": map_config(layer=unit.pcode if children else None, highlight=[unit.pcode], offices=True),
     }

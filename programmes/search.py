@@ -8,7 +8,9 @@ partners (acronyms and names) and indicator titles, all accent- and case-folded.
 
 The services refresh both after every change of a programme's lists (programme_create/update,
 participations_replace, locations_replace); indicators add their titles when saved (signals below);
-`manage.py rebuild_search_text` rebuilds every row (after renaming an organisation, a place or a sector).
+renaming an organisation, a place, a sector or an indicator rebuilds the programmes it reaches
+(programmes/summary_signals.py); `manage.py rebuild_search_text` rebuilds every row (after a bulk
+`QuerySet.update()` or a raw SQL change, which send no signal).
 """
 
 from __future__ import annotations
@@ -218,9 +220,11 @@ def trigram_indexes_set_aside(Programme) -> Iterator[None]:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def indicator_titles_added(indicator) -> None:
-    """An indicator saved through any door: its titles become searchable at once (one query). A removed
-    or renamed title stays findable until the programme's next save or `rebuild_search_text`."""
+def indicator_titles_added(indicator) -> bool:
+    """An indicator saved through any door: its titles become searchable at once (one query). True when
+    they were not in the search text yet (a new or renamed title: the signal then rebuilds a renamed one's
+    programme). A deleted indicator's title stays findable until the programme's next save or
+    `rebuild_search_text`."""
     from django.db.models import Value
     from django.db.models.functions import Concat
 
@@ -228,7 +232,9 @@ def indicator_titles_added(indicator) -> None:
 
     titles = fold_text(" ".join(t for t in (indicator.name_fr, indicator.name_en) if t))
     if not titles:
-        return
-    Programme.objects.filter(pk=indicator.programme_id).exclude(search_text__contains=titles).update(
-        search_text=Concat("search_text", Value(SEARCH_PARTS_SEPARATOR + titles))
+        return False
+    return bool(
+        Programme.objects.filter(pk=indicator.programme_id)
+        .exclude(search_text__contains=titles)
+        .update(search_text=Concat("search_text", Value(SEARCH_PARTS_SEPARATOR + titles)))
     )

@@ -10,20 +10,34 @@ own transaction (`programmes_changed`), so the counter and the data commit toget
 updated, never a log: nothing grows with the number of writes.
 
 Reads: `summaries(user, parts)` reads the parts with the counter in one query. A part whose
-`changes_seen` is behind the counter is recomputed from the programmes (reading the counter first,
-so that a write committed meanwhile makes it stale again, never lost) and stored; the page then
-shows when its figures were computed (`computed_at`). Without writes, a page reads its figures in
-one query whatever the number of programmes.
+`changes_seen` is behind the counter is stale: the page shows it as it is, marked stale with the time it
+was computed, and never recomputes it itself (only a part never computed yet is computed in the request).
+Refreshes run in the background (`refresh_stale`, the `programmes.refresh_summaries` task):
+
+- after every committed write (`programmes_changed` sends one refresh per transaction, on commit);
+- when a page reads a stale part nobody is refreshing: the page claims it (`refreshing_since`, one UPDATE)
+  and sends a refresh; a page reading a stale part already claimed does nothing more than its one read;
+- every few minutes from beat, for anything a lost message left stale.
+
+Where the refresh runs is SUMMARY_REFRESH: "celery" (a worker; the default when a broker is set),
+"thread" (a background thread of the web process, the default without a broker: never inside the
+request), or "inline" (in the caller: the tests, and small sites that prefer exact figures to speed).
+Without writes, a page reads its figures in one query whatever the number of programmes.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import queue
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Subquery
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
@@ -44,6 +58,9 @@ from .models import (
 ALL = "all"
 COUNTER_ID = 1
 PCODE_LENGTHS = {1: 5, 2: 8, 3: 11}  # P-code length of a region, a department, a commune
+# A refresh catches up with writes committed while it computed, up to this many rounds (then beat does).
+REFRESH_ROUNDS = 3
+logger = logging.getLogger(__name__)
 
 
 def programmes_changed() -> None:
@@ -54,6 +71,7 @@ def programmes_changed() -> None:
                 SummaryCounter.objects.create(pk=COUNTER_ID, changes=1)
         except IntegrityError:  # created meanwhile by another writer
             SummaryCounter.objects.filter(pk=COUNTER_ID).update(changes=F("changes") + 1)
+    _refresh_after_commit()
 
 
 def scope_of(user) -> str | None:
@@ -79,10 +97,16 @@ class Snapshot:
     data: dict
     computed_at: datetime
     scope: str | None
+    # Computed before the latest change: newer figures are being computed in the background.
+    stale: bool = False
 
 
 def summaries(user, *parts: str) -> dict[str, Snapshot]:
-    """The parts of the user's scope, up to date: one query when nothing changed since they were computed."""
+    """The parts of the user's scope: one query when they are up to date, or stale and already being refreshed.
+
+    A stale part is returned as stored (`stale=True`) and a background refresh is asked for (one more
+    UPDATE claiming it); only in the "inline" mode is it recomputed here. A part never computed is computed
+    here (once per scope and part: there is nothing to show before)."""
     scope = scope_of(user)
     now = timezone.now()
     if scope is None:  # sees no programme: nothing worth storing
@@ -93,12 +117,19 @@ def summaries(user, *parts: str) -> dict[str, Snapshot]:
         row.part: row
         for row in Summary.objects.filter(scope=scope, part__in=parts).annotate(current=Coalesce(Subquery(counter), 0))
     }
-    result = {}
+    inline = refresh_mode() == "inline"
+    abandoned = now - timedelta(seconds=settings.SUMMARY_REFRESH_TIMEOUT)
+    result, unclaimed = {}, []
     current = None
     for part in parts:
         row = rows.get(part)
         if row is not None and row.changes_seen == row.current:
             result[part] = Snapshot(row.data, row.computed_at, scope)
+            continue
+        if row is not None and not inline:
+            result[part] = Snapshot(row.data, row.computed_at, scope, stale=True)
+            if row.refreshing_since is None or row.refreshing_since < abandoned:
+                unclaimed.append(row.pk)
             continue
         if current is None:
             # Read before computing: a write committed during the computation leaves the part stale.
@@ -106,11 +137,24 @@ def summaries(user, *parts: str) -> dict[str, Snapshot]:
         data = _compute(part, programmes_of(scope), suppress=scope != ALL)
         _store(scope, part, row is not None, data=data, changes_seen=current, computed_at=now)
         result[part] = Snapshot(data, now, scope)
+    if unclaimed and _claim(unclaimed, now):
+        request_refresh(unclaimed)
     return result
+
+
+def _claim(pks: list[int], now: datetime) -> int:
+    """Mark the stale parts as being refreshed (one UPDATE); 0 when another request claimed them meanwhile."""
+    abandoned = now - timedelta(seconds=settings.SUMMARY_REFRESH_TIMEOUT)
+    return (
+        Summary.objects.filter(pk__in=pks)
+        .filter(Q(refreshing_since__isnull=True) | Q(refreshing_since__lt=abandoned))
+        .update(refreshing_since=now)
+    )
 
 
 def _store(scope: str, part: str, exists: bool, **values) -> None:
     """One UPDATE when the row exists (the usual case); the first computation of a part inserts it."""
+    values["refreshing_since"] = None
     if exists and Summary.objects.filter(scope=scope, part=part).update(**values):
         return
     try:
@@ -118,6 +162,164 @@ def _store(scope: str, part: str, exists: bool, **values) -> None:
             Summary.objects.create(scope=scope, part=part, **values)
     except IntegrityError:  # another request stored it meanwhile
         Summary.objects.filter(scope=scope, part=part).update(**values)
+
+
+# --- Background refresh ---------------------------------------------------------------------------
+
+
+def refresh_mode() -> str:
+    """ "celery", "thread" or "inline" (SUMMARY_REFRESH; by default "celery" with a broker, else "thread")."""
+    mode = settings.SUMMARY_REFRESH
+    if mode:
+        return mode
+    from celery import current_app
+
+    return "thread" if current_app.conf.task_always_eager else "celery"
+
+
+def refresh_stale(claimed: list[int] | None = None) -> int:
+    """Recompute the stale parts of every scope: those in `claimed` (claimed by the page that asked) and any
+    other nobody is refreshing, each claimed just before it is computed. Returns how many parts were stored.
+    What the task and the thread run. A part it fails to store is released for the next refresh."""
+    claimed = set(claimed or ())
+    with _in_hand_lock:
+        _in_hand.update(claimed)
+    stored = 0
+    try:
+        for _round in range(REFRESH_ROUNDS):
+            current = _counter()  # read before computing: a write committed meanwhile leaves its parts stale
+            stale = Summary.objects.filter(changes_seen__lt=current).only("pk", "scope", "part").order_by("pk")
+            stored_now = 0
+            for row in stale:
+                if row.pk not in claimed and not _claim([row.pk], timezone.now()):
+                    continue  # another worker (or a page's refresh) is computing it
+                with _in_hand_lock:
+                    _in_hand.add(row.pk)
+                data = _compute(row.part, programmes_of(row.scope), suppress=row.scope != ALL)
+                Summary.objects.filter(pk=row.pk).update(
+                    data=data, changes_seen=current, computed_at=timezone.now(), refreshing_since=None
+                )
+                with _in_hand_lock:
+                    _in_hand.discard(row.pk)
+                stored_now += 1
+            claimed = set()
+            stored += stored_now
+            if not stored_now:
+                break
+    finally:
+        release_claims()
+    return stored
+
+
+# The parts of the staff pages: what `manage.py refresh_summaries` computes ahead of the first page view.
+STAFF_PARTS = ("dashboard", "places", "sectors", "organisations")
+
+
+def compute_missing(scope: str = ALL, parts: tuple[str, ...] = STAFF_PARTS) -> int:
+    """Compute the parts of `scope` never computed yet (a new database, after `seed_demo`)."""
+    have = set(Summary.objects.filter(scope=scope, part__in=parts).values_list("part", flat=True))
+    missing = [part for part in parts if part not in have]
+    current = _counter()
+    for part in missing:
+        data = _compute(part, programmes_of(scope), suppress=scope != ALL)
+        _store(scope, part, False, data=data, changes_seen=current, computed_at=timezone.now())
+    return len(missing)
+
+
+# Parts this process has claimed and not yet stored: released on failure and at exit, so that pages do not
+# wait SUMMARY_REFRESH_TIMEOUT for a refresh that will never come (a command ending, a worker stopping).
+_in_hand: set[int] = set()
+_in_hand_lock = threading.Lock()
+
+
+def release_claims() -> None:
+    with _in_hand_lock:
+        pks = list(_in_hand)
+        _in_hand.clear()
+    if pks:
+        Summary.objects.filter(pk__in=pks).update(refreshing_since=None)
+
+
+def request_refresh(claimed: list[int] | None = None) -> None:
+    """Have the stale parts recomputed outside the request, where SUMMARY_REFRESH says."""
+    mode = refresh_mode()
+    if mode == "thread":
+        _background.submit(claimed)
+        return
+    from .tasks import refresh_summaries
+
+    if mode == "inline":
+        refresh_summaries.apply(args=[claimed])
+        return
+    try:
+        refresh_summaries.apply_async(args=[claimed], retry=False)
+    except Exception:  # broker unreachable: pages show the stored figures; beat catches up
+        logger.warning("Could not send the summaries refresh; beat will catch up", exc_info=True)
+        if claimed:  # let the next page view ask again
+            Summary.objects.filter(pk__in=claimed).update(refreshing_since=None)
+
+
+def _refresh_after_commit() -> None:
+    """One refresh per writing transaction, sent once it has committed (never for a rolled back one)."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is _after_write for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_after_write)
+
+
+def _after_write() -> None:
+    request_refresh(None)
+
+
+class _BackgroundRefresh:
+    """The embedded default without a broker: one daemon thread of the web process refreshes the stale
+    parts after the request that asked has answered. Requests arriving meanwhile join the next run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._claimed: set[int] = set()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queued = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, claimed: list[int] | None) -> None:
+        with self._lock:
+            self._claimed.update(claimed or ())
+            if self._queued:
+                return
+            self._queued = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="summaries-refresh", daemon=True)
+                self._thread.start()
+                atexit.register(self._release_at_exit)
+        self._queue.put(True)
+
+    def _release_at_exit(self) -> None:
+        """The daemon thread dies with the process: what it had claimed or was asked for is released."""
+        with self._lock:
+            pks = list(self._claimed)
+        with _in_hand_lock:
+            _in_hand.update(pks)
+        try:
+            release_claims()
+        except Exception:  # the database may already be gone
+            logger.warning("Could not release the summaries claimed by this process", exc_info=True)
+
+    def _run(self) -> None:
+        while True:
+            self._queue.get()
+            with self._lock:
+                claimed, self._claimed, self._queued = list(self._claimed), set(), False
+            try:
+                close_old_connections()
+                refresh_stale(claimed)
+            except Exception:  # a failed refresh leaves the parts stale; the next write retries
+                logger.exception("Refreshing the summaries failed")
+            finally:
+                connections.close_all()
+
+
+_background = _BackgroundRefresh()
 
 
 def _counter() -> int:

@@ -280,7 +280,11 @@ def sector_list(request: HttpRequest) -> HttpResponse:
         {"sector": sector, **counts.data.get(str(sector.pk), {"all": 0, "active": 0})}
         for sector in Sector.objects.all()
     ]
-    return render(request, "programmes/sector_list.html", {"rows": rows, "computed_at": counts.computed_at})
+    return render(
+        request,
+        "programmes/sector_list.html",
+        {"rows": rows, "computed_at": counts.computed_at, "figures_stale": counts.stale},
+    )
 
 
 @login_required
@@ -300,6 +304,7 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
         "programme_count": counts["all"],
         "active_count": counts["active"],
         "computed_at": parts["sectors"].computed_at,
+        "figures_stale": any(part.stale for part in parts.values()),
         "guidance": [d for d in documents if d.category in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)],
         "other_documents": [
             d for d in documents if d.category not in (DocumentCategory.GUIDANCE, DocumentCategory.STANDARD)

@@ -184,6 +184,13 @@ def celery_in_process(request):
 
 
 @pytest.fixture(autouse=True)
+def summaries_inline(settings):
+    """Pages recompute stale aggregates in the request, as before background refreshes existed, so a test
+    reads its own edits; tests of the background refresh set SUMMARY_REFRESH themselves."""
+    settings.SUMMARY_REFRESH = "inline"
+
+
+@pytest.fixture(autouse=True)
 def default_language():
     """Each test starts in French, the default language. LocaleMiddleware leaves the language of the last
     request active in the thread, so without this a test that opened an /en/ page would make the next
