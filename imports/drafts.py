@@ -47,6 +47,7 @@ PROGRAMME_FIELDS = (
     "actual_end",
     "budget",
     "currency",
+    "modality",
 )
 
 

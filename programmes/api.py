@@ -531,7 +531,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         model = Programme
         fields = ["url", "code", "title", "title_fr", "title_en", "summary", "summary_fr", "summary_en"]
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
-        fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
+        fields += ["actual_start", "actual_end", "budget", "currency", "modality", "iom_focal_point", "internal_notes"]
         fields += ["iati_publish", "iati_exclusion_reason"]
         fields += ["participations", "locations", "location_details", "recipient_countries", "recipient_regions"]
         fields += ["outcomes", "indicators", "version"]

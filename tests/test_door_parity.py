@@ -266,3 +266,22 @@ def test_every_door_saves_recipient_countries_and_regions(client, staff, admin_u
     countries = dict(programme_a.recipient_countries.values_list("country", "percentage"))
     assert countries == {"NE": Decimal("50"), "ML": Decimal("25"), "BF": Decimal("25")}
     assert list(programme_a.recipient_regions.values_list("region", flat=True)) == ["289"]
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_every_door_saves_the_modality_and_refuses_an_unknown_one(client, staff, admin_user, programme_a, door):
+    user = admin_user if door == "admin" else staff
+    before = snapshot()
+
+    refused = DOOR_FUNCTIONS[door](client, user, programme_a, Change(fields={"modality": "helicopter"}))
+
+    assert REFUSED[door](refused.status), (refused.status, refused.text[:3000])
+    assert "helicopter" in refused.text, refused.errors()  # each door names the value it cannot take
+    assert snapshot() == before
+
+    answer = DOOR_FUNCTIONS[door](client, user, programme_a, Change(fields={"modality": "cash"}))
+
+    assert answer.status in (200, 302), answer.text[:3000]
+    programme_a.refresh_from_db()
+    assert programme_a.modality == "cash"
+    assert programme_a.get_modality_display() == "Assistance monétaire"
