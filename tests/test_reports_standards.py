@@ -409,9 +409,7 @@ def _give_modalities(portfolio: list[Programme]) -> dict[str, str]:
     return by_code
 
 
-@pytest.mark.parametrize(
-    ("language", "cash_label"), [("fr", "Assistance monétaire"), ("en", "Cash-based assistance")]
-)
+@pytest.mark.parametrize(("language", "cash_label"), [("fr", "Assistance monétaire"), ("en", "Cash-based assistance")])
 @pytest.mark.parametrize("persona", ["staff", "partner_a", "partner_b"])
 def test_3w_modality_is_the_programmes_own_in_the_files_language(
     request, persona, language, cash_label, portfolio, django_capture_on_commit_callbacks
