@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from auditlog.context import disable_auditlog
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -316,8 +317,10 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         code = f"NE-{sector.code}-{start.year}-{n:05d}"
         plan.append((n, sector, start, code))
 
-    # Demo programmes are recognised by their code pattern and replaced as a whole.
-    Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
+    # Demo programmes are recognised by their code pattern and replaced as a whole. Replacing demo data is not
+    # history: without the audit log, the tens of thousands of rows they take along are not logged one by one.
+    with disable_auditlog():
+        Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
 
     new_programmes, secondary, participations, locations = [], [], [], []
     results_plan = []
