@@ -753,6 +753,9 @@ IATI_PORTAL_NAMESPACE = "urn:x-iom-niger-portal:iati:1"
 IATI_PORTAL_ROLE = f"{{{IATI_PORTAL_NAMESPACE}}}role"
 # Likewise the portal's code of a result (outcome, output) and of an indicator.
 IATI_PORTAL_CODE = f"{{{IATI_PORTAL_NAMESPACE}}}code"
+# A beneficiary institution (no IATI OrganisationRole): named in the activity's target-groups description
+# (type 3) and, as data, in this element of the portal's namespace inside that description.
+IATI_PORTAL_ORGANISATION = f"{{{IATI_PORTAL_NAMESPACE}}}organisation"
 
 IATI_ORGANISATION_ROLE: dict[str, str | None] = {
     Role.GOVERNMENT_COUNTERPART: "2",
