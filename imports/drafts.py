@@ -47,6 +47,7 @@ PROGRAMME_FIELDS = (
     "actual_end",
     "budget",
     "currency",
+    "modality",
 )
 
 
@@ -210,11 +211,15 @@ def _participations(record: ActivityRecord, reference: Reference, draft: Program
             key = transaction.provider.ref.upper() or pick(transaction.provider.names, language)
             contributions[key] = contributions.get(key, Decimal("0")) + transaction.amount.value
     seen = set()
-    for org in record.participating_orgs:
+    # The participating organisations, then the beneficiary institutions of the portal's own export (they have
+    # no IATI role: its target-groups description carries them).
+    beneficiaries = [org for org in record.target_group_orgs if org.portal_role == Role.BENEFICIARY_INSTITUTION]
+    named = [(org, None) for org in record.participating_orgs]
+    for org, given_role in named + [(org, Role.BENEFICIARY_INSTITUTION) for org in beneficiaries]:
         if org.ref.upper() in iom_refs():
             continue  # IOM itself
         match = reference.organisations.match(org, language)
-        role = _role(org, match.organisation)
+        role = given_role or _role(org, match.organisation)
         name = match.organisation.name_fr if match.organisation else match.proposed_name
         if role is None:
             draft.warnings.append(

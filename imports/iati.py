@@ -12,7 +12,7 @@ from typing import IO
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from programmes.models import IATI_PORTAL_CODE, IATI_PORTAL_ROLE
+from programmes.models import IATI_PORTAL_CODE, IATI_PORTAL_ORGANISATION, IATI_PORTAL_ROLE
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SUPPORTED_VERSIONS = ("2.03",)
@@ -168,6 +168,8 @@ class ActivityRecord:
     titles: Narratives = field(default_factory=dict)
     descriptions: dict[str, Narratives] = field(default_factory=dict)  # description type -> narratives
     participating_orgs: list[OrgRef] = field(default_factory=list)
+    # Beneficiary institutions the portal's own export lists in its target-groups description.
+    target_group_orgs: list[OrgRef] = field(default_factory=list)
     status: str = ""
     dates: dict[str, date] = field(default_factory=dict)  # activity-date type -> date
     scope: str = ""
@@ -456,6 +458,8 @@ def read_activity(element, *, file_language: str = "", file_currency: str = "") 
     for description in element.findall("description"):
         kind = (description.get("type") or "1").strip()
         record.descriptions.setdefault(kind, {}).update(narratives(description, language))
+        if kind == "3":
+            record.target_group_orgs += [_org(org, language) for org in description.findall(IATI_PORTAL_ORGANISATION)]
     record.participating_orgs = [_org(org, language) for org in element.findall("participating-org")]
     status = element.find("activity-status")
     record.status = (status.get("code") or "").strip() if status is not None else ""

@@ -17,9 +17,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from programmes.models import Programme, Role, Status, fold_text
+from programmes.models import Modality, Programme, Role, Status, fold_text
 
 from .drafts import ProgrammeDraft
 from .iati import IatiFileError
@@ -413,6 +414,15 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
     if column.tag == "#currency":
         fields["currency"] = value.upper()
         return None
+    if column.tag == "#modality":
+        modality = _modality(value)
+        if modality is None:
+            return _("“%(value)s” is not a modality of the portal (%(choices)s).") % {
+                "value": value,
+                "choices": ", ".join(str(label) for label in Modality.labels),
+            }
+        fields.setdefault("modality", modality)
+        return None
     if column.tag == "#status":
         status = _status(value)
         if status is None:
@@ -431,6 +441,19 @@ def _read_cell(column, value, fields, draft, reference, language, units, partici
         if warning not in draft.warnings:
             draft.warnings.append(warning)
         return None
+    return None
+
+
+def _modality(value: str) -> str | None:
+    """A Modality from its code or its label in French or English (None: not one of them)."""
+    wanted = normalise_name(value)
+    for choice in Modality:
+        names = {normalise_name(choice.value)}
+        for language in ("fr", "en"):
+            with translation.override(language):
+                names.add(normalise_name(str(choice.label)))
+        if wanted in names:
+            return choice.value
     return None
 
 

@@ -360,6 +360,7 @@ SPECTACULAR_SETTINGS = {
         "ProgrammeScopeEnum": "programmes.models.Scope",
         "FigureScopeEnum": "programmes.models.FigureScope",
         "ProgrammeStatusEnum": "programmes.models.Status",
+        "ModalityEnum": "programmes.models.Modality",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

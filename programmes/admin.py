@@ -226,7 +226,7 @@ class ProgrammeAdmin(RefusalIsClientError, admin.ModelAdmin):
         "budget",
         "currency",
     ]
-    list_filter = ["status", "scope", "primary_sector", "currency"]
+    list_filter = ["status", "scope", "modality", "primary_sector", "currency"]
     search_fields = ["code", "title_fr", "title_en", "search_text"]
     list_select_related = ["primary_sector"]
     autocomplete_fields = ["primary_sector"]
@@ -252,7 +252,7 @@ class ProgrammeAdmin(RefusalIsClientError, admin.ModelAdmin):
         (None, {"fields": ["code", ("title_fr", "title_en"), ("summary_fr", "summary_en")]}),
         (
             _("Classification"),
-            {"fields": ["primary_sector", "secondary_sectors", "scope", ("status", "status_action")]},
+            {"fields": ["primary_sector", "secondary_sectors", "scope", "modality", ("status", "status_action")]},
         ),
         (
             _("Dates and budget"),

@@ -39,7 +39,7 @@ from core.api import (
 from partners.models import Organisation, User, is_iom_staff
 from regions.models import PCODE_REGEX, AdminUnit, pcode_validator
 
-from . import edit_merge, services, summary
+from . import edit_merge, money, services, stats, summary
 from .filters import ProgrammeFilter
 from .models import (
     ApprovalRoad,
@@ -220,10 +220,35 @@ class KeyIndicatorTotalSerializer(serializers.Serializer):
         return bool(row.get("suppressed"))
 
 
+class RateUsedSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    units_per_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, help_text=_("Units of the currency for one US dollar.")
+    )
+    as_of = serializers.DateField(help_text=_("The day the rate came into force."))
+    source = serializers.CharField()
+
+
+class BudgetUsdSerializer(serializers.Serializer):
+    total = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        help_text=_("Budgets of active programmes in US dollars: each currency's total at the rate in force on `on`."),
+    )
+    on = serializers.DateField(help_text=_("The day whose rates were used (today)."))
+    rates = RateUsedSerializer(many=True, help_text=_("The rates used, one per currency other than the US dollar."))
+    unconverted_currencies = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("Currencies without a rate in force on that day: left out of the total, never guessed."),
+    )
+    rates_text = serializers.CharField(help_text=_("The rates used, in words (in the language of Accept-Language)."))
+
+
 class LiveFiguresSerializer(serializers.Serializer):
     active_programmes = serializers.IntegerField()
     total_programmes = serializers.IntegerField()
     budget_by_currency = BudgetTotalSerializer(many=True, help_text=_("Budgets of active programmes."))
+    budget_usd = BudgetUsdSerializer(help_text=_("The same budgets as one US dollar equivalent, with the rates used."))
     key_indicators = KeyIndicatorTotalSerializer(many=True, help_text=_("Achieved totals of key indicators per year."))
 
 
@@ -255,6 +280,14 @@ class KeyFigureViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, pagination_class=None)
     def live(self, request: Request) -> Response:
         figures = summary.live_figures(summary.summaries(request.user, "dashboard")["dashboard"])
+        usd = stats.budget_usd(figures)  # at today's rates, whenever the summary was computed (as the dashboard)
+        figures["budget_usd"] = {
+            "total": usd.usd,
+            "on": usd.on,
+            "rates": [used for currency, used in sorted(usd.rates.items()) if currency != money.USD],
+            "unconverted_currencies": sorted(usd.unconverted),
+            "rates_text": usd.rates_text(),
+        }
         return Response(LiveFiguresSerializer(figures).data)
 
 
@@ -531,7 +564,7 @@ class ProgrammeSerializer(StrictInputMixin, serializers.ModelSerializer):
         model = Programme
         fields = ["url", "code", "title", "title_fr", "title_en", "summary", "summary_fr", "summary_en"]
         fields += ["primary_sector", "secondary_sectors", "scope", "status", "planned_start", "planned_end"]
-        fields += ["actual_start", "actual_end", "budget", "currency", "iom_focal_point", "internal_notes"]
+        fields += ["actual_start", "actual_end", "budget", "currency", "modality", "iom_focal_point", "internal_notes"]
         fields += ["iati_publish", "iati_exclusion_reason"]
         fields += ["participations", "locations", "location_details", "recipient_countries", "recipient_regions"]
         fields += ["outcomes", "indicators", "version"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from auditlog.context import disable_auditlog
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -42,6 +43,8 @@ from .models import (
     Sector,
     Sex,
     Status,
+    Transaction,
+    TransactionKind,
     Visibility,
 )
 from .reference import load_reference_data, of_place
@@ -219,6 +222,7 @@ class DemoSummary:
     indicators: int
     values: int
     users: int
+    transactions: int = 0
 
 
 # Published IATI organisation identifiers of the demo's donors and agencies (OECD DAC codes; the IATI
@@ -313,8 +317,10 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         code = f"NE-{sector.code}-{start.year}-{n:05d}"
         plan.append((n, sector, start, code))
 
-    # Demo programmes are recognised by their code pattern and replaced as a whole.
-    Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
+    # Demo programmes are recognised by their code pattern and replaced as a whole. Replacing demo data is not
+    # history: without the audit log, the tens of thousands of rows they take along are not logged one by one.
+    with disable_auditlog():
+        Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
 
     new_programmes, secondary, participations, locations = [], [], [], []
     results_plan = []
@@ -420,6 +426,8 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         batch_size=2000,
     )
     counts = _seed_results(rng, results_plan)
+    # Money has its own random sequence: adding it left every other demo figure as it was.
+    transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs)
     # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
     for _done in rebuild(ids=[p.pk for p in new_programmes]):
         pass
@@ -433,7 +441,79 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         indicators=counts[0],
         values=counts[1],
         users=len(users),
+        transactions=transactions,
     )
+
+
+UNDER_WAY = (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
+
+
+def _seed_transactions(rng: random.Random, participations: list, orgs: dict) -> int:
+    """The money of the demo, so that "spent against budget" shows: the funder's commitment (incoming, with
+    the funder as provider) on approved and later programmes; for those under way, the funds received so
+    far, and disbursements to the implementing partner and IOM's own expenditure up to the demo's day.
+
+    What is spent follows the share of the programme's time elapsed (55-95 % of it, all of it at most once
+    ended), so it never goes above the budget; amounts are whole units of the programme's currency."""
+    rows = []
+    for programme, roles in participations:
+        if programme.status not in (Status.APPROVED, *UNDER_WAY) or not programme.budget:
+            continue
+        funders = [(orgs[code], amount) for code, (role, amount) in roles.items() if role == Role.FUNDING and amount]
+        partners = [orgs[code] for code, (role, _amount) in roles.items() if role == Role.IMPLEMENTING_PARTNER]
+        money = {"programme": programme, "currency": programme.currency, "reference": f"DEMO-{programme.code}"}
+        for funder, amount in funders:
+            rows.append(
+                Transaction(
+                    **money,
+                    kind=TransactionKind.INCOMING_COMMITMENT,
+                    date=programme.planned_start,
+                    value=amount,
+                    provider=funder,
+                )
+            )
+        if programme.status not in UNDER_WAY:
+            continue
+        start = programme.actual_start or programme.planned_start
+        last = min(TODAY, programme.actual_end or programme.planned_end or TODAY)
+        days = (last - start).days
+        length = max(((programme.actual_end or programme.planned_end or last) - start).days, 1)
+        if days <= 0:
+            continue
+        elapsed = Decimal(min(days, length)) / Decimal(length)
+        for funder, amount in funders:  # the funds received: the share of the time elapsed, rounded up a little
+            received = (amount * min(Decimal(1), elapsed + Decimal("0.2"))).quantize(Decimal("1"))
+            if received > 0:
+                rows.append(
+                    Transaction(
+                        **money,
+                        kind=TransactionKind.INCOMING_FUNDS,
+                        date=start + timedelta(days=min(30, days)),
+                        value=received,
+                        provider=funder,
+                    )
+                )
+        ended = programme.status in (Status.COMPLETED, Status.CLOSED)
+        share = Decimal(1) if ended else elapsed
+        spent = (programme.budget * share * Decimal(rng.randrange(55, 96)) / 100).quantize(Decimal("1"))
+        instalments = max(1, min(4, days // 90))
+        piece = (spent / instalments).quantize(Decimal("1"))
+        for i in range(instalments):
+            value = spent - piece * (instalments - 1) if i == instalments - 1 else piece
+            if value <= 0:
+                continue
+            to_partner = partners and i % 2 == 1  # every other instalment is passed on to the partner
+            rows.append(
+                Transaction(
+                    **money,
+                    kind=TransactionKind.DISBURSEMENT if to_partner else TransactionKind.EXPENDITURE,
+                    date=start + timedelta(days=days * (i + 1) // instalments),
+                    value=value,
+                    receiver=partners[0] if to_partner else None,
+                )
+            )
+    Transaction.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 def _place_name(name: str) -> str:

@@ -80,6 +80,7 @@ class ProgrammeForm(forms.ModelForm):
             "actual_end",
             "budget",
             "currency",
+            "modality",
             "iom_focal_point",
             "internal_notes",
             "iati_publish",

@@ -124,6 +124,18 @@ class Scope(models.TextChoices):
     GLOBAL = "global", _("Global")
 
 
+class Modality(models.TextChoices):
+    """How the programme delivers its aid, in IOM's words: the values of the 3W/4W `#modality` column
+    (HXL: "the means by which an aid activity is accomplished", e.g. cash, vouchers, in-kind)."""
+
+    IN_KIND = "in-kind", _("In-kind assistance")
+    CASH = "cash", _("Cash-based assistance")
+    VOUCHER = "voucher", _("Vouchers")
+    SERVICES = "services", _("Direct services")
+    CAPACITY_BUILDING = "capacity-building", _("Capacity building")
+    INFRASTRUCTURE = "infrastructure", _("Infrastructure")
+
+
 class Status(models.TextChoices):
     PIPELINE = "pipeline", _("Pipeline")
     SUBMITTED = "submitted", _("Submitted")
@@ -421,6 +433,13 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         validators=[MinValueValidator(Decimal("0"), _("The budget cannot be negative."))],
     )
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
+    modality = models.CharField(
+        _("modality"),
+        max_length=20,
+        choices=Modality.choices,
+        blank=True,
+        help_text=_("How the programme mainly delivers its aid (the 3W/4W modality); empty when not stated."),
+    )
     iom_focal_point = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("IOM focal point"),
@@ -506,6 +525,7 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
                 violation_error_message=_("The budget cannot be negative."),
             ),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="programme_status_valid"),
+            models.CheckConstraint(condition=Q(modality__in=["", *Modality.values]), name="programme_modality_valid"),
         ]
 
     # The focal point as read from the database: rules.programme_field_errors checks only a new choice.
@@ -734,6 +754,9 @@ IATI_PORTAL_NAMESPACE = "urn:x-iom-niger-portal:iati:1"
 IATI_PORTAL_ROLE = f"{{{IATI_PORTAL_NAMESPACE}}}role"
 # Likewise the portal's code of a result (outcome, output) and of an indicator.
 IATI_PORTAL_CODE = f"{{{IATI_PORTAL_NAMESPACE}}}code"
+# A beneficiary institution (no IATI OrganisationRole): named in the activity's target-groups description
+# (type 3) and, as data, in this element of the portal's namespace inside that description.
+IATI_PORTAL_ORGANISATION = f"{{{IATI_PORTAL_NAMESPACE}}}organisation"
 
 IATI_ORGANISATION_ROLE: dict[str, str | None] = {
     Role.GOVERNMENT_COUNTERPART: "2",

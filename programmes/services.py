@@ -58,6 +58,7 @@ EDITABLE_FIELDS = (
     "actual_end",
     "budget",
     "currency",
+    "modality",
     "iom_focal_point",
     "internal_notes",
     "iati_publish",

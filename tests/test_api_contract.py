@@ -3,6 +3,12 @@ filters and page sizes, and conditional requests as HTTP defines them."""
 
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from . import api_support
@@ -91,3 +97,48 @@ def test_a_changed_programme_is_sent_again(as_persona, programme_a):
     assert saved.status_code == 200
     fresh = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert fresh.status_code == 200 and fresh["ETag"] != etag
+
+
+def _code_without_docstrings(source: str) -> str:
+    """A module's code as its syntax tree, docstrings left out (they carry the translated descriptions)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def _generated_client(client, language: str, tmp_path: Path) -> dict[str, str]:
+    """openapi-python-client run on the document served in `language`: {file: code without docstrings}."""
+    document = tmp_path / f"openapi-{language}.json"
+    document.write_text(json.dumps(_schema(client, language)), encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("post_hooks: []\n", encoding="utf-8")  # no formatter run: the raw generated code
+    out = tmp_path / f"client-{language}"
+    command = [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(document)]
+    command += ["--meta", "none", "--config", str(config), "--output-path", str(out), "--fail-on-warning"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return {
+        str(path.relative_to(out)): _code_without_docstrings(path.read_text(encoding="utf-8"))
+        for path in sorted(out.rglob("*.py"))
+    }
+
+
+def test_a_client_generated_in_french_and_in_english_is_the_same_client(client, tmp_path):
+    """The independent check of issue 12: openapi-python-client generates the same modules, classes,
+    functions, parameters, types and enum members from the French and the English document; only the
+    docstrings (the translated descriptions) differ."""
+    french, english = _generated_client(client, "fr", tmp_path), _generated_client(client, "en", tmp_path)
+    assert sorted(french) == sorted(english)
+    assert "api/programmes/programmes_list.py" in french and "models/programme_status_enum.py" in french
+    assert "models/modality_enum.py" in french
+    different = [name for name in french if french[name] != english[name]]
+    assert different == []

@@ -617,3 +617,22 @@ def test_every_reporting_door_takes_a_report_through_its_life(client, staff, val
     report.refresh_from_db()
     assert report.state == "returned"
     assert [s.action for s in report.steps.all()] == ["submit", "return", "submit", "approve", "unlock"]
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_every_door_saves_the_modality_and_refuses_an_unknown_one(client, staff, admin_user, programme_a, door):
+    user = admin_user if door == "admin" else staff
+    before = snapshot()
+
+    refused = DOOR_FUNCTIONS[door](client, user, programme_a, Change(fields={"modality": "helicopter"}))
+
+    assert REFUSED[door](refused.status), (refused.status, refused.text[:3000])
+    assert "helicopter" in refused.text, refused.errors()  # each door names the value it cannot take
+    assert snapshot() == before
+
+    answer = DOOR_FUNCTIONS[door](client, user, programme_a, Change(fields={"modality": "cash"}))
+
+    assert answer.status in (200, 302), answer.text[:3000]
+    programme_a.refresh_from_db()
+    assert programme_a.modality == "cash"
+    assert programme_a.get_modality_display() == "Assistance monétaire"

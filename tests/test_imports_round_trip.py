@@ -7,14 +7,18 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Prefetch
+from lxml import etree
 
 from imports.models import ImportStatus
 from imports.services import import_job_confirm, import_job_create
 from programmes.demo import seed_demo
 from programmes.models import Indicator, IndicatorValue, Programme
 from reports.builders.iati import write_iati_xml
+
+IATI_SCHEMA = django_settings.BASE_DIR / "reports" / "data" / "iati" / "schema-2.03" / "iati-activities-schema.xsd"
 
 
 def snapshot() -> dict[str, dict]:
@@ -34,11 +38,9 @@ def snapshot() -> dict[str, dict]:
             "dates": (p.planned_start, p.planned_end, p.actual_start, p.actual_end),
             "status": p.iati_activity_status,  # what IATI can say: several portal steps share one code
             "budget": (p.budget, p.currency),
-            # A beneficiary institution has no IATI OrganisationRole: the export names it in the activity's
-            # target-groups description, which the importer does not read back (README "IATI export").
-            "partners": sorted(
-                (x.organisation.code, x.role) for x in p.participations.all() if x.role != "beneficiary_institution"
-            ),
+            # Beneficiary institutions included: they have no IATI OrganisationRole, and come back from the
+            # portal's element in the target-groups description (README "IATI export").
+            "partners": sorted((x.organisation.code, x.role) for x in p.participations.all()),
             "places": sorted(x.admin_unit.pcode for x in p.locations.all()),
             "sectors": (p.primary_sector.code, sorted(s.code for s in p.secondary_sectors.all())),
             # IATI requires an indicator in every result: the results it carries are those with indicators,
@@ -75,6 +77,10 @@ def test_the_portals_own_export_imported_into_an_empty_portal_gives_the_same_pro
     exported = io.BytesIO()
     count, problems = write_iati_xml(Programme.objects.all(), exported)
     assert count == 11 and problems == []
+    # The demo has beneficiary institutions (target groups in IATI): they must come back too.
+    assert any(role == "beneficiary_institution" for p in before.values() for _code, role in p["partners"])
+    schema = etree.XMLSchema(etree.parse(str(IATI_SCHEMA)))
+    assert schema.validate(etree.fromstring(exported.getvalue())), schema.error_log  # the extension is allowed
 
     IndicatorValue.objects.all().delete()
     for programme in Programme.objects.all():

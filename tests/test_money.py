@@ -4,12 +4,14 @@ original amounts, transactions written through the services at every door, spent
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Sum as models_sum
 from django.test import Client
 
 from imports.services import import_job_confirm, import_job_create
@@ -382,3 +384,94 @@ def test_sector_and_place_pages_list_programmes_with_their_usd_equivalent(
         for url in (f"/{language}/programmes/sectors/{programme.primary_sector.code}/", f"/{language}/regions/NE006/"):
             page = client.get(url).content.decode()
             assert (amount in page and "1 USD = 500 XOF" in page) is shown, (url, user)
+
+
+# --- USD equivalents in the factsheet and the live key figures -------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_factsheet_gives_the_usd_equivalent_and_rate_to_all_and_spending_to_staff_only(
+    staff, partner_a, partner_b, org_a, rates, language, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from django.core.exceptions import ValidationError
+    from django.db.models import Sum
+
+    from reports.builders.factsheet import factsheet_context
+    from reports.models import JobStatus, ReportType
+
+    from .test_reports_formats import pdf_text
+    from .test_reports_jobs import run_job
+
+    settings.MEDIA_ROOT = tmp_path
+    programme = make_programme(org_a, budget=Decimal("1000000"), currency="XOF", modality="in-kind")
+    transaction_add(
+        programme=programme,
+        user=staff,
+        fields={"kind": "expenditure", "date": date(2025, 8, 1), "value": Decimal("250000")},
+    )
+    # The figures against the database: the budget at today's rate (500 XOF), spent = the expenditure rows.
+    context = factsheet_context(programme)
+    budget = Programme.objects.get(pk=programme.pk).budget
+    assert context["budget_usd"].usd == budget / Decimal("500") == Decimal("2000")
+    assert context["spending"].spent == Transaction.objects.filter(programme=programme).aggregate(s=Sum("value"))["s"]
+    assert factsheet_context(programme, suppress_below=5)["spending"] is None
+
+    words = {
+        # (the label "Spent against budget" may wrap in its column: its first word is looked for)
+        "fr": ("2 000 USD", "1 USD = 500 XOF (ONU", "Dépensé", "Assistance en nature"),
+        "en": ("2,000 USD", "1 USD = 500 XOF (ONU", "Spent", "In-kind assistance"),
+    }[language]
+    texts = {}
+    for persona, user in (("staff", staff), ("partner_a", partner_a)):
+        job = run_job(
+            django_capture_on_commit_callbacks,
+            user,
+            ReportType.FACTSHEET_PDF,
+            {"programme": programme.code},
+            language=language,
+        )
+        assert job.status == JobStatus.SUCCEEDED, job.error_message
+        texts[persona] = " ".join(pdf_text(job.path).replace("\u202f", " ").replace("\u00a0", " ").split())
+    for text in texts.values():
+        assert words[0] in text and words[1] in text and words[3] in text, text[:1500]
+    digits = re.sub(r"(?<=\d)[ ,](?=\d{3})", "", texts["staff"]).replace("25,0", "25.0")  # 250 000 / 250,000
+    assert words[2] in texts["staff"] and "250000 XOF (25.0 %)" in digits
+    assert words[2] not in texts["partner_a"]
+    with pytest.raises(ValidationError):
+        run_job(django_capture_on_commit_callbacks, partner_b, ReportType.FACTSHEET_PDF, {"programme": programme.code})
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_live_key_figures_give_the_usd_total_of_what_each_persona_sees_and_the_rates(
+    staff, partner_a, partner_b, org_a, org_b, rates, language
+):
+    make_programme(org_a, budget=Decimal("1000000"), currency="XOF")
+    make_programme(org_a, budget=Decimal("800"), currency="EUR")
+    make_programme(org_b, budget=Decimal("5000"), currency="USD")
+    make_programme(org_b, budget=Decimal("7"), currency="USD", status=Status.PIPELINE)  # not active: not counted
+    for persona, user in (("staff", staff), ("partner_a", partner_a), ("partner_b", partner_b)):
+        body = token_client(user, language).get("/api/v1/key-figures/live/").json()
+        usd = body["budget_usd"]
+        # The database's own totals, per currency, over the active programmes this persona may see.
+        db_totals = dict(
+            Programme.objects.visible_to(user)
+            .filter(status=Status.ACTIVE)
+            .values_list("currency")
+            .annotate(t=models_sum("budget"))
+            .order_by()
+        )
+        expected = sum((to_usd(total, currency, date.today())[0] for currency, total in db_totals.items()), Decimal(0))
+        assert Decimal(usd["total"]) == expected, persona
+        assert {r["currency"]: Decimal(r["total"]) for r in body["budget_by_currency"]} == db_totals
+        if persona == "partner_b":
+            assert (Decimal(usd["total"]), usd["rates"]) == (Decimal("5000"), [])
+            assert usd["rates_text"] == {"en": "all amounts are in US dollars"}.get(language, usd["rates_text"])
+        else:
+            assert {r["currency"]: Decimal(r["units_per_usd"]) for r in usd["rates"]} == {
+                "XOF": Decimal("500"),
+                "EUR": Decimal("0.8"),
+            }
+            assert "1 USD = 500 XOF (ONU" in usd["rates_text"] and usd["unconverted_currencies"] == []
+    assert Decimal(token_client(staff).get("/api/v1/key-figures/live/").json()["budget_usd"]["total"]) == Decimal(
+        "8000"
+    )

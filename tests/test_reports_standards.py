@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
+from django.utils import translation
 from hxl.input import InputOptions
 from openpyxl import load_workbook
 
@@ -28,6 +29,7 @@ from programmes.models import (
     AgeGroup,
     Indicator,
     IndicatorValue,
+    Modality,
     Participation,
     Programme,
     ProgrammeLocation,
@@ -392,3 +394,84 @@ def test_the_portals_own_3w_export_imports_back_unchanged(staff, results_a, sett
     job = import_job_create(user=staff, upload=upload, language="fr")
     (item,) = job.preview
     assert item["errors"] == [] and item["action"] == "unchanged", (item["errors"], item.get("warnings"))
+
+
+# --- Modality (#modality) -------------------------------------------------------------------------
+
+MODALITIES = ("cash", "in-kind", "services", "", "capacity-building", "voucher", "infrastructure")
+
+
+def _give_modalities(portfolio: list[Programme]) -> dict[str, str]:
+    by_code = {}
+    for n, programme in enumerate(portfolio):
+        by_code[programme.code] = MODALITIES[n % len(MODALITIES)]
+        Programme.objects.filter(pk=programme.pk).update(modality=by_code[programme.code])
+    return by_code
+
+
+@pytest.mark.parametrize(("language", "cash_label"), [("fr", "Assistance monétaire"), ("en", "Cash-based assistance")])
+@pytest.mark.parametrize("persona", ["staff", "partner_a", "partner_b"])
+def test_3w_modality_is_the_programmes_own_in_the_files_language(
+    request, persona, language, cash_label, portfolio, django_capture_on_commit_callbacks
+):
+    by_code = _give_modalities(portfolio)
+    user = request.getfixturevalue(persona)
+    job = run_job(django_capture_on_commit_callbacks, user, ReportType.MATRIX_3W_CSV, language=language)
+    rows = list(read_hxl(job.path))
+    assert "#modality+code" in [c.display_tag for c in read_hxl(job.path).columns]
+    visible = set(Programme.objects.visible_to(user).values_list("code", flat=True))
+    assert {r.get("#activity+code") for r in rows} <= visible  # partner B sees only its own programmes
+    if persona == "partner_b":
+        assert not {r.get("#activity+code") for r in rows} & {p.code for p in portfolio if p.code not in visible}
+    for row in rows:
+        code = row.get("#activity+code")
+        assert (row.get("#modality+code") or "") == by_code[code]
+        if by_code[code] == "cash":
+            assert row.get("#modality+name") == cash_label
+        if not by_code[code]:
+            assert not row.get("#modality+name")
+    assert rows or persona != "staff"
+
+
+@pytest.mark.parametrize(("language", "header"), [("fr", "Modalité"), ("en", "Modality")])
+def test_workbooks_carry_the_modality(staff, portfolio, language, header, django_capture_on_commit_callbacks):
+    by_code = _give_modalities(portfolio)
+    job = run_job(django_capture_on_commit_callbacks, staff, ReportType.PORTFOLIO_XLSX, language=language)
+    sheet = load_workbook(job.path).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    column = rows[0].index(header)
+    with translation.override(language):
+        labels = {value: str(label) for value, label in Modality.choices}
+    for row in rows[1:]:
+        assert (row[column] or "") == labels.get(by_code[row[0]], "")
+    matrix_job = run_job(django_capture_on_commit_callbacks, staff, ReportType.MATRIX_3W_XLSX, language=language)
+    matrix_sheet = load_workbook(matrix_job.path)["3W matrix" if language == "en" else "Matrice 3W"]
+    tags = [c.value for c in matrix_sheet[2]]
+    code_column = tags.index("#modality+code")
+    activity = tags.index("#activity+code")
+    for row in matrix_sheet.iter_rows(min_row=3, values_only=True):
+        assert (row[code_column] or "") == by_code[row[activity]]
+
+
+def test_the_3w_modality_imports_back(staff, results_a, settings, tmp_path):
+    from imports.services import import_job_create
+    from reports.builders.matrix import write_matrix_csv
+
+    settings.MEDIA_ROOT = tmp_path
+    Programme.objects.filter(pk=results_a.pk).update(modality="voucher")
+    out = io.StringIO()
+    with translation.override("en"):
+        write_matrix_csv(Programme.objects.filter(pk=results_a.pk), out)
+    job = import_job_create(user=staff, upload=SimpleUploadedFile("3w.csv", out.getvalue().encode()), language="fr")
+    (item,) = job.preview
+    assert item["errors"] == [] and item["action"] == "unchanged", (item["errors"], item.get("changes"))
+
+    Programme.objects.filter(pk=results_a.pk).update(modality="cash")
+    job = import_job_create(user=staff, upload=SimpleUploadedFile("3w.csv", out.getvalue().encode()), language="fr")
+    (item,) = job.preview
+    assert [c["field"] for c in item["changes"]] == ["modality"], item["changes"]
+
+    wrong = out.getvalue().replace(",voucher,", ",helicopter,")
+    job = import_job_create(user=staff, upload=SimpleUploadedFile("3w.csv", wrong.encode()), language="en")
+    (item,) = job.preview
+    assert any("helicopter" in e and "is not a modality" in e for e in item["errors"]), item["errors"]

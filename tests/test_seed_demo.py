@@ -123,3 +123,35 @@ def test_the_demo_has_a_results_report_in_each_state_for_partner_anltp(reference
     returned = reports.get(state="returned")
     assert returned.return_reason
     assert User.objects.get(username="staff").has_perm("reporting.validate_resultsreport")
+
+
+def test_the_demo_records_money_so_spent_against_budget_shows_and_never_exceeds_the_budget(reference, client):
+    from programmes.demo import TODAY
+    from programmes.models import INCOMING_KINDS, SPENDING_KINDS, Status, Transaction
+    from programmes.money import spending
+
+    summary = seed_demo(programmes=60, seed=11)
+    rows = list(Transaction.objects.order_by("pk").values_list("programme__code", "kind", "date", "value"))
+    assert summary.transactions == len(rows) > 60
+    seed_demo(programmes=60, seed=11)
+    assert list(Transaction.objects.order_by("pk").values_list("programme__code", "kind", "date", "value")) == rows
+
+    programmes = list(Programme.objects.filter(code__regex=r"^NE-"))
+    spent = spending(programmes)
+    under_way = [p for p in programmes if p.status in (Status.ACTIVE, Status.COMPLETED, Status.CLOSED)]
+    assert sum(1 for p in under_way if spent[p.pk].spent > 0) >= len(under_way) // 2
+    for programme in programmes:
+        assert spent[programme.pk].spent <= programme.budget, programme.code  # never above the budget
+        assert spent[programme.pk].unconverted == 0  # in the programme's own currency
+        if programme.status not in (Status.APPROVED, Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED):
+            assert not Transaction.objects.filter(programme=programme).exists(), programme.code
+    for transaction in Transaction.objects.select_related("programme"):
+        assert transaction.value > 0 and transaction.currency == transaction.programme.currency
+        assert (transaction.provider_id is not None) == (transaction.kind in INCOMING_KINDS)
+        if transaction.kind in SPENDING_KINDS:
+            assert transaction.programme.actual_start <= transaction.date <= TODAY
+    # What a person sees on a programme page: spent against budget, in figures.
+    shown = next(p for p in under_way if spent[p.pk].spent > 0)
+    client.force_login(User.objects.get(username="staff"))
+    page = client.get(f"/en/programmes/{shown.code}/").content.decode()
+    assert 'id="spending"' in page and f"{spent[shown.pk].share} %" in page

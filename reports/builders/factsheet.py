@@ -11,6 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from programmes import money
 from programmes.models import Measure, Programme, Role, Scope
 from regions.models import AdminUnit
 
@@ -117,8 +118,15 @@ def factsheet_context(programme: Programme, *, suppress_below: int = 0) -> dict:
                 else None,
             }
         )
+    # The budget's US dollar equivalent at the rate in force today (said on the sheet); what was spent is
+    # IOM's accounting, shown to IOM staff only (as on the programme page and in the portfolio workbook).
+    budget_usd = money.totals([(record.currency, record.budget)])
     return {
         "programme": record,
+        "modality": lookups.labels["modality"].get(record.modality, ""),
+        "budget_usd": budget_usd if budget_usd.complete else None,
+        "rates_text": budget_usd.rates_text(),
+        "spending": None if suppress_below else money.spending([record])[record.pk],
         "sector": lookups.sectors[record.primary_sector_id],
         "secondary_sectors": [lookups.sectors[s] for s in record.secondary_sector_ids],
         "status": _status_label(record.status),

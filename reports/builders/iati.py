@@ -22,6 +22,7 @@ from programmes.models import (
     IATI_ORGANISATION_ROLE,
     IATI_PORTAL_CODE,
     IATI_PORTAL_NAMESPACE,
+    IATI_PORTAL_ORGANISATION,
     IATI_PORTAL_ROLE,
     IATI_TRANSACTION_TYPE,
     Measure,
@@ -164,12 +165,22 @@ def iati_activity(
     # Beneficiary institutions have no IATI OrganisationRole: they are the activity's target groups.
     beneficiaries = [lookups.orgs[o] for o in record.partners_in(Role.BENEFICIARY_INSTITUTION)]
     if beneficiaries:
-        _narratives(
+        target_groups = _narratives(
             activity,
             "description",
             "Institutions bénéficiaires : " + "; ".join(o.name_fr for o in beneficiaries),
             "Beneficiary institutions: " + "; ".join(o.name_en or o.name_fr for o in beneficiaries),
-        ).set("type", "3")
+        )
+        target_groups.set("type", "3")
+        # Each institution again, as data, in an element of the portal's namespace (IATI lets a description
+        # carry elements of other namespaces after its narratives): an export imported again keeps them.
+        for org in beneficiaries:
+            element = _narratives(target_groups, IATI_PORTAL_ORGANISATION, org.name_fr, org.name_en)
+            if org.iati_identifier:
+                element.set("ref", org.iati_identifier)
+            if org.iati_type:
+                element.set("type", org.iati_type)
+            element.set(IATI_PORTAL_ROLE, Role.BENEFICIARY_INSTITUTION)
 
     for role in ("2", "4"):  # IOM oversees and carries out its programmes
         iom = _narratives(activity, "participating-org", IOM_NAME["fr"], IOM_NAME["en"])

@@ -92,6 +92,8 @@ def matrix_columns() -> list[Column]:
         Column(_("IASC cluster code"), "code", "#sector+cluster+code"),
         Column(_("Sector"), "text", "#sector+name"),
         Column(_("Sector code"), "code", "#sector+code"),
+        Column(_("Modality"), "text", "#modality+name"),
+        Column(_("Modality code"), "code", "#modality+code"),
         Column(_("Programme code"), "code", "#activity+code"),
         Column(_("Programme"), "long", "#activity+name"),
         Column(_("Country"), "code", "#country+name"),
@@ -144,6 +146,10 @@ def matrix_notes(*, suppress_below: int) -> list[str]:
             "revision requested), rejected and cancelled programmes."
         ),
         _("IASC cluster: mapped from the portal's sectors; sectors outside the humanitarian clusters have none."),
+        _(
+            "Modality: how the programme mainly delivers its aid, as recorded on the programme (in-kind, cash, "
+            "vouchers, direct services, capacity building, infrastructure); empty when not stated."
+        ),
         _("Contact: the role address of the reporting office, never a person's own address."),
     ]
     if suppress_below:
@@ -246,6 +252,8 @@ def matrix_rows(
             cluster,
             sector.name,
             sector.code,
+            lookups.labels["modality"].get(record.modality, ""),
+            record.modality,
             record.code,
             lookups.pick(record.title_fr, record.title_en),
             country,

@@ -27,6 +27,7 @@ from programmes.models import (
     Indicator,
     IndicatorValue,
     Measure,
+    Modality,
     Outcome,
     Output,
     Participation,
@@ -236,6 +237,7 @@ class Lookups:
             "measure": _choice_labels(Measure),
             "status": _choice_labels(Status),
             "scope": _choice_labels(Scope),
+            "modality": _choice_labels(Modality),
             "role": _choice_labels(Role),
         }
         return cls(lang, units, orgs, sectors, labels)
@@ -273,6 +275,7 @@ PROGRAMME_FIELDS = (
     "budget",
     "currency",
     "updated_at",
+    "modality",
 )
 
 
@@ -350,6 +353,7 @@ class ProgrammeRecord:
     budget: Decimal
     currency: str
     updated_at: datetime
+    modality: str  # a Modality value, "" when not stated
     secondary_sector_ids: list[int] = field(default_factory=list)
     partners: list[tuple[int, str, Decimal | None]] = field(default_factory=list)  # (organisation, role, amount)
     unit_ids: list[int] = field(default_factory=list)

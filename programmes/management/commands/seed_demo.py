@@ -27,6 +27,7 @@ class Command(BaseCommand):
         demo_seeded.send(sender=self.__class__)  # reviews adds its roles and two demo proposals (reviews/apps.py)
         self.stdout.write(
             f"{summary.programmes} programmes, {summary.participations} participations, {summary.locations} locations, "
-            f"{summary.indicators} indicators, {summary.values} indicator values, {summary.users} demo accounts"
+            f"{summary.indicators} indicators, {summary.values} indicator values, {summary.transactions} transactions, "
+            f"{summary.users} demo accounts"
         )
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in as staff / demo-pass-2026."))
