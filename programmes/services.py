@@ -45,7 +45,7 @@ from .models import (
 )
 from .rules import ParticipationRow, RecipientRow
 from .search import refresh_search, refresh_search_many
-from .signals import announce_programme_changed
+from .signals import announce_programme_changed, announce_programmes_created
 from .summary import programmes_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
@@ -278,7 +278,7 @@ def programme_create_many(
     a refused item comes back as its ValidationError, in its place, and the others are written. The
     writes are one transaction: the programmes, their parts and their history (the entries
     django-auditlog writes row by row, with the same content) in bulk, the search words and place codes
-    rebuilt once, `programme_changed` announced for each. `written(programmes)` runs inside the same
+    rebuilt once, `programmes_created` announced once for the batch (programmes/signals.py). `written(programmes)` runs inside the same
     transaction (the caller's own rows about them). A database error (a check constraint, a code taken
     meanwhile) rolls the whole batch back and is raised: the caller then goes row by row (programme_create),
     which names the refusal of each programme.
@@ -319,7 +319,7 @@ def programme_create_many(
             programme.version = 1
             programme.search_text = programme.build_search_text()  # what save() does
         Programme.objects.bulk_create(programmes)
-        history: list = [_created_entry(programme) for programme in programmes]
+        history: list = [_created_entry(programme, new_programme=True) for programme in programmes]
         countries, regions, through, locations, participations = [], [], [], [], []
         Through = Programme.secondary_sectors.through
         for _index, programme, secondary, rows, units, (to_countries, to_regions) in accepted:
@@ -357,8 +357,7 @@ def programme_create_many(
         _write_history(history)
         refresh_search_many(programmes)
         programmes_changed()  # what the rows' signals count (programmes/summary_signals.py), once for the batch
-        for programme in programmes:
-            announce_programme_changed(programme.pk)
+        announce_programmes_created([programme.pk for programme in programmes])
         if written is not None:
             written(programmes)
     for index, programme, *_rest in accepted:
@@ -888,9 +887,22 @@ def _entry(instance, *, action: int, changes) -> LogEntry:
     )
 
 
-def _created_entry(instance) -> LogEntry | None:
-    """The entry django-auditlog's post_save receiver writes for a created row (the same diff)."""
-    changes = model_instance_diff(None, instance, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+def _created_entry(instance, *, new_programme: bool = False) -> LogEntry | None:
+    """The entry django-auditlog's post_save receiver writes for a created row (the same diff).
+
+    `new_programme`: the instance is a programme inserted a moment ago, which no row refers to yet: its
+    reverse one-to-one relations (agreement, imported activity, proposal…) are known to be empty, as the
+    diff reads them, without a query each."""
+    empty = []
+    if new_programme:
+        empty = [r for r in instance._meta.related_objects if r.one_to_one and not r.is_cached(instance)]
+        for relation in empty:
+            relation.set_cached_value(instance, None)
+    try:
+        changes = model_instance_diff(None, instance, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+    finally:
+        for relation in empty:
+            relation.delete_cached_value(instance)
     return _entry(instance, action=LogEntry.Action.CREATE, changes=changes) if changes else None
 
 
