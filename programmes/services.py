@@ -184,10 +184,7 @@ def programme_record_agreement(
 @contextmanager
 def attributed_to(user) -> Iterator[None]:
     """History rows written inside are attributed to `user` (an API token or a command has no session)."""
-    try:
-        outer = auditlog_value.get()
-    except LookupError:
-        outer = None
+    outer = auditlog_value.get(None)
     if outer is not None and outer.get("actor") == user:
         yield
         return
@@ -195,8 +192,9 @@ def attributed_to(user) -> Iterator[None]:
         with set_actor(user, remote_addr=(outer or {}).get("remote_addr")):
             yield
     finally:
-        if outer is not None:
-            auditlog_value.set(outer)  # the request's own context applies again after this block
+        # The context as it was: the request's own again, or none (set_actor leaves its own behind, whose
+        # receiver is gone: the next call would take it for a current actor and write entries without one).
+        auditlog_value.set(outer)
 
 
 def programme_lock(*, programme: Programme, expected_version: int | None) -> Programme:
@@ -858,10 +856,7 @@ def _history_context() -> dict:
     """The entry fields django-auditlog fills in from its context (attributed_to: the actor, the address)."""
     from auditlog.cid import get_cid
 
-    try:
-        context = auditlog_value.get()
-    except LookupError:
-        context = {}
+    context = auditlog_value.get(None) or {}
     actor = context.get("actor")
     return {
         "actor": actor if getattr(actor, "pk", None) else None,
