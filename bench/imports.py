@@ -4,7 +4,8 @@
 
 Each measurement runs in a fresh subprocess so that its peak RSS (ru_maxrss) is its own. For each size:
 an IATI file of N activities is previewed then imported (time, peak memory, queries per activity), then a
-3W sheet (XLSX) of N rows over the same programmes is previewed.
+3W sheet (XLSX) of N rows over the same programmes is previewed. Each run and size has its own
+identifiers (B1000R<run>.000001…): every activity is new to the portal, whatever earlier runs left.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def _setup_django() -> None:
     django.setup()
 
 
-def activity_xml(n: int, pcodes: list[str]) -> str:
+def activity_xml(n: int, pcodes: list[str], prefix: str = "BENCH") -> str:
     place = pcodes[n % len(pcodes)]
     return f"""<iati-activity xml:lang="fr" default-currency="USD">
-  <iati-identifier>XM-DAC-47066-BENCH.{n:06d}</iati-identifier>
+  <iati-identifier>XM-DAC-47066-{prefix}.{n:06d}</iati-identifier>
   <reporting-org ref="XM-DAC-47066" type="40"><narrative>OIM</narrative></reporting-org>
   <title><narrative>Programme de banc d'essai {n}</narrative><narrative xml:lang="en">Bench programme {n}</narrative></title>
   <description type="1"><narrative>Résumé {n}</narrative></description>
@@ -56,8 +57,13 @@ def activity_xml(n: int, pcodes: list[str]) -> str:
 
 def child(kind: str, size: int, path: str) -> dict:
     _setup_django()
+    from django.conf import settings
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
+
+    # As in production: no query log (DEBUG=1 only spares the settings their secrets; with it Django keeps the
+    # text of the last 9,000 queries, and a batch's multi-row INSERTs would count as the import's memory).
+    settings.DEBUG = False
 
     from imports.models import ImportFormat
     from imports.services import build_preview, import_job_apply, import_job_confirm, import_job_create
@@ -78,8 +84,6 @@ def child(kind: str, size: int, path: str) -> dict:
             rows = len(items)
         elif kind == "import_xml":
             data = Path(path).read_bytes()
-            from django.conf import settings
-
             settings.IMPORT_INLINE_BYTES = 10**12  # in this process: preview and import at once
             job = import_job_create(user=user, upload=SimpleUploadedFile("bench.xml", data), language="fr")
             job = import_job_confirm(job=job, user=user, create_organisations=True)
@@ -101,7 +105,7 @@ def child(kind: str, size: int, path: str) -> dict:
     }
 
 
-def generate(size: int, folder: Path) -> tuple[Path, Path]:
+def generate(size: int, folder: Path, prefix: str) -> tuple[Path, Path]:
     _setup_django()
     from openpyxl import Workbook
 
@@ -112,7 +116,7 @@ def generate(size: int, folder: Path) -> tuple[Path, Path]:
     with xml.open("w", encoding="utf-8") as handle:
         handle.write('<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="2.03">\n')
         for n in range(size):
-            handle.write(activity_xml(n, pcodes))
+            handle.write(activity_xml(n, pcodes, prefix))
         handle.write("</iati-activities>\n")
     sheet = folder / f"3w-{size}.xlsx"
     workbook = Workbook(write_only=True)
@@ -120,7 +124,7 @@ def generate(size: int, folder: Path) -> tuple[Path, Path]:
     rows.append(["Code", "Région"])
     rows.append(["#activity+code", "#adm1+code"])
     for n in range(size):
-        rows.append([f"BENCH.{n:06d}", pcodes[(n + 1) % len(pcodes)]])
+        rows.append([f"{prefix}.{n:06d}", pcodes[(n + 1) % len(pcodes)]])
     workbook.save(sheet)
     return xml, sheet
 
@@ -143,9 +147,12 @@ def main() -> int:
         capture_output=True,
     )
     results = []
+    run = int(time.time()) % 100000
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
-            xml, sheet = generate(size, Path(folder))
+            # Identifiers of this run and size (B1000R<run>.000001…): every activity is new to the portal,
+            # whatever earlier runs left in the benchmark's database.
+            xml, sheet = generate(size, Path(folder), f"B{size}R{run}")
             for kind, path in (("preview_xml", xml), ("import_xml", xml), ("preview_sheet", sheet)):
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", kind, str(size), str(path)],

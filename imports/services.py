@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
@@ -24,10 +24,12 @@ from django.utils.translation import ngettext, override
 
 from partners.models import Organisation, is_iom_staff, partner_organisation_id
 from partners.services import organisation_create
-from programmes.models import Participation, Programme, ProgrammeLocation, Transaction
+from programmes.models import Participation, Programme, ProgrammeLocation, Status, Transaction
 from programmes.rules import ParticipationRow
 from programmes.services import (
+    NewProgramme,
     programme_create,
+    programme_create_many,
     programme_record_imported_status,
     programme_update,
     transaction_add,
@@ -490,30 +492,29 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         )
         for batch in _batches(drafts):
             programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
-            for draft in batch:
+            # What each activity of the batch became, in the file's order: (key of outcome, entry).
+            entries: list[tuple[str, dict] | None] = [None] * len(batch)
+            together: list[int] = []  # new activities written with programme_create_many
+            for position, draft in enumerate(batch):
                 if draft.identifier in done:
                     continue
                 count += 1
                 item = preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier))
                 if item["action"] == ERROR:
-                    outcome["skipped"].append({"identifier": draft.identifier, "reasons": draft.errors})
-                    continue
-                if item["action"] == UNCHANGED:
-                    outcome[UNCHANGED].append({"identifier": draft.identifier})
-                    continue
-                try:
-                    action = apply_draft(
-                        draft,
-                        job=job,
-                        user=user,
-                        created_orgs=created_orgs,
-                        programme=programmes.get(draft.code),
-                        imported_before=draft.identifier in hashes,
-                    )
-                except ValidationError as refused:
-                    outcome["skipped"].append({"identifier": draft.identifier, "reasons": _messages(refused)})
-                    continue
-                outcome[action].append({"identifier": draft.identifier, "code": draft.code})
+                    entries[position] = ("skipped", {"identifier": draft.identifier, "reasons": draft.errors})
+                elif item["action"] == UNCHANGED:
+                    entries[position] = (UNCHANGED, {"identifier": draft.identifier})
+                elif item["action"] == NEW and _writable_together(draft, hashes):
+                    together.append(position)
+                else:
+                    entries[position] = _apply_one(draft, job, user, created_orgs, programmes, hashes)
+            if together:
+                _apply_together(
+                    [batch[p] for p in together], job, user, created_orgs, programmes, hashes, entries, together
+                )
+            for entry in entries:
+                if entry is not None:
+                    outcome[entry[0]].append(entry[1])
             ImportJob.objects.filter(pk=job.pk).update(result=outcome)
             _record_progress(job.pk, count, job.item_count)
     del outcome["partial"]
@@ -524,6 +525,89 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     job.error_message = ""
     job.save(update_fields=["result", "status", "applied_at", "progress", "error_message"])
     return job
+
+
+def _apply_one(draft, job, user, created_orgs, programmes, hashes) -> tuple[str, dict]:
+    """One activity through apply_draft (its own transaction): what it became."""
+    try:
+        action = apply_draft(
+            draft,
+            job=job,
+            user=user,
+            created_orgs=created_orgs,
+            programme=programmes.get(draft.code),
+            imported_before=draft.identifier in hashes,
+        )
+    except ValidationError as refused:
+        return "skipped", {"identifier": draft.identifier, "reasons": _messages(refused)}
+    return action, {"identifier": draft.identifier, "code": draft.code}
+
+
+def _writable_together(draft: ProgrammeDraft, hashes: dict) -> bool:
+    """A new activity that programme_create_many writes as apply_draft would: a programme with its partners,
+    places, sectors and recipients, in the pipeline, every organisation already in the portal, never
+    imported before. Results, transactions, another status, organisations to create and sheets (which add
+    to what is stored) go through apply_draft, one by one."""
+    return (
+        not draft.merge_lists
+        and draft.results is None
+        and not draft.transactions
+        and draft.status == Status.PIPELINE
+        and not draft.new_organisations
+        and all(row.organisation is not None for row in draft.participations)
+        and draft.identifier not in hashes
+    )
+
+
+def _apply_together(drafts, job, user, created_orgs, programmes, hashes, entries, positions) -> None:
+    """New activities of one batch written together (programme_create_many), each still all or nothing: a
+    refused activity is reported with its messages and the others are written; a database error rolls the
+    batch back and each activity goes through apply_draft instead."""
+    items = [
+        NewProgramme(
+            fields=dict(draft.fields),
+            secondary_sectors=draft.secondary_sectors,
+            participations=[
+                ParticipationRow(organisation=row.organisation, role=row.role, contribution=row.contribution)
+                for row in draft.participations
+            ],
+            locations=draft.locations,
+            recipient_countries=draft.recipient_countries or (),
+            recipient_regions=draft.recipient_regions or (),
+        )
+        for draft in drafts
+    ]
+    now = timezone.now()
+
+    def record_imported(created: list[Programme]) -> None:
+        by_code = {programme.code: programme for programme in created}
+        ImportedActivity.objects.bulk_create(
+            ImportedActivity(
+                iati_identifier=draft.identifier,
+                programme=by_code[draft.code],
+                raw_xml=draft.raw_xml,
+                content_hash=draft.content_hash,
+                last_job=job,
+                imported_at=now,
+            )
+            for draft in drafts
+            if draft.code in by_code
+        )
+
+    try:
+        written = programme_create_many(user=user, items=items, written=record_imported)
+    except TRANSIENT_ERRORS:
+        raise  # not the batch's fault: the task retries (tasks.py)
+    except DatabaseError:
+        logger.warning("import %s: a batch could not be written together; its activities go one by one", job.pk)
+        for draft, position in zip(drafts, positions, strict=True):
+            entries[position] = _apply_one(draft, job, user, created_orgs, programmes, hashes)
+        return
+    for draft, position, result in zip(drafts, positions, written, strict=True):
+        if isinstance(result, ValidationError):
+            entries[position] = ("skipped", {"identifier": draft.identifier, "reasons": _messages(result)})
+        else:
+            entries[position] = (NEW, {"identifier": draft.identifier, "code": draft.code})
 
 
 def import_job_interrupted(*, job_id: int, attempt: int, attempts: int) -> None:

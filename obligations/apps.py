@@ -15,7 +15,7 @@ class ObligationsConfig(AppConfig):
         from programmes.demo import demo_seeded
         from programmes.history import register_history_part
         from programmes.reference import reference_data_loaded
-        from programmes.signals import programme_changed
+        from programmes.signals import programme_changed, programmes_created
         from reporting.signals import results_report_approved, results_report_returned, results_report_submitted
 
         from .models import Obligation
@@ -25,6 +25,7 @@ class ObligationsConfig(AppConfig):
         # Partners see their calendar's changes (fulfilled, waived) but not who at IOM waived or why.
         register_history_part(Obligation, identity=["kind", "due_date"], label=_("obligation"))
         programme_changed.connect(_refresh, dispatch_uid="obligations.refresh")
+        programmes_created.connect(_refresh_created, dispatch_uid="obligations.refresh_created")
         # A submitted results report fulfils its period's obligation; returned, it no longer does.
         for signal, name in (
             (results_report_submitted, "submitted"),
@@ -40,6 +41,12 @@ def _refresh(sender, programme_id: int, **kwargs) -> None:
     from .services import obligations_refresh
 
     obligations_refresh(programme_id=programme_id)
+
+
+def _refresh_created(sender, programme_ids: list[int], **kwargs) -> None:
+    from .services import obligations_refresh_many
+
+    obligations_refresh_many(programme_ids=programme_ids)
 
 
 def _report_changed(sender, report, **kwargs) -> None:

@@ -120,6 +120,23 @@ def obligations_refresh(*, programme_id: int, today: date | None = None, user=No
     return list(Obligation.objects.filter(programme_id=programme_id).order_by("due_date", "pk"))
 
 
+def obligations_refresh_many(*, programme_ids: list[int], user=None) -> None:
+    """obligations_refresh for many programmes (an import's batch of new ones), in three queries for those that
+    owe nothing: a calendar comes only from the rules of a funder or of a recorded agreement, and evidence is
+    only matched to recorded obligations, so a programme with none of the three is left as it is."""
+    ids = list(programme_ids)
+    concerned = set(
+        Participation.objects.filter(programme_id__in=ids, role=Role.FUNDING).values_list("programme_id", flat=True)
+    )
+    concerned |= set(ProgrammeAgreement.objects.filter(programme_id__in=ids).values_list("programme_id", flat=True))
+    concerned |= set(Obligation.objects.filter(programme_id__in=ids).values_list("programme_id", flat=True))
+    for programme_id in sorted(concerned):
+        try:
+            obligations_refresh(programme_id=programme_id, user=user)
+        except Exception:  # as with programme_changed: one programme's failure is logged, the others go on
+            logger.exception("obligations of programme %s could not be refreshed", programme_id)
+
+
 def programmes_of_rule_set(rule_set) -> list[int]:
     """The programmes a rule set applies to: those its funder funds, or its agreement's programme."""
     if rule_set.agreement_id:

@@ -9,17 +9,23 @@ to `user`, whatever the door).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from auditlog.context import auditlog_value, set_actor
+from auditlog.diff import model_instance_diff
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.encoding import smart_str
 from django.utils.translation import gettext as _
 
 from . import rules
@@ -39,8 +45,8 @@ from .models import (
     Transaction,
 )
 from .rules import ParticipationRow, RecipientRow
-from .search import refresh_search
-from .signals import announce_programme_changed
+from .search import refresh_search, refresh_search_many
+from .signals import announce_programme_changed, announce_programmes_created
 from .summary import programmes_changed
 
 # The programme's own fields a door may write (status moves only through programme_change_status).
@@ -180,10 +186,7 @@ def programme_record_agreement(
 @contextmanager
 def attributed_to(user) -> Iterator[None]:
     """History rows written inside are attributed to `user` (an API token or a command has no session)."""
-    try:
-        outer = auditlog_value.get()
-    except LookupError:
-        outer = None
+    outer = auditlog_value.get(None)
     if outer is not None and outer.get("actor") == user:
         yield
         return
@@ -191,8 +194,9 @@ def attributed_to(user) -> Iterator[None]:
         with set_actor(user, remote_addr=(outer or {}).get("remote_addr")):
             yield
     finally:
-        if outer is not None:
-            auditlog_value.set(outer)  # the request's own context applies again after this block
+        # The context as it was: the request's own again, or none (set_actor leaves its own behind, whose
+        # receiver is gone: the next call would take it for a current actor and write entries without one).
+        auditlog_value.set(outer)
 
 
 def programme_lock(*, programme: Programme, expected_version: int | None) -> Programme:
@@ -251,6 +255,114 @@ def programme_create(
         _after_save(programme)
         announce_programme_changed(programme.pk)
     return programme
+
+
+@dataclass
+class NewProgramme:
+    """One programme for programme_create_many: what programme_create takes, as one row."""
+
+    fields: Mapping[str, Any]
+    secondary_sectors: Iterable = ()
+    participations: Iterable[ParticipationRow | Mapping] = ()
+    locations: Iterable = ()
+    recipient_countries: Iterable[RecipientRow | Mapping] = ()
+    recipient_regions: Iterable[RecipientRow | Mapping] = ()
+
+
+def programme_create_many(
+    *, user, items: Sequence[NewProgramme], written: Callable[[list[Programme]], None] | None = None
+) -> list[Programme | ValidationError]:
+    """Many new programmes at once (an import's batch): programme_create's rules, then one insert per table.
+
+    Each item is checked by the validator of programme_create (`_validate`, the same rules and messages);
+    a refused item comes back as its ValidationError, in its place, and the others are written. The
+    writes are one transaction: the programmes, their parts and their history (the entries
+    django-auditlog writes row by row, with the same content) in bulk, the search words and place codes
+    rebuilt once, `programmes_created` announced once for the batch (programmes/signals.py). `written(programmes)` runs inside the same
+    transaction (the caller's own rows about them). A database error (a check constraint, a code taken
+    meanwhile) rolls the whole batch back and is raised: the caller then goes row by row (programme_create),
+    which names the refusal of each programme.
+    """
+    results: list[Programme | ValidationError] = [ValidationError("")] * len(items)
+    taken = set(
+        Programme.objects.filter(code__in=[str(item.fields.get("code") or "") for item in items]).values_list(
+            "code", flat=True
+        )
+    )
+    accepted: list[tuple[int, Programme, list, list, list, tuple]] = []
+    for index, item in enumerate(items):
+        programme = Programme(status=Status.PIPELINE)
+        try:
+            _assign(programme, item.fields)
+            rows = [_row(r) for r in item.participations]
+            units = list(item.locations)
+            secondary = list(item.secondary_sectors)
+            recipients = _validate(
+                programme,
+                secondary=secondary,
+                rows=rows,
+                units=units,
+                recipients=_recipients(item.recipient_countries, item.recipient_regions),
+                taken_codes=taken,
+            )
+        except ValidationError as refused:
+            results[index] = refused
+            continue
+        taken.add(programme.code)  # a second programme of the same code in the batch is refused like a stored one
+        accepted.append((index, programme, secondary, rows, units, recipients))
+    if not accepted:
+        return results
+    programmes = [entry[1] for entry in accepted]
+    with transaction.atomic(), attributed_to(user):
+        for programme in programmes:
+            programme.created_by = programme.updated_by = user
+            programme.version = 1
+            programme.search_text = programme.build_search_text()  # what save() does
+        Programme.objects.bulk_create(programmes)
+        history: list = [_created_entry(programme, new_programme=True) for programme in programmes]
+        countries, regions, through, locations, participations = [], [], [], [], []
+        Through = Programme.secondary_sectors.through
+        for _index, programme, secondary, rows, units, (to_countries, to_regions) in accepted:
+            programme.loaded_focal_point_id = programme.iom_focal_point_id
+            countries += [
+                RecipientCountry(programme=programme, country=r.place, percentage=r.percentage) for r in to_countries
+            ]
+            regions += [
+                RecipientRegion(programme=programme, region=r.place, percentage=r.percentage) for r in to_regions
+            ]
+            through += [Through(programme_id=programme.pk, sector_id=sector.pk) for sector in secondary]
+            locations += [ProgrammeLocation(programme=programme, admin_unit=unit) for unit in dict.fromkeys(units)]
+            for row in {row.organisation.pk: row for row in rows}.values():
+                participation = Participation(
+                    programme=programme,
+                    organisation=row.organisation,
+                    role=row.role,
+                    contribution=row.contribution,
+                    notes=row.notes,
+                )
+                if row.reports_results is not None:
+                    participation.reports_results = row.reports_results
+                participations.append(participation)
+        # In the order programme_create writes them (_save_parts), each with its history entry.
+        for model, created in ((RecipientCountry, countries), (RecipientRegion, regions)):
+            model.objects.bulk_create(created)
+            history += [_created_entry(row) for row in created]
+        Through.objects.bulk_create(through)
+        history += [
+            _sectors_added_entry(programme, secondary) for _index, programme, secondary, *_rest in accepted if secondary
+        ]
+        for model, created in ((ProgrammeLocation, locations), (Participation, participations)):
+            model.objects.bulk_create(created)
+            history += [_created_entry(row) for row in created]
+        _write_history(history)
+        refresh_search_many(programmes)
+        programmes_changed()  # what the rows' signals count (programmes/summary_signals.py), once for the batch
+        announce_programmes_created([programme.pk for programme in programmes])
+        if written is not None:
+            written(programmes)
+    for index, programme, *_rest in accepted:
+        results[index] = programme
+    return results
 
 
 def programme_update(
@@ -614,15 +726,29 @@ def _validate(
     recipients: tuple,
     has_locations: bool | None = None,
     more_errors: rules.Errors | None = None,
+    taken_codes: set[str] | None = None,
 ) -> tuple[list[RecipientRow], list[RecipientRow]]:
     """Every rule at once, so that a door can show all the messages of one submission together.
 
-    Returns the recipient countries and regions to store (a national programme's default applied)."""
+    Returns the recipient countries and regions to store (a national programme's default applied).
+    `taken_codes`: for programme_create_many, the codes already used (stored, or earlier in the batch).
+    """
     errors: rules.Errors = {}
+    in_bulk = taken_codes is not None
     try:
-        programme.full_clean(exclude=NOT_VALIDATED)
+        if in_bulk:
+            # programme_create_many: the same checks without a query per programme. A foreign key given as a
+            # stored row needs no existence query; the code's uniqueness is checked against the batch's one
+            # query (`taken_codes`, the same message); the check constraints are the database's (a
+            # violation rolls the batch back and the caller goes row by row, where full_clean names it).
+            given = [f.name for f in Programme._meta.concrete_fields if f.is_relation and getattr(programme, f.attname)]
+            programme.full_clean(exclude=[*NOT_VALIDATED, *given], validate_unique=False, validate_constraints=False)
+        else:
+            programme.full_clean(exclude=NOT_VALIDATED)
     except ValidationError as invalid:
         errors.update(invalid.message_dict)
+    if in_bulk and programme.code and programme.code in taken_codes:
+        _merge(errors, {"code": programme.unique_error_message(Programme, ("code",)).messages})
     _merge(errors, rules.sector_errors(primary_sector_id=programme.primary_sector_id, secondary_sectors=secondary))
     budget = programme.budget if "budget" not in errors else None
     _merge(errors, rules.participation_errors(rows, budget=budget, currency=programme.currency))
@@ -636,7 +762,12 @@ def _validate(
             reports_results=bool(row.reports_results),
         )
         try:
-            participation.full_clean(exclude=["programme"], validate_unique=False, validate_constraints=False)
+            stored_organisation = taken_codes is not None and getattr(row.organisation, "pk", None) is not None
+            participation.full_clean(
+                exclude=["programme", "organisation"] if stored_organisation else ["programme"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
         except ValidationError as invalid:
             for name, messages in invalid.message_dict.items():
                 key = "participations" if name == NON_FIELD_ERRORS else f"participations-{index}-{name}"
@@ -727,6 +858,75 @@ def _replace_recipients(programme: Programme, model: type[RecipientShare], wante
         if stored.pk is None or stored.percentage != row.percentage:
             stored.percentage = row.percentage
             stored.save()
+
+
+def _history_context() -> dict:
+    """The entry fields django-auditlog fills in from its context (attributed_to: the actor, the address)."""
+    from auditlog.cid import get_cid
+
+    context = auditlog_value.get(None) or {}
+    actor = context.get("actor")
+    return {
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "actor_email": getattr(actor, "email", None) if getattr(actor, "pk", None) else None,
+        "remote_addr": context.get("remote_addr"),
+        "remote_port": context.get("remote_port"),
+        "cid": get_cid(),
+    }
+
+
+def _entry(instance, *, action: int, changes) -> LogEntry:
+    """An unsaved history entry as LogEntry.objects.log_create would write it for `instance`."""
+    pk = instance.pk
+    return LogEntry(
+        content_type=ContentType.objects.get_for_model(instance),  # cached: no query after the first
+        object_pk=pk,
+        object_id=pk if isinstance(pk, int) else None,
+        object_repr=smart_str(instance),
+        serialized_data=LogEntry.objects._get_serialized_data_or_none(instance),
+        additional_data=instance.get_additional_data(),
+        action=action,
+        changes=changes,
+    )
+
+
+def _created_entry(instance, *, new_programme: bool = False) -> LogEntry | None:
+    """The entry django-auditlog's post_save receiver writes for a created row (the same diff).
+
+    `new_programme`: the instance is a programme inserted a moment ago, which no row refers to yet: its
+    reverse one-to-one relations (agreement, imported activity, proposal…) are known to be empty, as the
+    diff reads them, without a query each."""
+    empty = []
+    if new_programme:
+        empty = [r for r in instance._meta.related_objects if r.one_to_one and not r.is_cached(instance)]
+        for relation in empty:
+            relation.set_cached_value(instance, None)
+    try:
+        changes = model_instance_diff(None, instance, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES)
+    finally:
+        for relation in empty:
+            relation.delete_cached_value(instance)
+    return _entry(instance, action=LogEntry.Action.CREATE, changes=changes) if changes else None
+
+
+def _sectors_added_entry(programme: Programme, sectors: list) -> LogEntry:
+    """The entry django-auditlog's m2m_changed receiver writes when secondary sectors are added."""
+    changes = {"secondary_sectors": {"type": "m2m", "operation": "add", "objects": [smart_str(s) for s in sectors]}}
+    return _entry(programme, action=LogEntry.Action.UPDATE, changes=changes)
+
+
+def _write_history(entries: list) -> None:
+    context = _history_context()
+    now = timezone.now()
+    rows = []
+    for entry in entries:
+        if entry is None:
+            continue
+        for name, value in context.items():
+            setattr(entry, name, value)
+        entry.timestamp = now
+        rows.append(entry)
+    LogEntry.objects.bulk_create(rows, batch_size=1000)
 
 
 def _copy_saved(saved: Programme, target: Programme) -> None:

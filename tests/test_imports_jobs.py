@@ -75,17 +75,22 @@ def run_in_process(job) -> None:
 
 
 def failing(monkeypatch, fail_on: set[int]) -> list[int]:
-    """apply_draft raises a lost-connection error on the given calls (1-based); returns the call log."""
+    """The write of an activity raises a lost-connection error on the given calls (1-based); returns the call
+    log. Both write paths are watched: apply_draft (one activity) and programme_create_many (a batch, here of
+    one activity: BATCH_SIZE is 1)."""
     calls: list[int] = []
-    original = services.apply_draft
 
-    def apply_draft(draft, **kwargs):
-        calls.append(len(calls) + 1)
-        if len(calls) in fail_on:
-            raise OperationalError("server closed the connection unexpectedly")
-        return original(draft, **kwargs)
+    def watched(original):
+        def write(*args, **kwargs):
+            calls.append(len(calls) + 1)
+            if len(calls) in fail_on:
+                raise OperationalError("server closed the connection unexpectedly")
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(services, "apply_draft", apply_draft)
+        return write
+
+    for name in ("apply_draft", "programme_create_many"):
+        monkeypatch.setattr(services, name, watched(getattr(services, name)))
     monkeypatch.setattr(tasks, "RETRY_DELAYS", (0, 0, 0))
     return calls
 
