@@ -72,6 +72,8 @@ def seed_reporting_demo() -> Programme | None:
         disaggregated=True,
         frequency=Frequency.QUARTERLY,
         target=Decimal("400"),
+        baseline=Decimal("0"),
+        baseline_year=programme.planned_start.year,  # none identified through the programme before it began
         reporting_partner=partner.organisation,
     )
     values = [(Decimal("42"), Decimal("25")), (Decimal("38"), Decimal("20")), (Decimal("51"), Decimal("30"))]
