@@ -18,6 +18,8 @@ from programmes.roles import PROGRAMME_OFFICERS, VIEWERS
 from .admin_support import posted_form_data
 
 ROOT = Path(__file__).resolve().parent.parent
+# The fresh database below takes a `migrate` from scratch: build it once, in one pytest-xdist worker, not in both.
+pytestmark = pytest.mark.xdist_group("fresh-database")
 
 # Prints each group with its permissions, read from the database the command runs on.
 DUMP_GROUPS = (
