@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programmes', '0015_iati_publication_transactions_exchange_rates'),
+        ('programmes', '0016_summary_refreshing_since'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
