@@ -426,7 +426,7 @@ def test_each_value_rule_is_refused_by_the_admin_with_the_same_message(
         cell = {**PERIOD, "sex": "all", "age_group": "all", "target": "", "achieved": "", "comment": "", **row}
         data.update({f"values-{n}-{name}": value for name, value in cell.items()})
     response = client.post(f"/admin/programmes/indicator/{indicator.pk}/change/", data, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 200  # the form again, with the error
+    assert response.status_code == 400  # the form again, with the error (a refusal is a client error)
     assert message_en in text_of(response)
     assert not IndicatorValue.objects.exists()
 
