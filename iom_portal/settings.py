@@ -106,6 +106,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form templates, with <select> options built in Python (the edit page has ~2,000 options).
+FORM_RENDERER = "core.forms_renderer.FormRenderer"
 
 # --- Database ---------------------------------------------------------------------------------
 # Embedded default: SQLite next to manage.py. Production: DATABASE_URL=postgres://...
