@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.encoding import smart_str
 from django.utils.translation import gettext as _
@@ -183,10 +184,25 @@ def programme_record_agreement(
     return agreement
 
 
+def live_history_context() -> dict | None:
+    """django-auditlog's current context, or None when it is a leftover.
+
+    `set_actor` leaves its context behind when it exits, with its receiver disconnected; a leftover naming
+    the same user would otherwise pass for a current actor, and entries would be written without one.
+    """
+    context = auditlog_value.get(None)
+    if context is None:
+        return None
+    duid = context.get("signal_duid")
+    if duid is None or not any(lookup_key[0] == duid for lookup_key, *_ in pre_save.receivers):
+        return None
+    return context
+
+
 @contextmanager
 def attributed_to(user) -> Iterator[None]:
     """History rows written inside are attributed to `user` (an API token or a command has no session)."""
-    outer = auditlog_value.get(None)
+    outer = live_history_context()
     if outer is not None and outer.get("actor") == user:
         yield
         return
@@ -864,7 +880,7 @@ def _history_context() -> dict:
     """The entry fields django-auditlog fills in from its context (attributed_to: the actor, the address)."""
     from auditlog.cid import get_cid
 
-    context = auditlog_value.get(None) or {}
+    context = live_history_context() or {}
     actor = context.get("actor")
     return {
         "actor": actor if getattr(actor, "pk", None) else None,
