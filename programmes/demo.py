@@ -6,6 +6,8 @@ Everything is written with bulk inserts so that 10,000 programmes take seconds, 
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -214,6 +216,27 @@ DEMO_RECIPIENTS = {
 }
 
 
+class Phases:
+    """Wall and CPU time of each phase of the seed (`seed_demo -v 2` prints them): wall minus CPU is mostly
+    the database's work."""
+
+    def __init__(self, report: Callable[[str], None] | None = None) -> None:
+        self.report = report
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.start_wall, self.start_cpu = self.wall, self.cpu
+
+    def done(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        if self.report:
+            self.report(f"  {name}: {wall - self.wall:.1f} s wall, {cpu - self.cpu:.1f} s CPU")
+        self.wall, self.cpu = wall, cpu
+
+    def total(self) -> None:
+        if self.report:
+            wall, cpu = time.perf_counter() - self.start_wall, time.process_time() - self.start_cpu
+            self.report(f"  total: {wall:.1f} s wall, {cpu:.1f} s CPU")
+
+
 @dataclass
 class DemoSummary:
     programmes: int
@@ -285,9 +308,16 @@ def ensure_demo_accounts() -> list[User]:
     return users
 
 
-@transaction.atomic
-def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
+def seed_demo(*, programmes: int = 40, seed: int = 2026, phases: Phases | None = None) -> DemoSummary:
     """Create `programmes` demo programmes; the same seed gives the same data."""
+    phases = phases or Phases()
+    with transaction.atomic():
+        summary = _seed_demo(programmes, seed, phases)
+    phases.done("commit")
+    return summary
+
+
+def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
     if not Sector.objects.exists():
         load_reference_data()
     _ensure_demo_organisations()
@@ -308,6 +338,7 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
 
+    phases.done("organisations and demo accounts")
     plan = []
     for n in range(1, programmes + 1):
         sector = sectors[(n - 1) % len(sectors)] if n <= len(sectors) else rng.choice(sectors)
@@ -321,6 +352,7 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
     # history: without the audit log, the tens of thousands of rows they take along are not logged one by one.
     with disable_auditlog():
         Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
+    phases.done("old demo programmes deleted")
 
     new_programmes, secondary, participations, locations = [], [], [], []
     results_plan = []
@@ -391,6 +423,7 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
             secondary.append((programme, other))
         results_plan.append((programme, sector, start, started))
 
+    phases.done("programmes planned (Python)")
     # A bulk load: the trigram indexes are built once at the end rather than row by row (rolled back on error).
     bulk_load = ExitStack()
     bulk_load.enter_context(trigram_indexes_set_aside(Programme))
@@ -425,15 +458,21 @@ def seed_demo(*, programmes: int = 40, seed: int = 2026) -> DemoSummary:
         ],
         batch_size=2000,
     )
+    phases.done("programmes and their lists inserted")
     counts = _seed_results(rng, results_plan)
+    phases.done("results inserted")
     # Money has its own random sequence: adding it left every other demo figure as it was.
     transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs)
+    phases.done("transactions inserted")
     # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
     for _done in rebuild(ids=[p.pk for p in new_programmes]):
         pass
+    phases.done("search words written")
     bulk_load.close()
+    phases.done("trigram indexes built (and deferred checks)")
     programmes_changed()
     seed_agreement_demo(focal_point=users[1])
+    phases.done("agreement demo")
     return DemoSummary(
         programmes=len(new_programmes),
         participations=sum(len(r) for _, r in participations),

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from programmes.demo import demo_seeded, seed_demo
+from programmes.demo import Phases, demo_seeded, seed_demo
 
 
 class Command(BaseCommand):
@@ -23,8 +23,12 @@ class Command(BaseCommand):
             )
         if programmes < 0:
             raise CommandError("--programmes must be zero or more.")
-        summary = seed_demo(programmes=programmes, seed=seed)
+        # -v 2: the wall and CPU time of each phase.
+        phases = Phases(self.stdout.write if options.get("verbosity", 1) >= 2 else None)
+        summary = seed_demo(programmes=programmes, seed=seed, phases=phases)
         demo_seeded.send(sender=self.__class__)  # reviews adds its roles and two demo proposals (reviews/apps.py)
+        phases.done("review, reporting and obligation demos")
+        phases.total()
         self.stdout.write(
             f"{summary.programmes} programmes, {summary.participations} participations, {summary.locations} locations, "
             f"{summary.indicators} indicators, {summary.values} indicator values, {summary.transactions} transactions, "
