@@ -8,8 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from django.dispatch import Signal
 from partners.models import DEFAULT_IATI_TYPE, Organisation, OrganisationCategory, User
 from regions.models import AdminUnit
 
+from .bulk_load import BulkLoader
 from .models import (
     IDF_ORGANISATION_CODE,
     AgeGroup,
@@ -51,7 +51,7 @@ from .models import (
 )
 from .reference import load_reference_data, of_place
 from .roles import ensure_role_groups
-from .search import rebuild, trigram_indexes_set_aside
+from .search import parts_text, place_and_sector_words, search_text_of
 from .summary import programmes_changed
 
 # Demo data is anchored to a fixed date so that the same seed always gives the same data.
@@ -237,6 +237,52 @@ class Phases:
             self.report(f"  total: {wall:.1f} s wall, {cpu:.1f} s CPU")
 
 
+@dataclass(slots=True)
+class _Planned:
+    """A demo programme before it is written: what its row, its results and its money are made of."""
+
+    code: str
+    title_fr: str
+    title_en: str
+    summary_fr: str
+    summary_en: str
+    scope: str
+    status: str
+    planned_start: date
+    planned_end: date
+    actual_start: date | None
+    actual_end: date | None
+    budget: Decimal
+    currency: str
+    pk: int | None = None
+    row: tuple | None = field(default=None, repr=False)
+
+
+# The programme's columns written by seed_demo, in the order of _Planned.row; the others take their default.
+PROGRAMME_FIELDS = (
+    "code",
+    "title_fr",
+    "title_en",
+    "summary_fr",
+    "summary_en",
+    "primary_sector_id",
+    "scope",
+    "status",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "budget",
+    "currency",
+    "iom_focal_point_id",
+    "internal_notes",
+    "created_by_id",
+    "updated_by_id",
+    "search_text",
+    "place_codes",
+)
+
+
 @dataclass
 class DemoSummary:
     programmes: int
@@ -354,7 +400,15 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
     phases.done("old demo programmes deleted")
 
-    new_programmes, secondary, participations, locations = [], [], [], []
+    unit_words, sector_words = place_and_sector_words(AdminUnit, Sector)
+    # The organisations in the order of their names as the database sorts them (its collation); the roles'
+    # values differ by their first letter, so that any collation sorts them as Python does.
+    name_rank = {
+        code: rank
+        for rank, code in enumerate(Organisation.objects.order_by("name_fr", "pk").values_list("code", flat=True))
+    }
+    indicator_words = {sector.code: _indicator_titles(sector.code) for sector in sectors}
+    planned, secondary, participations, locations = [], [], [], []
     results_plan = []
     for n, sector, start, code in plan:
         # Places of one region; the title names the place itself, or its region when there are several.
@@ -379,14 +433,16 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         if currency == "XOF":
             budget *= 600
         started = status in (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
-        programme = Programme(
+        # Drawn in this order since the first seed: the scope, then the focal point.
+        scope = rng.choices([Scope.NATIONAL, Scope.REGIONAL, Scope.MULTI_REGIONAL, Scope.GLOBAL], [6, 3, 2, 1])[0]
+        focal_point = rng.choice(focal_points)
+        programme = _Planned(
             code=code,
             title_fr=title_fr.format(place=place, of_place=of_place(place)),
             title_en=title_en.format(place=place_en),
             summary_fr=SUMMARY[0].format(sector_fr=sector.name_fr, place=place),
             summary_en=SUMMARY[1].format(sector_en=sector.name_en, place=place_en),
-            primary_sector=sector,
-            scope=rng.choices([Scope.NATIONAL, Scope.REGIONAL, Scope.MULTI_REGIONAL, Scope.GLOBAL], [6, 3, 2, 1])[0],
+            scope=scope,
             status=status,
             planned_start=start,
             planned_end=start + duration,
@@ -394,13 +450,8 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
             actual_end=start + duration if status in (Status.COMPLETED, Status.CLOSED) else None,
             budget=budget,
             currency=currency,
-            iom_focal_point=rng.choice(focal_points),
-            internal_notes="Note interne OIM : suivi budgétaire trimestriel." if n % 3 == 0 else "",
-            created_by=users[1],
-            updated_by=users[1],
         )
-        programme.search_text = programme.build_search_text()
-        new_programmes.append(programme)
+        planned.append(programme)
 
         # ANLTP/TIM takes part in counter-trafficking and every 7th programme, INS in every 5th: both
         # demo partners have several joint programmes, and many programmes involve neither.
@@ -419,62 +470,97 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         participations.append((programme, roles))
         locations.append((programme, place_units))
         other = rng.choice(sectors)
-        if other != sector and rng.random() < 0.4:
+        has_other = other != sector and rng.random() < 0.4
+        if has_other:
             secondary.append((programme, other))
         results_plan.append((programme, sector, start, started))
 
+        # The search words of the programme and its parts, as programmes/search.py gathers them from the
+        # stored rows (sectors, places, partners, indicators), written with the row rather than after it. The
+        # parts come in their models' order (Meta.ordering): places by P-code, partners by role then name.
+        words = [*sector_words[sector.pk], *(sector_words[other.pk] if has_other else ())]
+        codes = []
+        for unit in sorted(place_units, key=lambda unit: unit.pcode):
+            unit_codes, names = unit_words[unit.pk]
+            codes += unit_codes
+            words += names
+        for org_code in sorted(roles, key=lambda code: (roles[code][0], name_rank[code])):
+            organisation = orgs[org_code]
+            words += [organisation.acronym, organisation.acronym_en, organisation.name_fr, organisation.name_en]
+        words += indicator_words[sector.code]
+        parts, place_codes = parts_text(words, codes)
+        programme.row = (
+            programme.code,
+            programme.title_fr,
+            programme.title_en,
+            programme.summary_fr,
+            programme.summary_en,
+            sector.pk,
+            scope,
+            status,
+            programme.planned_start,
+            programme.planned_end,
+            programme.actual_start,
+            programme.actual_end,
+            budget,
+            currency,
+            focal_point.pk,
+            "Note interne OIM : suivi budgétaire trimestriel." if n % 3 == 0 else "",
+            users[1].pk,
+            users[1].pk,
+            search_text_of(Programme.build_search_text(programme), parts),
+            place_codes,
+        )
     phases.done("programmes planned (Python)")
-    # A bulk load: the trigram indexes are built once at the end rather than row by row (rolled back on error).
-    bulk_load = ExitStack()
-    bulk_load.enter_context(trigram_indexes_set_aside(Programme))
-    Programme.objects.bulk_create(new_programmes, batch_size=1000)
-    Participation.objects.bulk_create(
-        [
-            Participation(programme=p, organisation=orgs[code], role=role, contribution=amount)
-            for p, roles in participations
-            for code, (role, amount) in roles.items()
-        ],
-        batch_size=2000,
-    )
-    ProgrammeLocation.objects.bulk_create(
-        [ProgrammeLocation(programme=p, admin_unit=u) for p, place_units in locations for u in place_units],
-        batch_size=2000,
-    )
+
+    # A bulk load (COPY on PostgreSQL): the indexes and constraints of these tables are built once at the end
+    # rather than row by row, and every foreign key checked in one pass (rolled back on error).
+    loader = BulkLoader(Programme)
     Through = Programme.secondary_sectors.through
-    Through.objects.bulk_create([Through(programme=p, sector=s) for p, s in secondary], batch_size=2000)
-    RecipientCountry.objects.bulk_create(
-        [
-            RecipientCountry(programme=p, country_id=code, percentage=Decimal(share))
-            for p in new_programmes
-            for code, share in DEMO_RECIPIENTS[p.scope][0]
-        ],
-        batch_size=2000,
-    )
-    RecipientRegion.objects.bulk_create(
-        [
-            RecipientRegion(programme=p, region_id=code, percentage=Decimal(share))
-            for p in new_programmes
-            for code, share in DEMO_RECIPIENTS[p.scope][1]
-        ],
-        batch_size=2000,
-    )
-    phases.done("programmes and their lists inserted")
-    counts = _seed_results(rng, results_plan)
-    phases.done("results inserted")
-    # Money has its own random sequence: adding it left every other demo figure as it was.
-    transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs)
-    phases.done("transactions inserted")
-    # Search words of the parts and the place codes, in batches (the services do it one programme at a time).
-    for _done in rebuild(ids=[p.pk for p in new_programmes]):
-        pass
-    phases.done("search words written")
-    bulk_load.close()
-    phases.done("trigram indexes built (and deferred checks)")
+    loaded = [Programme, Participation, ProgrammeLocation, Through, RecipientCountry, RecipientRegion]
+    loaded += [Outcome, Output, Indicator, IndicatorValue, Transaction]
+    with loader.tables_set_aside(loaded):
+        phases.done("indexes and constraints set aside")
+        ids = loader.insert(Programme, PROGRAMME_FIELDS, [p.row for p in planned])
+        for programme, pk in zip(planned, ids, strict=True):
+            programme.pk, programme.row = pk, None
+        loader.insert(
+            Participation,
+            ("programme_id", "organisation_id", "role", "contribution"),
+            [
+                (p.pk, orgs[code].pk, role, amount)
+                for p, roles in participations
+                for code, (role, amount) in roles.items()
+            ],
+        )
+        loader.insert(
+            ProgrammeLocation,
+            ("programme_id", "admin_unit_id"),
+            [(p.pk, u.pk) for p, place_units in locations for u in place_units],
+        )
+        loader.insert(Through, ("programme_id", "sector_id"), [(p.pk, s.pk) for p, s in secondary])
+        loader.insert(
+            RecipientCountry,
+            ("programme_id", "country_id", "percentage"),
+            [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][0]],
+        )
+        loader.insert(
+            RecipientRegion,
+            ("programme_id", "region_id", "percentage"),
+            [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][1]],
+        )
+        phases.done("programmes and their lists inserted")
+        counts = _seed_results(rng, results_plan, loader)
+        phases.done("results inserted")
+        # Money has its own random sequence: adding it left every other demo figure as it was.
+        transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs, loader)
+        phases.done("transactions inserted")
+    phases.done("indexes and constraints built, foreign keys checked, tables analysed")
     programmes_changed()
     seed_agreement_demo(focal_point=users[1])
     phases.done("agreement demo")
     return DemoSummary(
-        programmes=len(new_programmes),
+        programmes=len(planned),
         participations=sum(len(r) for _, r in participations),
         locations=sum(len(u) for _, u in locations),
         indicators=counts[0],
@@ -487,7 +573,7 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
 UNDER_WAY = (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
 
 
-def _seed_transactions(rng: random.Random, participations: list, orgs: dict) -> int:
+def _seed_transactions(rng: random.Random, participations: list, orgs: dict, loader: BulkLoader) -> int:
     """The money of the demo, so that "spent against budget" shows: the funder's commitment (incoming, with
     the funder as provider) on approved and later programmes; for those under way, the funds received so
     far, and disbursements to the implementing partner and IOM's own expenditure up to the demo's day.
@@ -500,17 +586,9 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict) -> 
             continue
         funders = [(orgs[code], amount) for code, (role, amount) in roles.items() if role == Role.FUNDING and amount]
         partners = [orgs[code] for code, (role, _amount) in roles.items() if role == Role.IMPLEMENTING_PARTNER]
-        money = {"programme": programme, "currency": programme.currency, "reference": f"DEMO-{programme.code}"}
+        money = (programme.pk, programme.currency, f"DEMO-{programme.code}")
         for funder, amount in funders:
-            rows.append(
-                Transaction(
-                    **money,
-                    kind=TransactionKind.INCOMING_COMMITMENT,
-                    date=programme.planned_start,
-                    value=amount,
-                    provider=funder,
-                )
-            )
+            rows.append((*money, TransactionKind.INCOMING_COMMITMENT, programme.planned_start, amount, funder.pk, None))
         if programme.status not in UNDER_WAY:
             continue
         start = programme.actual_start or programme.planned_start
@@ -524,12 +602,13 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict) -> 
             received = (amount * min(Decimal(1), elapsed + Decimal("0.2"))).quantize(Decimal("1"))
             if received > 0:
                 rows.append(
-                    Transaction(
-                        **money,
-                        kind=TransactionKind.INCOMING_FUNDS,
-                        date=start + timedelta(days=min(30, days)),
-                        value=received,
-                        provider=funder,
+                    (
+                        *money,
+                        TransactionKind.INCOMING_FUNDS,
+                        start + timedelta(days=min(30, days)),
+                        received,
+                        funder.pk,
+                        None,
                     )
                 )
         ended = programme.status in (Status.COMPLETED, Status.CLOSED)
@@ -543,16 +622,17 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict) -> 
                 continue
             to_partner = partners and i % 2 == 1  # every other instalment is passed on to the partner
             rows.append(
-                Transaction(
-                    **money,
-                    kind=TransactionKind.DISBURSEMENT if to_partner else TransactionKind.EXPENDITURE,
-                    date=start + timedelta(days=days * (i + 1) // instalments),
-                    value=value,
-                    receiver=partners[0] if to_partner else None,
+                (
+                    *money,
+                    TransactionKind.DISBURSEMENT if to_partner else TransactionKind.EXPENDITURE,
+                    start + timedelta(days=days * (i + 1) // instalments),
+                    value,
+                    None,
+                    partners[0].pk if to_partner else None,
                 )
             )
-    Transaction.objects.bulk_create(rows, batch_size=5000)
-    return len(rows)
+    fields = ("programme_id", "currency", "reference", "kind", "date", "value", "provider_id", "receiver_id")
+    return len(loader.insert(Transaction, fields, rows))
 
 
 def _place_name(name: str) -> str:
@@ -658,121 +738,144 @@ def seed_agreement_demo(*, focal_point: User) -> Programme | None:
     return programme
 
 
-def _seed_results(rng: random.Random, plan: list) -> tuple[int, int]:
-    outcomes = [
-        Outcome(
-            programme=p,
-            code="OC1",
-            statement_fr=f"Les capacités nationales en matière de « {s.name_fr} » sont renforcées.",
-            statement_en=f"National capacities in “{s.name_en}” are strengthened.",
-        )
-        for p, s, _, _ in plan
-    ]
-    Outcome.objects.bulk_create(outcomes, batch_size=2000)
-    outputs = [
-        Output(
-            outcome=oc,
-            code="OP1.1",
-            statement_fr="Les bénéficiaires reçoivent une assistance directe.",
-            statement_en="Beneficiaries receive direct assistance.",
-        )
-        for oc in outcomes
-    ]
-    Output.objects.bulk_create(outputs, batch_size=2000)
+def _indicator_titles(sector_code: str) -> tuple[str, ...]:
+    """The titles of a demo programme's two indicators (IND1, IND2), as its search words list them."""
+    _key, name_fr, name_en = _people_indicator(sector_code)
+    return (name_fr, name_en, SHARE_INDICATOR[0], SHARE_INDICATOR[1])
 
+
+def _people_indicator(sector_code: str) -> tuple[str, str, str]:
+    return KEY_INDICATOR_OF_SECTOR.get(
+        sector_code, (KeyIndicator.NONE, "Personnes ayant bénéficié des activités", "People reached by activities")
+    )
+
+
+SHARE_INDICATOR = (
+    "Part des partenaires satisfaits de l'appui de l'OIM",
+    "Share of partners satisfied with IOM support",
+)
+INDICATOR_FIELDS = (
+    "programme_id",
+    "outcome_id",
+    "output_id",
+    "code",
+    "name_fr",
+    "name_en",
+    "unit",
+    "unit_en",
+    "measure",
+    "people",
+    "cumulative",
+    "disaggregated",
+    "key_indicator",
+    "frequency",
+    "baseline",
+    "baseline_year",
+    "target",
+)
+VALUE_FIELDS = ("indicator_id", "period_start", "period_end", "sex", "age_group", "target", "achieved")
+
+
+def _seed_results(rng: random.Random, plan: list, loader: BulkLoader) -> tuple[int, int]:
+    outcome_ids = loader.insert(
+        Outcome,
+        ("programme_id", "code", "statement_fr", "statement_en"),
+        [
+            (
+                p.pk,
+                "OC1",
+                f"Les capacités nationales en matière de « {s.name_fr} » sont renforcées.",
+                f"National capacities in “{s.name_en}” are strengthened.",
+            )
+            for p, s, _, _ in plan
+        ],
+    )
+    output_ids = loader.insert(
+        Output,
+        ("outcome_id", "code", "statement_fr", "statement_en"),
+        [
+            (
+                outcome_id,
+                "OP1.1",
+                "Les bénéficiaires reçoivent une assistance directe.",
+                "Beneficiaries receive direct assistance.",
+            )
+            for outcome_id in outcome_ids
+        ],
+    )
+
+    # What an indicator is not told takes the model's default, as Indicator(...) gave it.
+    default = {name: Indicator._meta.get_field(name).get_default() for name in INDICATOR_FIELDS}
     indicators, value_plan = [], []
-    for (programme, sector, start, started), outcome, output in zip(plan, outcomes, outputs, strict=True):
-        key, name_fr, name_en = KEY_INDICATOR_OF_SECTOR.get(
-            sector.code, (KeyIndicator.NONE, "Personnes ayant bénéficié des activités", "People reached by activities")
-        )
+    for (programme, sector, start, started), outcome_id, output_id in zip(plan, outcome_ids, output_ids, strict=True):
+        key, name_fr, name_en = _people_indicator(sector.code)
         target = Decimal(rng.randrange(100, 5000))
-        people = Indicator(
-            programme=programme,
-            output=output,
-            code="IND1",
-            name_fr=name_fr,
-            name_en=name_en,
-            unit="personnes",
-            unit_en="persons",
-            target=target,
-            people=True,
-            disaggregated=True,
-            key_indicator=key,
-            frequency=Frequency.YEARLY,  # the demo values are per calendar year
-            baseline_year=start.year,  # measured when the programme started
+        people = (
+            programme.pk,
+            None,
+            output_id,
+            "IND1",
+            name_fr,
+            name_en,
+            "personnes",
+            "persons",
+            default["measure"],
+            True,
+            default["cumulative"],
+            True,
+            key,
+            Frequency.YEARLY,  # the demo values are per calendar year
+            default["baseline"],
+            start.year,  # measured when the programme started
+            target,
         )
-        share = Indicator(
-            programme=programme,
-            outcome=outcome,
-            code="IND2",
-            name_fr="Part des partenaires satisfaits de l'appui de l'OIM",
-            name_en="Share of partners satisfied with IOM support",
-            unit="%",
-            measure="percentage",
-            cumulative=True,
-            frequency=Frequency.YEARLY,
-            baseline=Decimal(rng.randrange(20, 50)),
-            baseline_year=start.year,
-            target=Decimal(rng.randrange(70, 95)),
+        baseline = Decimal(rng.randrange(20, 50))
+        share_target = Decimal(rng.randrange(70, 95))
+        share = (
+            programme.pk,
+            outcome_id,
+            None,
+            "IND2",
+            *SHARE_INDICATOR,
+            "%",
+            default["unit_en"],
+            "percentage",
+            default["people"],
+            True,
+            default["disaggregated"],
+            default["key_indicator"],
+            Frequency.YEARLY,
+            baseline,
+            start.year,
+            share_target,
         )
-        indicators += [people, share]
         if started:
-            value_plan.append((people, share, start, target))
-    Indicator.objects.bulk_create(indicators, batch_size=2000)
+            value_plan.append((len(indicators), start, target, programme.planned_end, share_target))
+        indicators += [people, share]
+    indicator_ids = loader.insert(Indicator, INDICATOR_FIELDS, indicators)
 
     values = []
-    for people, share, start, target in value_plan:
+    all_sexes = IndicatorValue._meta.get_field("sex").get_default()
+    all_ages = IndicatorValue._meta.get_field("age_group").get_default()
+    for index, start, target, planned_end, share_target in value_plan:
+        people, share = indicator_ids[index], indicator_ids[index + 1]
         for year_offset in (0, 1):
             if start.year + year_offset > TODAY.year:
                 continue  # nothing is achieved in the future
             # Calendar-year reporting, within the programme's dates.
             period_start = max(date(start.year + year_offset, 1, 1), start)
-            period_end = min(date(start.year + year_offset, 12, 31), people.programme.planned_end)
+            period_end = min(date(start.year + year_offset, 12, 31), planned_end)
             if period_end < period_start:
                 continue  # the programme ended before this year began
+            period = (period_start, period_end)
             achieved = Decimal(rng.randrange(0, int(target) // 2 + 1))
-            values.append(
-                IndicatorValue(
-                    indicator=people,
-                    period_start=period_start,
-                    period_end=period_end,
-                    target=(target / 2).quantize(Decimal("1")),  # people come whole
-                    achieved=achieved,
-                )
-            )
+            # people come whole
+            values.append((people, *period, all_sexes, all_ages, (target / 2).quantize(Decimal("1")), achieved))
             female = (achieved * Decimal(rng.randrange(30, 60)) / 100).quantize(Decimal("1"))
-            values.append(
-                IndicatorValue(
-                    indicator=people, period_start=period_start, period_end=period_end, sex=Sex.FEMALE, achieved=female
-                )
-            )
-            values.append(
-                IndicatorValue(
-                    indicator=people,
-                    period_start=period_start,
-                    period_end=period_end,
-                    sex=Sex.MALE,
-                    achieved=achieved - female,
-                )
-            )
+            values.append((people, *period, Sex.FEMALE, all_ages, None, female))
+            values.append((people, *period, Sex.MALE, all_ages, None, achieved - female))
             children = (achieved * Decimal(rng.randrange(5, 25)) / 100).quantize(Decimal("1"))
-            values.append(
-                IndicatorValue(
-                    indicator=people,
-                    period_start=period_start,
-                    period_end=period_end,
-                    age_group=AgeGroup.CHILDREN,
-                    achieved=children,
-                )
-            )
-            values.append(
-                IndicatorValue(
-                    indicator=share,
-                    period_start=period_start,
-                    period_end=period_end,
-                    target=share.target,
-                    achieved=Decimal(rng.randrange(40, 100)),
-                )
-            )
-    IndicatorValue.objects.bulk_create(values, batch_size=5000)
+            values.append((people, *period, all_sexes, AgeGroup.CHILDREN, None, children))
+            values.append((share, *period, all_sexes, all_ages, share_target, Decimal(rng.randrange(40, 100))))
+    loader.insert(IndicatorValue, VALUE_FIELDS, values)
     return len(indicators), len(values)

@@ -52,14 +52,7 @@ def part_words(programme_ids: list[int], models) -> dict[int, tuple[str, str]]:
         models["AdminUnit"],
         models["Sector"],
     )
-    units = {
-        row[0]: row[1:]
-        for row in AdminUnit.objects.values_list("pk", "pcode", "parent_id", "name_fr", "name_en", "name_alt")
-    }
-    unit_words = _unit_words(units)
-    sectors = {
-        pk: (code, fr, en) for pk, code, fr, en in Sector.objects.values_list("pk", "code", "name_fr", "name_en")
-    }
+    unit_words, sectors = place_and_sector_words(AdminUnit, Sector)
     words: dict[int, list[str]] = defaultdict(list)
     codes: dict[int, set[str]] = defaultdict(set)
     for pk, sector_id in Programme.objects.filter(pk__in=programme_ids).values_list("pk", "primary_sector_id"):
@@ -86,13 +79,34 @@ def part_words(programme_ids: list[int], models) -> dict[int, tuple[str, str]]:
         "programme_id", "name_fr", "name_en"
     ):
         words[row[0]].extend(row[1:])
-    result = {}
-    for pk in programme_ids:
-        unique = list(dict.fromkeys(w for w in words.get(pk, ()) if w))
-        place_codes = sorted(codes.get(pk, ()))
-        text = fold_text(" ".join([*place_codes, *unique]))
-        result[pk] = (text, f" {' '.join(place_codes)} " if place_codes else "")
-    return result
+    return {pk: parts_text(words.get(pk, ()), codes.get(pk, ())) for pk in programme_ids}
+
+
+def place_and_sector_words(AdminUnit, Sector) -> tuple[dict, dict]:
+    """({unit id: (its P-codes and its ancestors', their names)}, {sector id: (code, name_fr, name_en)})."""
+    units = {
+        row[0]: row[1:]
+        for row in AdminUnit.objects.values_list("pk", "pcode", "parent_id", "name_fr", "name_en", "name_alt")
+    }
+    sectors = {
+        pk: (code, fr, en) for pk, code, fr, en in Sector.objects.values_list("pk", "code", "name_fr", "name_en")
+    }
+    return _unit_words(units), sectors
+
+
+def parts_text(words: Iterable[str], codes: Iterable[str]) -> tuple[str, str]:
+    """(the folded words of a programme's parts, its place_codes), from its parts' words in order (sectors,
+    places, partners, indicators) and its places' P-codes: what part_words gives, for a caller that holds
+    the parts in memory (seed_demo)."""
+    unique = list(dict.fromkeys(w for w in words if w))
+    place_codes = sorted(set(codes))
+    text = fold_text(" ".join([*place_codes, *unique]))
+    return text, f" {' '.join(place_codes)} " if place_codes else ""
+
+
+def search_text_of(own: str, parts: str) -> str:
+    """The whole search_text: the programme's own words (build_search_text) and its parts' (parts_text)."""
+    return _joined(own, parts)
 
 
 def current_models() -> dict:
