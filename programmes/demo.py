@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -228,7 +229,7 @@ class Phases:
     def done(self, name: str) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         if self.report:
-            self.report(f"  {name}: {wall - self.wall:.1f} s wall, {cpu - self.cpu:.1f} s CPU")
+            self.report(f"  {name}: {wall - self.wall:.1f} s wall, {cpu - self.cpu:.1f} s CPU, {_peak_mb()} MB peak")
         self.wall, self.cpu = wall, cpu
 
     def total(self) -> None:
@@ -258,6 +259,7 @@ class _Planned:
     row: tuple | None = field(default=None, repr=False)
 
 
+PROGRAMME_BATCH = 5000
 # The programme's columns written by seed_demo, in the order of _Planned.row; the others take their default.
 PROGRAMME_FIELDS = (
     "code",
@@ -281,6 +283,15 @@ PROGRAMME_FIELDS = (
     "search_text",
     "place_codes",
 )
+
+
+def _peak_mb() -> int:
+    """The process's peak resident memory so far, in MB (0 where the resource module is missing)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # kB on Linux
 
 
 @dataclass
@@ -380,6 +391,8 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
     units_of_region: dict[int, list[AdminUnit]] = {}
     for unit in units:
         units_of_region.setdefault(region_of[unit.pk].pk, []).append(unit)
+    # The other units of each unit's region (the places a programme adds to its first one), in pcode order.
+    neighbours_of = {u.id: [v for v in units_of_region[region_of[u.id].id] if v.id != u.id] for u in units}
     focal_points = [u for u in users if u.username in ("staff", "admin")]
     statuses = [s for s, _ in STATUS_WEIGHTS]
     weights = [w for _, w in STATUS_WEIGHTS]
@@ -408,13 +421,30 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         for rank, code in enumerate(Organisation.objects.order_by("name_fr", "pk").values_list("code", flat=True))
     }
     indicator_words = {sector.code: _indicator_titles(sector.code) for sector in sectors}
-    planned, secondary, participations, locations = [], [], [], []
+    # A bulk load (COPY on PostgreSQL): the indexes and constraints of these tables are built once at the end
+    # rather than row by row, and every foreign key checked in one pass (all rolled back on error).
+    loader = BulkLoader(Programme)
+    Through = Programme.secondary_sectors.through
+    loaded = [Programme, Participation, ProgrammeLocation, Through, RecipientCountry, RecipientRegion]
+    loaded += [Outcome, Output, Indicator, IndicatorValue, Transaction]
+    bulk_load = ExitStack()
+    bulk_load.enter_context(loader.tables_set_aside(loaded))
+    phases.done("indexes and constraints set aside")
+
+    def write(programmes: list[_Planned]) -> None:
+        """Programme rows are written as they are planned: their search words are not all held at once."""
+        ids = loader.insert(Programme, PROGRAMME_FIELDS, [p.row for p in programmes])
+        for programme, pk in zip(programmes, ids, strict=True):
+            programme.pk, programme.row = pk, None
+        programmes.clear()
+
+    planned, unwritten, secondary, participations, locations = [], [], [], [], []
     results_plan = []
     for n, sector, start, code in plan:
         # Places of one region; the title names the place itself, or its region when there are several.
         first = rng.choice(units)
         region = region_of[first.pk]
-        neighbours = [u for u in units_of_region[region.pk] if u.pk != first.pk]
+        neighbours = neighbours_of[first.id]
         place_units = [first, *rng.sample(neighbours, min(len(neighbours), rng.choice([0, 0, 1, 2])))]
         named = first if len(place_units) == 1 else region
         place = _place_name(named.name_fr)
@@ -478,10 +508,10 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         # The search words of the programme and its parts, as programmes/search.py gathers them from the
         # stored rows (sectors, places, partners, indicators), written with the row rather than after it. The
         # parts come in their models' order (Meta.ordering): places by P-code, partners by role then name.
-        words = [*sector_words[sector.pk], *(sector_words[other.pk] if has_other else ())]
+        words = [*sector_words[sector.id], *(sector_words[other.id] if has_other else ())]
         codes = []
         for unit in sorted(place_units, key=lambda unit: unit.pcode):
-            unit_codes, names = unit_words[unit.pk]
+            unit_codes, names = unit_words[unit.id]
             codes += unit_codes
             words += names
         for org_code in sorted(roles, key=lambda code: (roles[code][0], name_rank[code])):
@@ -511,50 +541,39 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
             search_text_of(Programme.build_search_text(programme), parts),
             place_codes,
         )
-    phases.done("programmes planned (Python)")
-
-    # A bulk load (COPY on PostgreSQL): the indexes and constraints of these tables are built once at the end
-    # rather than row by row, and every foreign key checked in one pass (rolled back on error).
-    loader = BulkLoader(Programme)
-    Through = Programme.secondary_sectors.through
-    loaded = [Programme, Participation, ProgrammeLocation, Through, RecipientCountry, RecipientRegion]
-    loaded += [Outcome, Output, Indicator, IndicatorValue, Transaction]
-    with loader.tables_set_aside(loaded):
-        phases.done("indexes and constraints set aside")
-        ids = loader.insert(Programme, PROGRAMME_FIELDS, [p.row for p in planned])
-        for programme, pk in zip(planned, ids, strict=True):
-            programme.pk, programme.row = pk, None
-        loader.insert(
-            Participation,
-            ("programme_id", "organisation_id", "role", "contribution"),
-            [
-                (p.pk, orgs[code].pk, role, amount)
-                for p, roles in participations
-                for code, (role, amount) in roles.items()
-            ],
-        )
-        loader.insert(
-            ProgrammeLocation,
-            ("programme_id", "admin_unit_id"),
-            [(p.pk, u.pk) for p, place_units in locations for u in place_units],
-        )
-        loader.insert(Through, ("programme_id", "sector_id"), [(p.pk, s.pk) for p, s in secondary])
-        loader.insert(
-            RecipientCountry,
-            ("programme_id", "country_id", "percentage"),
-            [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][0]],
-        )
-        loader.insert(
-            RecipientRegion,
-            ("programme_id", "region_id", "percentage"),
-            [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][1]],
-        )
-        phases.done("programmes and their lists inserted")
-        counts = _seed_results(rng, results_plan, loader)
-        phases.done("results inserted")
-        # Money has its own random sequence: adding it left every other demo figure as it was.
-        transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs, loader)
-        phases.done("transactions inserted")
+        unwritten.append(programme)
+        if len(unwritten) == PROGRAMME_BATCH:
+            write(unwritten)
+    write(unwritten)
+    phases.done("programmes planned and inserted")
+    loader.insert(
+        Participation,
+        ("programme_id", "organisation_id", "role", "contribution"),
+        [(p.pk, orgs[code].id, role, amount) for p, roles in participations for code, (role, amount) in roles.items()],
+    )
+    loader.insert(
+        ProgrammeLocation,
+        ("programme_id", "admin_unit_id"),
+        [(p.pk, u.id) for p, place_units in locations for u in place_units],
+    )
+    loader.insert(Through, ("programme_id", "sector_id"), [(p.pk, s.id) for p, s in secondary])
+    loader.insert(
+        RecipientCountry,
+        ("programme_id", "country_id", "percentage"),
+        [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][0]],
+    )
+    loader.insert(
+        RecipientRegion,
+        ("programme_id", "region_id", "percentage"),
+        [(p.pk, code, Decimal(share)) for p in planned for code, share in DEMO_RECIPIENTS[p.scope][1]],
+    )
+    phases.done("their lists inserted")
+    counts = _seed_results(rng, results_plan, loader)
+    phases.done("results inserted")
+    # Money has its own random sequence: adding it left every other demo figure as it was.
+    transactions = _seed_transactions(random.Random(seed * 7919 + 1), participations, orgs, loader)
+    phases.done("transactions inserted")
+    bulk_load.close()
     phases.done("indexes and constraints built, foreign keys checked, tables analysed")
     programmes_changed()
     seed_agreement_demo(focal_point=users[1])
@@ -588,7 +607,7 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict, loa
         partners = [orgs[code] for code, (role, _amount) in roles.items() if role == Role.IMPLEMENTING_PARTNER]
         money = (programme.pk, programme.currency, f"DEMO-{programme.code}")
         for funder, amount in funders:
-            rows.append((*money, TransactionKind.INCOMING_COMMITMENT, programme.planned_start, amount, funder.pk, None))
+            rows.append((*money, TransactionKind.INCOMING_COMMITMENT, programme.planned_start, amount, funder.id, None))
         if programme.status not in UNDER_WAY:
             continue
         start = programme.actual_start or programme.planned_start
@@ -607,7 +626,7 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict, loa
                         TransactionKind.INCOMING_FUNDS,
                         start + timedelta(days=min(30, days)),
                         received,
-                        funder.pk,
+                        funder.id,
                         None,
                     )
                 )
@@ -628,7 +647,7 @@ def _seed_transactions(rng: random.Random, participations: list, orgs: dict, loa
                     start + timedelta(days=days * (i + 1) // instalments),
                     value,
                     None,
-                    partners[0].pk if to_partner else None,
+                    partners[0].id if to_partner else None,
                 )
             )
     fields = ("programme_id", "currency", "reference", "kind", "date", "value", "provider_id", "receiver_id")
