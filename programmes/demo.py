@@ -410,6 +410,7 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
     # Demo programmes are recognised by their code pattern and replaced as a whole. Replacing demo data is not
     # history: without the audit log, the tens of thousands of rows they take along are not logged one by one.
     with disable_auditlog():
+        _delete_demo_parts()
         Programme.objects.filter(code__regex=DEMO_CODE_REGEX).delete()
     phases.done("old demo programmes deleted")
 
@@ -587,6 +588,27 @@ def _seed_demo(programmes: int, seed: int, phases: Phases) -> DemoSummary:
         users=len(users),
         transactions=transactions,
     )
+
+
+def _delete_demo_parts() -> None:
+    """Before the old demo programmes are deleted: the rows of their own lists, results and money, one DELETE per
+    table, rather than each fetched and deleted by the cascade (minutes and gigabytes at 100,000 programmes).
+    Their delete signals do nothing inside a programme's deletion (programmes/summary_signals.py) and the
+    audit log is off; the programmes' own deletion that follows sends the change once. Skipped if any other
+    model points at one of these tables: the cascade then deletes everything as before."""
+    Through = Programme.secondary_sectors.through
+    parts = [IndicatorValue, Indicator, Output, Outcome, Transaction, Participation, ProgrammeLocation]
+    parts += [RecipientCountry, RecipientRegion, Through]
+    if any(rel.related_model not in parts for model in parts for rel in model._meta.related_objects):
+        return
+    demo = Programme.objects.filter(code__regex=DEMO_CODE_REGEX).values("pk")
+    for queryset in (
+        IndicatorValue.objects.filter(indicator__programme__in=demo),
+        Indicator.objects.filter(programme__in=demo),
+        Output.objects.filter(outcome__programme__in=demo),
+        *(model.objects.filter(programme__in=demo) for model in parts[3:]),
+    ):
+        queryset._raw_delete(queryset.db)
 
 
 UNDER_WAY = (Status.ACTIVE, Status.SUSPENDED, Status.COMPLETED, Status.CLOSED)
