@@ -22,7 +22,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     search_fields = ["uuid", "original_filename", "requested_by__username", "error_message"]
     list_select_related = ["requested_by", "organisation"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ImportJob._meta.fields]
+    readonly_fields = [f.name for f in ImportJob._meta.fields] + ["preview"]
     fieldsets = [
         (None, {"fields": ["uuid", "format", "file", "original_filename", "size", "sha256", "language"]}),
         (_("Who"), {"fields": ["requested_by", "submitted_as_staff", "organisation", "decided_by", "decision_reason"]}),
