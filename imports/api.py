@@ -25,7 +25,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     )
     counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     # One row per activity (ImportPreviewItem), read back as the list it always was.
-    preview = serializers.JSONField(read_only=True, label=_("preview"))
+    preview = serializers.JSONField(read_only=True, label=_("Preview"))
 
     class Meta:
         model = ImportJob

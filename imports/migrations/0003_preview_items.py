@@ -5,10 +5,10 @@ from django.db import migrations, models
 
 
 def preview_to_rows(apps, schema_editor):
-    """Each job's stored preview list becomes one row per activity, in the same order."""
+    """Each job's stored preview list becomes one row per activity, in the same order (one job in memory at a time)."""
     ImportJob = apps.get_model("imports", "ImportJob")
     ImportPreviewItem = apps.get_model("imports", "ImportPreviewItem")
-    for job in ImportJob.objects.exclude(preview=[]).only("pk", "preview").iterator(chunk_size=20):
+    for job in ImportJob.objects.exclude(preview=[]).only("pk", "preview").iterator(chunk_size=1):
         ImportPreviewItem.objects.bulk_create(
             (
                 ImportPreviewItem(
