@@ -1,5 +1,7 @@
 """Admin of imports: sector mappings administrators maintain, and read-only import history."""
 
+import json
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +40,11 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: ImportJob) -> str:
+        """The preview's rows as the JSON list the job held before they were stored one per activity."""
+        return json.dumps(obj.preview, ensure_ascii=False)
 
 
 @admin.register(ImportedActivity)

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from imports import services
@@ -172,3 +173,15 @@ def test_blank_and_disguised_files_read_in_chunks_are_refused_as_before(media, s
         )
     assert message in refused.value.messages[0]
     assert not ImportJob.objects.exists()
+
+
+def test_the_admin_shows_the_stored_preview_as_json(media, staff, org_a, admin_user, client):
+    make_organisation("iom", name_fr="OIM", acronym="OIM", iati_identifier="XM-DAC-47066")
+    job = import_job_create(
+        user=staff, upload=SimpleUploadedFile("a.xml", activities_file(activity(1, prefix="ADM"))), language="fr"
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:imports_importjob_change", args=[job.pk]))
+    assert page.status_code == 200
+    assert "XM-DAC-47066-ADM.0001" in page.content.decode()
+    assert client.get(reverse("admin:imports_importjob_changelist")).status_code == 200
