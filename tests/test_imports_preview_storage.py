@@ -9,6 +9,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
@@ -185,3 +186,31 @@ def test_the_admin_shows_the_stored_preview_as_json(media, staff, org_a, admin_u
     assert page.status_code == 200
     assert "XM-DAC-47066-ADM.0001" in page.content.decode()
     assert client.get(reverse("admin:imports_importjob_changelist")).status_code == 200
+
+
+def test_the_api_lists_imports_with_their_previews_in_the_same_queries_for_1_and_3_jobs(media, staff, org_a):
+    make_organisation("iom", name_fr="OIM", acronym="OIM", iati_identifier="XM-DAC-47066")
+    client = Client()
+    client.force_login(staff)
+
+    def upload(prefix: str, count: int) -> None:
+        content = activities_file(*(activity(n, prefix=prefix) for n in range(count)))
+        import_job_create(user=staff, upload=SimpleUploadedFile("a.xml", content), language="fr")
+
+    def listed() -> tuple[int, list]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/api/v1/imports/")
+        assert response.status_code == 200
+        return len(queries), response.json()["results"]
+
+    upload("L1", 2)
+    one, body = listed()
+    assert [[item["identifier"] for item in job["preview"]] for job in body] == [
+        ["XM-DAC-47066-L1.0000", "XM-DAC-47066-L1.0001"]
+    ]
+    assert body[0]["counts"] == {"new": 2}
+    upload("L2", 1)
+    upload("L3", 3)
+    three, body = listed()
+    assert [len(job["preview"]) for job in body] == [3, 1, 2]
+    assert one == three
