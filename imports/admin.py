@@ -1,5 +1,7 @@
 """Admin of imports: sector mappings administrators maintain, and read-only import history."""
 
+import json
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +24,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     search_fields = ["uuid", "original_filename", "requested_by__username", "error_message"]
     list_select_related = ["requested_by", "organisation"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ImportJob._meta.fields]
+    readonly_fields = [f.name for f in ImportJob._meta.fields] + ["preview"]
     fieldsets = [
         (None, {"fields": ["uuid", "format", "file", "original_filename", "size", "sha256", "language"]}),
         (_("Who"), {"fields": ["requested_by", "submitted_as_staff", "organisation", "decided_by", "decision_reason"]}),
@@ -38,6 +40,11 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: ImportJob) -> str:
+        """The preview's rows as the JSON list the job held before they were stored one per activity."""
+        return json.dumps(obj.preview, ensure_ascii=False)
 
 
 @admin.register(ImportedActivity)

@@ -24,6 +24,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
         write_only=True, help_text=_("An IATI 2.03 XML file, or an XLSX/CSV sheet with HXL hashtags.")
     )
     counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    # One row per activity (ImportPreviewItem), read back as the list it always was.
+    preview = serializers.JSONField(read_only=True, label=_("Preview"))
 
     class Meta:
         model = ImportJob
@@ -80,7 +82,7 @@ class ImportJobViewSet(
     parser_classes = [MultiPartParser, JSONParser]
 
     def get_queryset(self):
-        return ImportJob.objects.visible_to(self.request.user)
+        return ImportJob.objects.visible_to(self.request.user).prefetch_related("preview_items")
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)

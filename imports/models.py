@@ -78,7 +78,6 @@ class ImportJob(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     error_message = models.TextField(_("error message"), blank=True)
-    preview = models.JSONField(_("preview"), default=list, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -119,13 +118,76 @@ class ImportJob(models.Model):
         suffix = {"iati_xml": "xml"}.get(self.format, "bin")
         return f"imports/{self.created_at:%Y/%m}/{self.uuid.hex}.{suffix}"
 
+    def _prefetched_preview(self) -> list[ImportPreviewItem] | None:
+        return getattr(self, "_prefetched_objects_cache", {}).get("preview_items")
+
+    @property
+    def preview(self) -> list[dict]:
+        """Per activity (or programme of a sheet), in the file's order: what the import would do.
+
+        Stored one row per activity (ImportPreviewItem), written batch by batch while the file is read, so that
+        no process ever holds a large file's whole preview; read here whole, for the pages and the API.
+        """
+        prefetched = self._prefetched_preview()
+        if prefetched is not None:
+            return [item.data for item in prefetched]
+        if self.pk is None:
+            return []
+        return list(self.preview_items.order_by("position").values_list("data", flat=True))
+
+    def iter_preview(self, chunk_size: int = 500):
+        """The preview's items one by one, read from the database in chunks (for a whole file's listing)."""
+        rows = self.preview_items.order_by("position").values_list("data", flat=True)
+        return iter(self.preview) if self._prefetched_preview() is not None else rows.iterator(chunk_size=chunk_size)
+
     @property
     def counts(self) -> dict[str, int]:
-        """How many activities (or programmes of a sheet) the preview found per action."""
-        counts: dict[str, int] = {}
-        for item in self.preview:
-            counts[item.get("action", "")] = counts.get(item.get("action", ""), 0) + 1
-        return counts
+        """How many activities (or programmes of a sheet) the preview found per action (in the order met)."""
+        prefetched = self._prefetched_preview()
+        if prefetched is not None:
+            counts: dict[str, int] = {}
+            for item in prefetched:
+                counts[item.action] = counts.get(item.action, 0) + 1
+            return counts
+        if self.pk is None:
+            return {}
+        rows = (
+            self.preview_items.order_by()
+            .values("action")
+            .annotate(count=models.Count("pk"), first=models.Min("position"))
+            .order_by("first")
+        )
+        return {row["action"]: row["count"] for row in rows}
+
+    @property
+    def needs_organisations(self) -> bool:
+        """Whether the preview names organisations the portal does not know (created only if the user says so)."""
+        prefetched = self._prefetched_preview()
+        if prefetched is not None:
+            return any(item.names_new_organisations for item in prefetched)
+        return self.pk is not None and self.preview_items.filter(names_new_organisations=True).exists()
+
+
+class ImportPreviewItem(models.Model):
+    """One activity (or programme of a sheet) of an import's preview: new, update, unchanged or error, with its
+    field-by-field difference, warnings and errors (`data`, as the pages and the API show it)."""
+
+    job = models.ForeignKey(ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="preview_items")
+    position = models.PositiveIntegerField(_("position in the file"))
+    action = models.CharField(_("action"), max_length=10)
+    names_new_organisations = models.BooleanField(_("names organisations not in the portal"), default=False)
+    data = models.JSONField(_("preview"), default=dict)
+
+    class Meta:
+        verbose_name = _("preview of an activity")
+        verbose_name_plural = _("previews of activities")
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="import_preview_item_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.position}: {self.data.get('identifier', '')}"
 
 
 class SectorMapping(models.Model):

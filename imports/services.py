@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import Prefetch
@@ -39,13 +39,14 @@ from programmes.services import (
 from .drafts import NewOrganisationKey, ProgrammeDraft, draft_changes, draft_from_activity, imported_reference
 from .iati import IatiFileError, iter_activities
 from .mapping import Reference
-from .models import ImportedActivity, ImportFormat, ImportJob, ImportStatus
+from .models import ImportedActivity, ImportFormat, ImportJob, ImportPreviewItem, ImportStatus
 from .results import results_write, stored_signature
 
 logger = logging.getLogger(__name__)
 
 NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
 BATCH_SIZE = 200
+SNIFF_BYTES = 512  # the first bytes sniff_format reads
 # What a background job retries (with backoff, see tasks.py): a lost database connection, a storage hiccup.
 # A refused activity is not among them: it is skipped with its reason.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
@@ -89,10 +90,19 @@ def import_job_create(*, user, upload, language: str) -> ImportJob:
             % {"limit": settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024)},
             code="too_big",
         )
-    content = upload.read()
-    if not content.strip():
+    # Read in chunks (an upload this large is a temporary file on disk): the checksum, the size, the first
+    # bytes that tell the format and whether anything but blanks is there; the file is then copied to the
+    # private storage chunk by chunk. No copy of the whole file is held in memory.
+    digest, size, head, blank = hashlib.sha256(), 0, b"", True
+    for chunk in upload.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+        if len(head) < SNIFF_BYTES:
+            head += chunk[: SNIFF_BYTES - len(head)]
+        blank = blank and not chunk.strip()
+    if blank:
         raise ImportRefused(_("The file is empty."), code="empty")
-    format = sniff_format(content[:512])
+    format = sniff_format(head)
     if format is None:
         raise ImportRefused(
             _("This file is neither an IATI XML file nor a spreadsheet (XLSX or CSV)."), code="unknown_type"
@@ -103,14 +113,15 @@ def import_job_create(*, user, upload, language: str) -> ImportJob:
     job = ImportJob(
         format=format,
         original_filename=Path(getattr(upload, "name", "") or "upload").name[:255],
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
+        size=size,
+        sha256=digest.hexdigest(),
         requested_by=user,
         submitted_as_staff=staff,
         organisation_id=None if staff else partner_organisation_id(user),
         language=language,
     )
-    job.file.name = default_storage.save(job.storage_name, ContentFile(content))
+    upload.seek(0)
+    job.file.name = default_storage.save(job.storage_name, File(upload))
     job.save()
     if job.size > settings.IMPORT_INLINE_BYTES:
         transaction.on_commit(lambda: _enqueue_preview(job.pk))
@@ -215,13 +226,14 @@ def _record_progress(job_id: int, done: int, total: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(progress=min(99, max(2, done * 100 // total)))
 
 
-def build_preview(stream, *, format: str, language: str, name: str = "", partner=None, on_batch=None) -> list[dict]:
-    """Per activity (or programme of a sheet), what the import would do. Reads the database, writes nothing.
+def iter_preview(stream, *, format: str, language: str, name: str = "", partner=None) -> Iterator[list[dict]]:
+    """Per activity (or programme of a sheet), what the import would do, one batch of items at a time, in the
+    file's order. Reads the database, writes nothing; what a batch was read from is let go before the next.
 
     Raises IatiFileError (or ValidationError) when the file as a whole cannot be read.
     """
-    items: list[dict] = []
     seen: set[str] = set()
+    count = 0
     with override(language):
         reference = Reference()
         drafts = iter_drafts(stream, format=format, language=language, name=name, reference=reference)
@@ -229,6 +241,7 @@ def build_preview(stream, *, format: str, language: str, name: str = "", partner
             programmes, hashes = _existing([d.code for d in batch], [d.identifier for d in batch])
             if partner is not None:
                 _limit_to_partner(batch, partner)
+            items = []
             for draft in batch:
                 if draft.identifier in seen:
                     draft.errors.append(
@@ -237,11 +250,39 @@ def build_preview(stream, *, format: str, language: str, name: str = "", partner
                     )
                 seen.add(draft.identifier)
                 items.append(preview_item(draft, programmes.get(draft.code), hashes.get(draft.identifier)))
-            if on_batch is not None:
-                on_batch()
-        if not items:
+            del batch, programmes, hashes
+            count += len(items)
+            yield items
+        if not count:
             raise IatiFileError(_("The file holds no activity."))
+
+
+def build_preview(stream, *, format: str, language: str, name: str = "", partner=None) -> list[dict]:
+    """The whole preview as one list (the dry run of the management commands; small files)."""
+    items: list[dict] = []
+    for batch in iter_preview(stream, format=format, language=language, name=name, partner=partner):
+        items += batch
     return items
+
+
+def _store_preview(job: ImportJob, items: Iterator[list[dict]], on_batch=None) -> int:
+    """Write the preview batch by batch, one row per activity (one insert per batch). Returns the item count."""
+    position = 0
+    for batch in items:
+        ImportPreviewItem.objects.bulk_create(
+            ImportPreviewItem(
+                job=job,
+                position=position + offset,
+                action=item["action"],
+                names_new_organisations=bool(item["new_organisations"]),
+                data=item,
+            )
+            for offset, item in enumerate(batch)
+        )
+        position += len(batch)
+        if on_batch is not None:
+            on_batch()
+    return position
 
 
 def _limit_to_partner(batch: list[ProgrammeDraft], user) -> None:
@@ -263,14 +304,19 @@ def import_job_preview(*, job_id: int) -> ImportJob:
     if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED, progress=0).update(progress=1):
         return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.get(pk=job_id)
+    # What an interrupted attempt stored is read again from the start.
+    ImportPreviewItem.objects.filter(job=job).delete()
     try:
         with default_storage.open(job.file.name, "rb") as stream:
-            items = build_preview(
-                stream,
-                format=job.format,
-                language=job.language,
-                name=job.original_filename,
-                partner=None if job.submitted_as_staff else job.requested_by,
+            count = _store_preview(
+                job,
+                iter_preview(
+                    stream,
+                    format=job.format,
+                    language=job.language,
+                    name=job.original_filename,
+                    partner=None if job.submitted_as_staff else job.requested_by,
+                ),
                 # how far into the file the reader is: the activities are not counted before they are read
                 on_batch=lambda: _record_progress(job.pk, stream.tell(), job.size),
             )
@@ -279,24 +325,28 @@ def import_job_preview(*, job_id: int) -> ImportJob:
     except (IatiFileError, ValidationError) as refused:
         with override(job.language):
             message = refused.messages[0] if isinstance(refused, ValidationError) else str(refused)
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
-        job.refresh_from_db()
+        _preview_failed(job, message)
         return job
     except Exception:  # a file no reader expected (a library's own error): the user gets a message, not a 500
         logger.exception("import %s could not be read", job.pk)
         with override(job.language):
             message = _("The file could not be read. Check that it is an IATI 2.03 XML file or an XLSX/CSV sheet.")
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
-        job.refresh_from_db()
+        _preview_failed(job, message)
         return job
-    job.preview = items
-    job.item_count = len(items)
+    job.item_count = count
     job.status = ImportStatus.PREVIEWED if job.submitted_as_staff else ImportStatus.PENDING_REVIEW
     job.previewed_at = timezone.now()
     job.progress = 100
     job.error_message = ""
-    job.save(update_fields=["preview", "item_count", "status", "previewed_at", "progress", "error_message"])
+    job.save(update_fields=["item_count", "status", "previewed_at", "progress", "error_message"])
     return job
+
+
+def _preview_failed(job: ImportJob, message: str) -> None:
+    """The file as a whole cannot be read: no preview is kept (not the batches read before the problem)."""
+    ImportPreviewItem.objects.filter(job=job).delete()
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error_message=message, progress=100)
+    job.refresh_from_db()
 
 
 def import_job_confirm(*, job: ImportJob, user, create_organisations: bool) -> ImportJob:
@@ -304,7 +354,7 @@ def import_job_confirm(*, job: ImportJob, user, create_organisations: bool) -> I
     if not is_iom_staff(user) or not user.can_edit_programmes:
         raise PermissionDenied
     with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().defer("preview").get(pk=job.pk)
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status not in (ImportStatus.PREVIEWED, ImportStatus.PENDING_REVIEW):
             raise ValidationError(_("This import is not waiting for a confirmation."), code="not_waiting")
         locked.status = ImportStatus.APPLYING
@@ -473,8 +523,8 @@ def import_job_apply(*, job_id: int) -> ImportJob:
     """Import every activity the preview found importable; each one is written whole or not at all."""
     if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.APPLYING, progress=0).update(progress=1):
         return ImportJob.objects.get(pk=job_id)
-    # The preview is not needed to import (each activity is read again): leave its JSON in the database.
-    job = ImportJob.objects.select_related("decided_by").defer("preview").get(pk=job_id)
+    # The preview is not needed to import (each activity is read again): its rows stay in the database.
+    job = ImportJob.objects.select_related("decided_by").get(pk=job_id)
     user = job.decided_by or job.requested_by
     # A job interrupted (a lost connection, a worker restarted) resumes: what it already did is in its
     # result, saved after every batch, and is not done again.

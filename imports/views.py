@@ -30,7 +30,9 @@ def _check_may_import(user) -> None:
 
 def get_import_for_user(user, uuid) -> ImportJob:
     """The import if the user may see it (IOM staff: any; a partner: its organisation's); otherwise a 404."""
-    return get_object_or_404(ImportJob.objects.visible_to(user).select_related("requested_by"), uuid=uuid)
+    return get_object_or_404(
+        ImportJob.objects.visible_to(user).select_related("requested_by").prefetch_related("preview_items"), uuid=uuid
+    )
 
 
 def _decider(user) -> bool:
@@ -68,7 +70,7 @@ def _detail_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         "can_decide": _decider(request.user) and job.status in ("previewed", "pending_review"),
         "confirm_form": extra.get("confirm_form") or ImportConfirmForm(),
         "reject_form": extra.get("reject_form") or ImportRejectForm(),
-        "needs_organisations": any(item.get("new_organisations") for item in job.preview),
+        "needs_organisations": job.needs_organisations,
     }
 
 

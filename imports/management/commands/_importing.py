@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -14,6 +15,7 @@ from partners.models import User
 from ...iati import IatiFileError
 from ...models import ImportStatus
 from ...services import (
+    SNIFF_BYTES,
     build_preview,
     import_job_apply,
     import_job_confirm,
@@ -38,8 +40,8 @@ class ImportCommand(BaseCommand):
     ) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
-        content = file.read_bytes()
-        detected = sniff_format(content[:512])
+        with file.open("rb") as head:
+            detected = sniff_format(head.read(SNIFF_BYTES))
         if detected != self.format:
             raise CommandError(
                 f"{file}: this command reads {self.format} files, this one is {detected or 'unreadable'}"
@@ -55,11 +57,13 @@ class ImportCommand(BaseCommand):
                 self.stdout.write(_("Dry run: nothing was written."))
                 return
             staff = self._user(user)
-            job = import_job_create(user=staff, upload=SimpleUploadedFile(file.name, content), language=language)
+            with file.open("rb") as handle:  # read in chunks, never whole
+                upload = UploadedFile(handle, name=file.name, size=file.stat().st_size)
+                job = import_job_create(user=staff, upload=upload, language=language)
             job = import_job_preview(job_id=job.pk)
             if job.status == ImportStatus.FAILED:
                 raise CommandError(job.error_message)
-            self._print_preview(job.preview)
+            self._print_preview(job.iter_preview())
             job = import_job_confirm(job=job, user=staff, create_organisations=create_organisations)
             job = import_job_apply(job_id=job.pk)
             result = job.result
@@ -82,8 +86,10 @@ class ImportCommand(BaseCommand):
             raise CommandError("no active IOM administrator to record the import for: pass --user")
         return user
 
-    def _print_preview(self, items: list[dict]) -> None:
+    def _print_preview(self, items: Iterable[dict]) -> None:
+        counts: dict[str, int] = {}
         for item in items:
+            counts[item["action"]] = counts.get(item["action"], 0) + 1
             self.stdout.write(f"{item['action'].upper():10} {item['identifier']} — {item['title']}")
             for change in item["changes"]:
                 self.stdout.write(f"    {change['label']}: {change['current'] or '—'} → {change['new'] or '—'}")
@@ -91,7 +97,4 @@ class ImportCommand(BaseCommand):
                 self.stdout.write(f"    ERROR {message}")
             for message in item["warnings"]:
                 self.stdout.write(f"    warning {message}")
-        counts: dict[str, int] = {}
-        for item in items:
-            counts[item["action"]] = counts.get(item["action"], 0) + 1
         self.stdout.write(", ".join(f"{key}: {value}" for key, value in sorted(counts.items())))
