@@ -21,6 +21,7 @@ from regions.views import MAP_MAX_AGE, _features
 
 from . import summary
 from .models import Programme
+from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS
 
 UNIT_PROGRAMMES_SHOWN = 50
 
@@ -42,7 +43,7 @@ def region_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
     unit = get_object_or_404(AdminUnit.objects.without_boundary().select_related("parent__parent"), pcode=pcode)
-    programmes = Programme.objects.visible_to(request.user).in_admin_unit(unit).for_list()
+    programmes = Programme.objects.visible_to(request.user).in_admin_unit(unit).only(*PROGRAMME_TABLE_FIELDS)
     children = list(unit.children.without_boundary())
     places = summary.summaries(request.user, "places")["places"]
     offices = (

@@ -31,6 +31,7 @@ from .models import (
 )
 from .place_views import map_config
 from .stats import results_framework
+from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS
 
 PAGE_SIZE = 25
 SECTOR_PROGRAMMES_SHOWN = 25
@@ -300,7 +301,7 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     counts = parts["sectors"].data.get(str(sector.pk), {"all": 0, "active": 0})
     context = {
         "sector": sector,
-        "programmes": programmes.for_list()[:SECTOR_PROGRAMMES_SHOWN],
+        "programmes": programmes.only(*PROGRAMME_TABLE_FIELDS)[:SECTOR_PROGRAMMES_SHOWN],
         "programme_count": counts["all"],
         "active_count": counts["active"],
         "computed_at": parts["sectors"].computed_at,
