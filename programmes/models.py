@@ -602,10 +602,18 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
     def needs_department_review(self) -> bool:
         return self.approval_road == ApprovalRoad.DEPARTMENT_REVIEW
 
+    def remember_approval_basis(self) -> None:
+        """Read the basis of an approval once for this instance (a page showing it and the steps it allows);
+        without this call, `recorded_agreement` and `endorsement_letter` read it afresh every time."""
+        self._approval_basis = None  # read afresh below
+        self._approval_basis = (self.recorded_agreement(), self.endorsement_letter())
+
     def recorded_agreement(self) -> ProgrammeAgreement | None:
         """The signed agreement recorded as basis, read afresh (the reverse accessor caches a miss)."""
         if self.pk is None:
             return None
+        if getattr(self, "_approval_basis", None) is not None:
+            return self._approval_basis[0]
         return ProgrammeAgreement.objects.filter(programme=self).select_related("document").first()
 
     def endorsement_letter(self) -> Document | None:
@@ -613,6 +621,8 @@ class Programme(BilingualMixin, InProgrammeHistory, models.Model):
         programme (the same evidence the IOM Development Fund checklist asks for)."""
         if self.pk is None:
             return None
+        if getattr(self, "_approval_basis", None) is not None:
+            return self._approval_basis[1]
         endorsing = Participation.objects.filter(programme=self, role=Role.ENDORSING_AUTHORITY).values(
             "organisation_id"
         )

@@ -63,6 +63,7 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
         shown = list(
             Participation.objects.filter(organisation=organisation, role=role, programme__in=visible)
             .select_related("programme")
+            .only("programme__code", "programme__title_fr", "programme__title_en", "programme__status")
             .order_by("programme__code")[:PROGRAMMES_SHOWN_PER_ROLE]
         )
         groups.append({"role": role.label, "code": role.value, "count": counts[role.value], "participations": shown})

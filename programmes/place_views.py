@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
-from regions.models import AdminUnit, Office
-from regions.views import _features, _geojson
+from regions.models import AdminUnit, Office, cached_reference
+from regions.models import places as unit_places
+from regions.views import MAP_MAX_AGE, _features
 
 from . import summary
 from .models import Programme
+from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS
 
 UNIT_PROGRAMMES_SHOWN = 50
 
@@ -38,7 +43,7 @@ def region_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def admin_unit_detail(request: HttpRequest, pcode: str) -> HttpResponse:
     unit = get_object_or_404(AdminUnit.objects.without_boundary().select_related("parent__parent"), pcode=pcode)
-    programmes = Programme.objects.visible_to(request.user).in_admin_unit(unit).for_list()
+    programmes = Programme.objects.visible_to(request.user).in_admin_unit(unit).only(*PROGRAMME_TABLE_FIELDS)
     children = list(unit.children.without_boundary())
     places = summary.summaries(request.user, "places")["places"]
     offices = (
@@ -91,25 +96,54 @@ def map_config(
 
 
 # --- GeoJSON layers with counts -------------------------------------------------------------
+# The boundaries (read, simplified as one coverage, snapped and encoded: most of a layer's cost) are the
+# same for everyone: each layer's features are encoded once per language and reference version
+# (`cached_reference`, reset when units change), split around the one figure that depends on the reader,
+# the number of active programmes in the user's scope (from the summary), put in on each request.
+
+COUNT_SLOT = '"active": 0}, "geometry": '
 
 
-def _features_with_counts(request: HttpRequest, units: list[AdminUnit]) -> list[dict]:
+def _encoded_features(units: list[AdminUnit]) -> list[tuple[str, str, str]]:
+    """(P-code, the feature's JSON up to its count, the rest) per unit, as JsonResponse would write it."""
+    encoded = []
+    for unit, feature in zip(units, _features(units, {unit.pcode: {"active": 0} for unit in units}), strict=True):
+        text = json.dumps(feature, cls=DjangoJSONEncoder)
+        # The first match is the property itself: in a name, quotes are escaped.
+        head, slot, tail = text.partition(COUNT_SLOT)
+        encoded.append((unit.pcode, head + '"active": ', slot.removeprefix('"active": 0') + tail))
+    return encoded
+
+
+def _geojson_with_counts(request: HttpRequest, layer: list[tuple[str, str, str]]) -> HttpResponse:
+    """The same body as `_geojson(features with counts)`, from the encoded layer and the scope's counts."""
     places = summary.summaries(request.user, "places")["places"]
-    return _features(units, {unit.pcode: {"active": summary.active_in(places, unit.pcode)} for unit in units})
+    features = ", ".join(f"{head}{int(summary.active_in(places, pcode))}{tail}" for pcode, head, tail in layer)
+    response = HttpResponse(
+        f'{{"type": "FeatureCollection", "features": [{features}]}}', content_type="application/json"
+    )
+    patch_cache_control(response, private=True, max_age=MAP_MAX_AGE)
+    return response
 
 
 @login_required
 @require_safe
 @vary_on_cookie
-def map_regions(request: HttpRequest) -> JsonResponse:
+def map_regions(request: HttpRequest) -> HttpResponse:
     """The 8 regions with the number of active programmes the user may see in each."""
-    return _geojson(_features_with_counts(request, list(AdminUnit.objects.regions())))
+    layer = cached_reference("map-layer:regions", lambda: _encoded_features(list(AdminUnit.objects.regions())))
+    return _geojson_with_counts(request, layer)
 
 
 @login_required
 @require_safe
 @vary_on_cookie
-def map_children(request: HttpRequest, pcode: str) -> JsonResponse:
+def map_children(request: HttpRequest, pcode: str) -> HttpResponse:
     """The departments of a region (or communes of a department): fetched only on drill-down."""
-    unit = get_object_or_404(AdminUnit.objects.without_boundary(), pcode=pcode)
-    return _geojson(_features_with_counts(request, list(unit.children.all())))
+    if not any(place.pcode == pcode for place in unit_places()):  # the cached list of every unit: no query
+        raise Http404
+    layer = cached_reference(
+        f"map-layer:children:{pcode}",
+        lambda: _encoded_features(list(AdminUnit.objects.filter(parent__pcode=pcode))),
+    )
+    return _geojson_with_counts(request, layer)

@@ -21,6 +21,7 @@ from .models import (
     KeyIndicator,
     Measure,
     Outcome,
+    Output,
     Programme,
     ProgrammeLocation,
     Sector,
@@ -324,7 +325,9 @@ def results_framework(programme, *, disaggregated: bool) -> list[dict]:
         .prefetch_related(Prefetch("values", queryset=values))
     )
     progress = {i.pk: _indicator_progress(i, list(i.values.all()), disaggregated) for i in indicators}
-    outcomes = list(Outcome.objects.filter(programme=programme).order_by("order", "code").prefetch_related("outputs"))
+    # Outputs in their Meta order within each outcome, without joining the outcomes and the programme back.
+    outputs = Prefetch("outputs", queryset=Output.objects.order_by("order", "code"))
+    outcomes = list(Outcome.objects.filter(programme=programme).order_by("order", "code").prefetch_related(outputs))
     framework = []
     for outcome in outcomes:
         framework.append(

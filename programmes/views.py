@@ -6,6 +6,7 @@ from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.functional import cached_property
@@ -21,6 +22,7 @@ from . import money, summary
 from .filters import ProgrammeFilter
 from .history import programme_history
 from .models import (
+    ApprovalRoad,
     Document,
     DocumentCategory,
     Participation,
@@ -31,6 +33,7 @@ from .models import (
 )
 from .place_views import map_config
 from .stats import results_framework
+from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS
 
 PAGE_SIZE = 25
 SECTOR_PROGRAMMES_SHOWN = 25
@@ -236,11 +239,17 @@ def programme_list(request: HttpRequest) -> HttpResponse:
 def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_programme_for_user(request.user, code)
     is_iom = request.user.is_iom_staff
-    participations = list(
-        Participation.objects.filter(programme=programme)
-        .select_related("organisation")
-        .order_by("role", "organisation__name_fr")
+    # On the programme itself, so that the approval road (is the IOM Development Fund a funder?) reads them too.
+    prefetch_related_objects(
+        [programme],
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("organisation").order_by("role", "organisation__name_fr"),
+        ),
     )
+    participations = list(programme.participations.all())
+    if is_iom and programme.approval_road == ApprovalRoad.AGREEMENT:
+        programme.remember_approval_basis()  # shown by the approval card, checked by the status actions: read once
     locations = list(
         ProgrammeLocation.objects.filter(programme=programme)
         .select_related("admin_unit__parent__parent")
@@ -300,7 +309,7 @@ def sector_detail(request: HttpRequest, code: str) -> HttpResponse:
     counts = parts["sectors"].data.get(str(sector.pk), {"all": 0, "active": 0})
     context = {
         "sector": sector,
-        "programmes": programmes.for_list()[:SECTOR_PROGRAMMES_SHOWN],
+        "programmes": programmes.only(*PROGRAMME_TABLE_FIELDS)[:SECTOR_PROGRAMMES_SHOWN],
         "programme_count": counts["all"],
         "active_count": counts["active"],
         "computed_at": parts["sectors"].computed_at,

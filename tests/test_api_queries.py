@@ -1,5 +1,7 @@
 """The API's list endpoints cost the same number of queries with 10 and with 1,000 programmes."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -107,3 +109,48 @@ def test_the_fast_list_rendering_matches_the_declared_fields(rf, programme_a, pr
         for p in programmes
     ]
     assert [dict(row) for row in fast] == [dict(row) for row in generic]
+
+
+@pytest.mark.parametrize("persona", ["staff", "partner_a"])
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_fast_detail_rendering_matches_the_declared_fields(rf, request, persona, language, programme_a, org_b):
+    """`ProgrammeSerializer.to_representation` (built directly) gives what DRF's declared fields give: nested
+    results with a suppressed cell for partners, empty and null values, recipients, places, IOM-only fields."""
+    from django.utils import translation
+    from rest_framework import serializers
+    from rest_framework.request import Request
+
+    from programmes.api import DETAIL_PREFETCH, ProgrammeSerializer
+    from regions.models import Country
+
+    indicator = add_results(programme_a)
+    indicator.reporting_partner = org_b
+    indicator.baseline_year = 2024
+    indicator.save()
+    Participation.objects.create(
+        programme=programme_a, organisation=org_b, role=Role.FUNDING, contribution=Decimal("1234.5")
+    )
+    ProgrammeLocation.objects.create(programme=programme_a, admin_unit=AdminUnit.objects.get(pcode="NE001"))
+    programme_a.secondary_sectors.set(Sector.objects.exclude(pk=programme_a.primary_sector_id)[:2])
+    programme_a.recipient_countries.all().delete()
+    programme_a.recipient_countries.create(country=Country.objects.get(code="NE"), percentage=Decimal("60"))
+    programme_a.recipient_countries.create(country=Country.objects.get(code="ML"), percentage=Decimal("40.5"))
+    Programme.objects.filter(pk=programme_a.pk).update(planned_end=None, title_en="", internal_notes="Note")
+    user = request.getfixturevalue(persona)
+    with translation.override(language):
+        drf_request = Request(rf.get(f"/api/v1/programmes/{programme_a.code}/"))
+        drf_request.user = user
+        programme = (
+            Programme.objects.select_related("primary_sector", "iom_focal_point")
+            .prefetch_related(*DETAIL_PREFETCH)
+            .get(pk=programme_a.pk)
+        )
+        fast = ProgrammeSerializer(programme, context={"request": drf_request}).data
+        generic = serializers.ModelSerializer.to_representation(
+            ProgrammeSerializer(context={"request": drf_request}), programme
+        )
+    assert dict(fast) == dict(generic)
+    assert list(fast) == list(generic)  # the same keys in the same order
+    assert ("internal_notes" in fast) == (persona == "staff")
+    if persona == "partner_a":
+        assert any(v["suppressed"] for v in fast["indicators"][0]["values"])

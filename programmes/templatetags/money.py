@@ -40,15 +40,17 @@ def usd_equivalent(context, amount: Decimal | None, currency: str) -> Decimal | 
 def rates_used(context) -> str:
     """Which rates gave the equivalents shown so far in this template ("" when all were in USD)."""
     state = _state(context)
-    used: dict[str, RateUsed] = state["used"]
-    if not used and not state["missing"]:
+    return rates_text(state["on"], state["used"], state["missing"])
+
+
+def rates_text(on, used: dict[str, RateUsed], missing: set[str]) -> str:
+    """The sentence after a table of US dollar equivalents: the rates used, the currencies without one."""
+    if not used and not missing:
         return ""
     text = _("US dollar equivalents at the rates in force on %(date)s: %(rates)s.") % {
-        "date": date_format(state["on"], "SHORT_DATE_FORMAT"),
+        "date": date_format(on, "SHORT_DATE_FORMAT"),
         "rates": "; ".join(u.describe() for _c, u in sorted(used.items())) or "—",
     }
-    if state["missing"]:
-        text += " " + _("No exchange rate in force for %(currencies)s.") % {
-            "currencies": ", ".join(sorted(state["missing"]))
-        }
+    if missing:
+        text += " " + _("No exchange rate in force for %(currencies)s.") % {"currencies": ", ".join(sorted(missing))}
     return text
