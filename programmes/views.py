@@ -71,23 +71,39 @@ def _area_optgroups_html(selected: set[str]) -> str:
     marked by substitution."""
     html = cached_reference(
         "area-options-html",
-        lambda: format_html_join(
-            "",
-            '<optgroup label="{}">{}</optgroup>',
-            ((g["label"], _options_html(g["options"], set())) for g in area_options()),
+        lambda: "".join(
+            f'<optgroup label="{escape(str(g["label"]))}">{_options_html(g["options"], set())}</optgroup>'
+            for g in area_options()
         ),
     )
-    for value in selected - {""}:
+    return _with_selected(html, selected)
+
+
+def _with_selected(html: str, selected: set[str]) -> str:
+    """Options built without a choice (cached), with the chosen values marked (the first option of each value)."""
+    for value in selected:
         option = format_html('<option value="{}">', value)
         html = html.replace(option, format_html('<option value="{}" selected>', value), 1)
-    return mark_safe(html)  # noqa: S308 — built by format_html from escaped values
+    return mark_safe(html)  # noqa: S308 — built from escaped values
 
 
 def _options_html(choices, selected: set[str]) -> str:
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, mark_safe(" selected") if str(value) in selected else "", label) for value, label in choices),
+    """`<option>`s as Django's select widget writes them (values and labels escaped), without a template or
+    format_html per option: the country list alone has 250."""
+    return mark_safe(  # noqa: S308 — every value and label is escaped
+        "".join(
+            f'<option value="{escape(str(value))}"{" selected" if str(value) in selected else ""}>'
+            f"{escape(str(label))}</option>"
+            for value, label in choices
+        )
+    )
+
+
+def _reference_options_html(name: str, choices, selected: set[str]) -> str:
+    """The options of a reference list (countries, recipient regions, sectors), built once per language and
+    reference version (see `cached_reference`), the chosen ones marked by substitution."""
+    return _with_selected(
+        cached_reference(f"{name}-options-html", lambda: str(_options_html(choices(), set()))), selected
     )
 
 
@@ -120,7 +136,8 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
         elif name in ("country", "region"):
             blank = mark_safe('<option value="">---------</option>')
-            options = _options_html(country_choices() if name == "country" else region_choices(), selected)
+            choices = country_choices if name == "country" else region_choices
+            options = _reference_options_html(name, choices, selected)
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name in ("partner", "funder"):
             blank = mark_safe('<option value="">---------</option>')
@@ -151,6 +168,9 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
                 {"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text, "group": True}
             )
             continue
+        elif name == "sector":  # reference data: cached like the places (sectors bump the version when saved)
+            options = _reference_options_html(name, field.choices.__iter__, selected)
+            html = format_html('<select class="form-select{}" {}>{}</select>', invalid, attrs, options)
         elif hasattr(field, "choices"):
             multiple = mark_safe(' multiple size="4"') if isinstance(value, list) else ""
             options = _options_html(field.choices, selected)
@@ -165,7 +185,7 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
 
 
 def _organisations(user) -> list[Organisation]:
-    return list(Organisation.objects.visible_to(user).only("code", "acronym", "name_fr", "name_en"))
+    return list(Organisation.objects.visible_to(user).only("code", "acronym", "acronym_en", "name_fr", "name_en"))
 
 
 def _querystring_without_page(request: HttpRequest) -> str:
