@@ -167,6 +167,7 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             controls.append(
                 {"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text, "group": True}
             )
+            controls[-1]["block"] = _control_block(controls[-1])
             continue
         elif name == "sector":  # reference data: cached like the places (sectors bump the version when saved)
             options = _reference_options_html(name, field.choices.__iter__, selected)
@@ -181,7 +182,35 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
                 '<input class="form-control{}" type="{}" {} value="{}">', invalid, kind, attrs, value or ""
             )
         controls.append({"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text})
+        controls[-1]["block"] = _control_block(controls[-1])
     return controls
+
+
+def _control_block(c: dict) -> str:
+    """A control with its label (or legend), errors and help text, as the list page lays each out."""
+    bound, auto_id = c["bound"], c["bound"].auto_id
+    errors = " ".join(escape(str(e)) for e in c["errors"])
+    label = escape(str(bound.label))
+    if c.get("group"):
+        described = f' aria-describedby="{auto_id}_error"' if errors else ""
+        error_html = f'<div class="invalid-feedback d-block" id="{auto_id}_error">{errors}</div>' if c["errors"] else ""
+        html = (
+            f'<fieldset class="mb-3"{described}>\n  <legend class="form-label fs-6 mb-1">{label}</legend>\n'
+            f"  {c['html']}\n  {error_html}\n</fieldset>\n"
+        )
+        return mark_safe(html)  # noqa: S308 — labels, errors and values escaped; c["html"] is safe
+    error_html = ""
+    if c["errors"]:
+        typed = f" ({escape(str(bound.value()))})" if bound.name == "area" else ""
+        error_html = f'<div class="invalid-feedback" id="{auto_id}_error">{errors}{typed}</div>'
+    help_html = (
+        f'<div class="form-text" id="{auto_id}_helptext">{escape(str(c["help_text"]))}</div>' if c["help_text"] else ""
+    )
+    html = (
+        f'<div class="mb-3">\n  <label class="form-label" for="{auto_id}">{label}</label>\n  {c["html"]}\n'
+        f"  {error_html}\n  {help_html}\n</div>\n"
+    )
+    return mark_safe(html)  # noqa: S308 — labels, errors and values escaped; c["html"] is safe
 
 
 def _organisations(user) -> list[Organisation]:
@@ -290,8 +319,12 @@ def programme_list(request: HttpRequest) -> HttpResponse:
         paginator.object_list = programmes.ranked(filterset.rank_by())
     page = paginator.get_page(request.GET.get("page"))
     querystring = _querystring_without_page(request)
+    form = filterset.form
+    more = ("status", "area", "country", "region", "partner", "role", "funder", "active_from", "active_to", "currency")
     context = {
         "budgets": None,
+        # "More filters" is open when one of them is set, or when a filter is not valid.
+        "more_open": not valid or any(form[name].value() for name in more),
         "page": page,
         "filter": filterset,
         "valid": valid,
