@@ -18,7 +18,7 @@ from programmes import money, summary
 from programmes.models import KeyFigure, Sector
 from programmes.place_views import map_config, region_rows
 from programmes.stats import budget_by_region_chart, budget_usd, programmes_by_sector_chart, programmes_by_status_chart
-from regions.models import AdminUnit, reference_version
+from regions.models import AdminUnit, cached_reference, reference_version
 
 from .celery import app as celery_app
 
@@ -61,7 +61,7 @@ def _figures_html(request: HttpRequest, parts: dict, rates: money.RateTable) -> 
     US dollar equivalents). A user with no scope is not cached."""
     dashboard, places = parts["dashboard"], parts["places"]
     if dashboard.scope is None:
-        return _render_figures(request, parts)
+        return _render_figures(request, parts, rates)
     version = "|".join(
         str(v)
         for v in (
@@ -80,19 +80,21 @@ def _figures_html(request: HttpRequest, parts: dict, rates: money.RateTable) -> 
     key = "dashboard-figures:" + hashlib.sha256(version.encode()).hexdigest()
     cached = cache.get(key)
     if cached is None:
-        cached = _render_figures(request, parts)
+        cached = _render_figures(request, parts, rates)
         cache.set(key, cached, FIGURES_CACHE_SECONDS)
     return mark_safe(cached[0]), mark_safe(cached[1])  # noqa: S308 — rendered by the templates below
 
 
-def _render_figures(request: HttpRequest, parts: dict) -> tuple[str, str]:
+def _render_figures(request: HttpRequest, parts: dict, rates: money.RateTable) -> tuple[str, str]:
+    """Rendering reads nothing more than a cached view does: regions and sectors are cached reference lists, the
+    rates are the ones read for the key."""
     dashboard, places = parts["dashboard"], parts["places"]
-    regions = list(AdminUnit.objects.regions().without_boundary())
-    by_sector = summary.by_sector(dashboard, list(Sector.objects.all()))
+    regions = cached_reference("region-units", lambda: list(AdminUnit.objects.regions().without_boundary()))
+    by_sector = summary.by_sector(dashboard, cached_reference("sectors", lambda: list(Sector.objects.all())))
     by_status = summary.by_status(dashboard)
     budget = summary.budget_by_region(dashboard, regions)
     live = summary.live_figures(dashboard)
-    live["budget_usd"] = budget_usd(live)  # at today's rates, whenever the summary was computed
+    live["budget_usd"] = budget_usd(live, rates)  # at today's rates, whenever the summary was computed
     live_html = render_to_string("includes/dashboard_live.html", {"live": live}, request=request)
     context = {
         "computed_at": dashboard.computed_at,
@@ -100,7 +102,7 @@ def _render_figures(request: HttpRequest, parts: dict) -> tuple[str, str]:
         "charts": {
             "sector": programmes_by_sector_chart(by_sector),
             "status": programmes_by_status_chart(by_status),
-            "region": budget_by_region_chart(budget),
+            "region": budget_by_region_chart(budget, rates),
         },
         "region_counts": region_rows(regions, places),
         "map_config": map_config(layer="regions", drill=True, offices=True),
