@@ -115,6 +115,7 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
     """
     form = filterset.form
     org_choices = [(o.code, str(o)) for o in organisations]
+    org_options = None
     controls = []
     for bound in form:
         field, name = bound.field, bound.html_name
@@ -141,7 +142,9 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name in ("partner", "funder"):
             blank = mark_safe('<option value="">---------</option>')
-            options = _options_html(org_choices, selected)
+            if org_options is None:  # the same organisations for both: written once
+                org_options = _options_html(org_choices, set())
+            options = _with_selected(org_options, selected)
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name == "status":
             # Several statuses at once: checkboxes in a fieldset (no Ctrl-click), two columns.
