@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from itertools import groupby
 from urllib.parse import quote
@@ -268,6 +269,16 @@ _ROW = (
     '      <td class="text-end amount" data-label="{l[6]}">{usd}</td>\n    </tr>\n  '
 )
 _ROW_LABELS = ("Code", "Title", "Sector", "Status", "Period", "Budget", "USD equivalent")
+_ONE = Decimal("1")
+
+
+def whole_amount(value: Decimal | None, separator: str, grouping) -> str:
+    """`value|floatformat:"0g"` (rounded half up to a whole number, grouped by thousands) with the active language's
+    separator and grouping read once per page instead of once per number."""
+    if not isinstance(value, Decimal) or grouping != 3:
+        return floatformat(value, "0g")
+    whole = int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
+    return ("-" if whole < 0 else "") + f"{abs(whole):,}".replace(",", separator)
 
 
 def programme_rows_html(programmes, table: money.RateTable, on) -> str:
@@ -279,6 +290,7 @@ def programme_rows_html(programmes, table: money.RateTable, on) -> str:
     english = get_language() == "en"
     statuses = {value: str(label) for value, label in Status.choices}
     short_date = get_format("SHORT_DATE_FORMAT")
+    separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
     # One reverse() for the page: the detail URL of any code is this prefix, the quoted code and "/".
     url_prefix = reverse("programmes:detail", args=["-"])[:-2]
     rows = []
@@ -297,9 +309,9 @@ def programme_rows_html(programmes, table: money.RateTable, on) -> str:
                 status=escape(statuses.get(p.status, p.status)),
                 start=escape(dateformat.format(p.planned_start, short_date)) if p.planned_start else "",
                 end=escape(dateformat.format(p.planned_end, short_date)) if p.planned_end else "…",
-                budget=floatformat(p.budget, "0g"),
+                budget=whole_amount(p.budget, separator, grouping),
                 currency=escape(p.currency),
-                usd="—" if usd is None else f"{floatformat(usd, '0g')} USD",
+                usd="—" if usd is None else f"{whole_amount(usd, separator, grouping)} USD",
             )
         )
     return mark_safe("".join(rows))  # noqa: S308 — every value above is escaped

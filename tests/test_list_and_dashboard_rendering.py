@@ -8,13 +8,15 @@ from decimal import Decimal
 
 import pytest
 from django.template import Context, Template
+from django.template.defaultfilters import floatformat
 from django.test import Client
 from django.utils import timezone, translation
+from django.utils.formats import get_format
 from django.utils.html import escape
 
 from programmes import money
 from programmes.models import ExchangeRate, Programme, Sector, Status
-from programmes.views import programme_rows_html
+from programmes.views import programme_rows_html, whole_amount
 
 from .conftest import make_programme, make_user
 from .test_web_pages import html_of
@@ -57,6 +59,17 @@ def test_the_rows_written_in_python_are_the_rows_the_template_wrote(org_a, langu
     assert new == old
     assert "&amp; &lt;protection&gt;" in new and "—" in new and "…" in new
     assert empty_new == empty_old
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_whole_amounts_are_written_as_floatformat_0g_writes_them(language):
+    values = [Decimal(v) for v in ("0", "0.49", "0.5", "-0.4", "-0.5", "999.5", "1000", "1234567.89", "-98765.5")]
+    values += [Decimal(n) / 100 for n in range(-200_000, 20_000_000_000_000, 9_876_543_211)]
+    with translation.override(language):
+        separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
+        for value in values:
+            assert whole_amount(value, separator, grouping) == floatformat(value, "0g"), value
+        assert whole_amount(None, separator, grouping) == ""
 
 
 def test_dashboard_figures_are_never_shown_to_another_scope_or_in_another_language(org_a, org_b, staff, partner_a):
