@@ -6,11 +6,13 @@ import copy
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelChoiceField
 from django_filters.filters import FilterMethod
 
 from partners.models import Organisation
-from regions.models import AdminUnit, Country, Region
+from regions.models import AdminUnit, Country, Region, cached_reference
 
 from .models import Currency, Programme, Role, Scope, Sector, Status
 
@@ -67,6 +69,31 @@ class DateFilter(_CopiedPerFilterSet, django_filters.DateFilter):
     pass
 
 
+class ReferenceChoiceField(ModelChoiceField):
+    """A choice among reference data (sectors, places) found in the cached reference list (`cached_reference`:
+    rebuilt when they change) instead of one query per request; the same value, the same error."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if self.null_label is not None and value == self.null_value:
+            return value
+        self.validate_no_null_characters(value)
+        key = self.to_field_name or "pk"
+        queryset = self.queryset
+        by_key = cached_reference(
+            f"filter-choices:{queryset.model._meta.label}:{key}", lambda: {str(getattr(o, key)): o for o in queryset}
+        )
+        found = by_key.get(str(getattr(value, key, value)))
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+        return found
+
+
+class ReferenceChoiceFilter(ModelChoiceFilter):
+    field_class = ReferenceChoiceField
+
+
 class ProgrammeFilterForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
@@ -80,13 +107,13 @@ class ProgrammeFilter(django_filters.FilterSet):
     """Filters in the URL, so that a search can be shared: ?q=&sector=&status=&region=... ."""
 
     q = CharFilter(label=_("Search"), method="filter_search")
-    sector = ModelChoiceFilter(
+    sector = ReferenceChoiceFilter(
         label=_("Sector"), queryset=Sector.objects.all(), to_field_name="code", method="filter_sector"
     )
     status = MultipleChoiceFilter(label=_("Status"), choices=Status.choices)
     scope = ChoiceFilter(label=_("Scope"), choices=Scope.choices)
     currency = ChoiceFilter(label=_("Currency"), choices=Currency.choices)
-    area = ModelChoiceFilter(
+    area = ReferenceChoiceFilter(
         label=_("Region, department or commune"),
         queryset=AdminUnit.objects.without_boundary(),
         to_field_name="pcode",

@@ -7,9 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.template import Context, Template
 from django.template.defaultfilters import floatformat
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.formats import get_format
 from django.utils.html import escape
@@ -17,6 +19,7 @@ from django.utils.html import escape
 from programmes import money
 from programmes.models import ExchangeRate, Programme, Sector, Status
 from programmes.views import programme_rows_html, whole_amount
+from regions.models import AdminUnit
 
 from .conftest import make_programme, make_user
 from .test_web_pages import html_of
@@ -126,3 +129,21 @@ def test_the_english_list_reads_as_many_queries_as_the_french_one(client, reques
     client.force_login(request.getfixturevalue(persona))
     html_of(client, "/fr/programmes/")  # the summaries are computed after the writes above
     assert count_queries(client, "/en/programmes/") == count_queries(client, "/fr/programmes/")
+
+
+def test_the_area_and_sector_filters_read_the_cached_reference_lists_and_follow_a_new_unit(client, staff, programme_a):
+    client.force_login(staff)
+    sector = programme_a.primary_sector.code
+    html = html_of(client, "/fr/programmes/", sector=sector, area="NE006")
+    assert programme_a.code in html and "is-invalid" not in html
+    with CaptureQueriesContext(connection) as warm:
+        html_of(client, "/fr/programmes/", sector=sector, area="NE006")
+    lookups = ('FROM "regions_adminunit"', 'FROM "programmes_sector"')
+    assert not [q for q in warm.captured_queries if any(table in q["sql"] for table in lookups)]
+    commune = AdminUnit.objects.get(pcode="NE006012007")
+    AdminUnit.objects.create(
+        pcode="NE006012099", name_fr="Commune nouvelle", level=commune.level, parent=commune.parent
+    )
+    assert "is-invalid" not in html_of(client, "/fr/programmes/", area="NE006012099")
+    html = html_of(client, "/fr/programmes/", area="NE999", sector="NOPE")
+    assert 'id="id_area_error"' in html and "(NE999)" in html and 'id="id_sector_error"' in html
