@@ -21,6 +21,12 @@ class ProgrammesConfig(AppConfig):
         from .summary_signals import connect_signals
 
         connect_signals()
+        from django.db.models.signals import post_delete, post_save
+
+        # Sectors are reference data: lists built from them (the list page's sector options) are cached until
+        # the reference version changes, as for places (regions/apps.py).
+        for signal in (post_save, post_delete):
+            signal.connect(_sectors_changed, sender=models.Sector, dispatch_uid=f"programmes-sectors-{signal}")
         from .history import register_history_part
 
         auditlog.register(models.Participation)
@@ -54,3 +60,9 @@ class ProgrammesConfig(AppConfig):
             partners_see=lambda row: row.get("sex") == "all" and row.get("age_group") == "all",
             counts=["target", "achieved"],
         )
+
+
+def _sectors_changed(**kwargs) -> None:
+    from regions.models import bump_reference_version
+
+    bump_reference_version()

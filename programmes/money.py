@@ -9,6 +9,7 @@ and the callers say so: a rate is never guessed. Pages, lists and reports load t
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,6 +75,10 @@ class RateTable:
 
     def entries(self, currency: str) -> list[tuple[date, Decimal, str]]:
         return self._by_currency.get(currency, [])
+
+    def fingerprint(self) -> str:
+        """Changes whenever a rate is added, changed or removed (for caches of what the rates gave)."""
+        return hashlib.sha256(repr(sorted(self._by_currency.items())).encode()).hexdigest()
 
 
 def rate_in_force(currency: str, on: date, table: RateTable | None = None) -> RateUsed | None:

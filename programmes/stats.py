@@ -145,9 +145,9 @@ def live_figures(programmes: QuerySet, *, suppress_small: bool = False) -> dict:
     }
 
 
-def budget_usd(live: dict) -> money.Totals:
+def budget_usd(live: dict, table: money.RateTable | None = None) -> money.Totals:
     """The live figures' budgets in US dollars at the rates in force today, with the rates used."""
-    return money.totals((row["currency"], row["total"]) for row in live["budget_by_currency"])
+    return money.totals(((row["currency"], row["total"]) for row in live["budget_by_currency"]), table=table)
 
 
 def active_counts_by_unit(programmes: QuerySet, pcodes: list[str]) -> dict[str, int]:
@@ -231,11 +231,11 @@ def programmes_by_status_chart(rows: list[dict]) -> list[dict]:
     return [{**r, "width": _bar_width(r["count"], largest)} for r in rows]
 
 
-def budget_by_region_chart(budget: dict) -> dict:
+def budget_by_region_chart(budget: dict, table: money.RateTable | None = None) -> dict:
     """Per region, each currency's total with a bar relative to that currency's largest region, and the
     region's US dollar equivalent at today's rates (None when a currency has no rate in force)."""
     largest = [max((row["totals"][i] for row in budget["rows"]), default=0) for i in range(len(budget["currencies"]))]
-    table = money.RateTable.load()
+    table = table if table is not None else money.RateTable.load()
     usd = {}
     for row in budget["rows"]:
         converted = money.totals(zip(budget["currencies"], row["totals"], strict=True), table=table)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 from itertools import groupby
+from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -30,6 +39,7 @@ from .models import (
     ProgrammeLocation,
     Role,
     Sector,
+    Status,
 )
 from .place_views import map_config
 from .stats import results_framework
@@ -65,23 +75,39 @@ def _area_optgroups_html(selected: set[str]) -> str:
     marked by substitution."""
     html = cached_reference(
         "area-options-html",
-        lambda: format_html_join(
-            "",
-            '<optgroup label="{}">{}</optgroup>',
-            ((g["label"], _options_html(g["options"], set())) for g in area_options()),
+        lambda: "".join(
+            f'<optgroup label="{escape(str(g["label"]))}">{_options_html(g["options"], set())}</optgroup>'
+            for g in area_options()
         ),
     )
-    for value in selected - {""}:
+    return _with_selected(html, selected)
+
+
+def _with_selected(html: str, selected: set[str]) -> str:
+    """Options built without a choice (cached), with the chosen values marked (the first option of each value)."""
+    for value in selected:
         option = format_html('<option value="{}">', value)
         html = html.replace(option, format_html('<option value="{}" selected>', value), 1)
-    return mark_safe(html)  # noqa: S308 — built by format_html from escaped values
+    return mark_safe(html)  # noqa: S308 — built from escaped values
 
 
 def _options_html(choices, selected: set[str]) -> str:
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, mark_safe(" selected") if str(value) in selected else "", label) for value, label in choices),
+    """`<option>`s as Django's select widget writes them (values and labels escaped), without a template or
+    format_html per option: the country list alone has 250."""
+    return mark_safe(  # noqa: S308 — every value and label is escaped
+        "".join(
+            f'<option value="{escape(str(value))}"{" selected" if str(value) in selected else ""}>'
+            f"{escape(str(label))}</option>"
+            for value, label in choices
+        )
+    )
+
+
+def _reference_options_html(name: str, choices, selected: set[str]) -> str:
+    """The options of a reference list (countries, recipient regions, sectors), built once per language and
+    reference version (see `cached_reference`), the chosen ones marked by substitution."""
+    return _with_selected(
+        cached_reference(f"{name}-options-html", lambda: str(_options_html(choices(), set()))), selected
     )
 
 
@@ -93,6 +119,7 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
     """
     form = filterset.form
     org_choices = [(o.code, str(o)) for o in organisations]
+    org_options = None
     controls = []
     for bound in form:
         field, name = bound.field, bound.html_name
@@ -114,11 +141,14 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, groups)
         elif name in ("country", "region"):
             blank = mark_safe('<option value="">---------</option>')
-            options = _options_html(country_choices() if name == "country" else region_choices(), selected)
+            choices = country_choices if name == "country" else region_choices
+            options = _reference_options_html(name, choices, selected)
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name in ("partner", "funder"):
             blank = mark_safe('<option value="">---------</option>')
-            options = _options_html(org_choices, selected)
+            if org_options is None:  # the same organisations for both: written once
+                org_options = _options_html(org_choices, set())
+            options = _with_selected(org_options, selected)
             html = format_html('<select class="form-select{}" {}>{}{}</select>', invalid, attrs, blank, options)
         elif name == "status":
             # Several statuses at once: checkboxes in a fieldset (no Ctrl-click), two columns.
@@ -144,7 +174,11 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
             controls.append(
                 {"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text, "group": True}
             )
+            controls[-1]["block"] = _control_block(controls[-1])
             continue
+        elif name == "sector":  # reference data: cached like the places (sectors bump the version when saved)
+            options = _reference_options_html(name, field.choices.__iter__, selected)
+            html = format_html('<select class="form-select{}" {}>{}</select>', invalid, attrs, options)
         elif hasattr(field, "choices"):
             multiple = mark_safe(' multiple size="4"') if isinstance(value, list) else ""
             options = _options_html(field.choices, selected)
@@ -155,11 +189,39 @@ def filter_controls(filterset: ProgrammeFilter, organisations: list) -> list[dic
                 '<input class="form-control{}" type="{}" {} value="{}">', invalid, kind, attrs, value or ""
             )
         controls.append({"bound": bound, "html": html, "errors": bound.errors, "help_text": field.help_text})
+        controls[-1]["block"] = _control_block(controls[-1])
     return controls
 
 
+def _control_block(c: dict) -> str:
+    """A control with its label (or legend), errors and help text, as the list page lays each out."""
+    bound, auto_id = c["bound"], c["bound"].auto_id
+    errors = " ".join(escape(str(e)) for e in c["errors"])
+    label = escape(str(bound.label))
+    if c.get("group"):
+        described = f' aria-describedby="{auto_id}_error"' if errors else ""
+        error_html = f'<div class="invalid-feedback d-block" id="{auto_id}_error">{errors}</div>' if c["errors"] else ""
+        html = (
+            f'<fieldset class="mb-3"{described}>\n  <legend class="form-label fs-6 mb-1">{label}</legend>\n'
+            f"  {c['html']}\n  {error_html}\n</fieldset>\n"
+        )
+        return mark_safe(html)  # noqa: S308 — labels, errors and values escaped; c["html"] is safe
+    error_html = ""
+    if c["errors"]:
+        typed = f" ({escape(str(bound.value()))})" if bound.name == "area" else ""
+        error_html = f'<div class="invalid-feedback" id="{auto_id}_error">{errors}{typed}</div>'
+    help_html = (
+        f'<div class="form-text" id="{auto_id}_helptext">{escape(str(c["help_text"]))}</div>' if c["help_text"] else ""
+    )
+    html = (
+        f'<div class="mb-3">\n  <label class="form-label" for="{auto_id}">{label}</label>\n  {c["html"]}\n'
+        f"  {error_html}\n  {help_html}\n</div>\n"
+    )
+    return mark_safe(html)  # noqa: S308 — labels, errors and values escaped; c["html"] is safe
+
+
 def _organisations(user) -> list[Organisation]:
-    return list(Organisation.objects.visible_to(user).only("code", "acronym", "name_fr", "name_en"))
+    return list(Organisation.objects.visible_to(user).only("code", "acronym", "acronym_en", "name_fr", "name_en"))
 
 
 def _querystring_without_page(request: HttpRequest) -> str:
@@ -200,6 +262,64 @@ class ListPaginator(Paginator):
         return count if self.exact else count - 1
 
 
+# The list's rows, as programmes/programme_list.html rendered them with one template variable, filter and tag
+# per cell (a third of the page's time): the same HTML, written here once per row.
+_ROW = (
+    '\n    <tr>\n      <td class="text-nowrap" data-label="{l[0]}"><a href="{url}">{code}</a></td>'
+    '<td data-label="{l[1]}">{title}</td><td data-label="{l[2]}">{sector}</td>\n'
+    '      <td data-label="{l[3]}">{status}</td><td class="text-nowrap small" data-label="{l[4]}">{start} – {end}</td>\n'
+    '      <td class="text-end amount" data-label="{l[5]}">{budget} {currency}</td>\n'
+    '      <td class="text-end amount" data-label="{l[6]}">{usd}</td>\n    </tr>\n  '
+)
+_ROW_LABELS = ("Code", "Title", "Sector", "Status", "Period", "Budget", "USD equivalent")
+_ONE = Decimal("1")
+
+
+def whole_amount(value: Decimal | None, separator: str, grouping) -> str:
+    """`value|floatformat:"0g"` (rounded half up to a whole number, grouped by thousands) with the active language's
+    separator and grouping read once per page instead of once per number."""
+    if not isinstance(value, Decimal) or grouping != 3:
+        return floatformat(value, "0g")
+    whole = int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
+    return ("-" if whole < 0 else "") + f"{abs(whole):,}".replace(",", separator)
+
+
+def programme_rows_html(programmes, table: money.RateTable, on) -> str:
+    """The <tbody> content of the list: one row per programme (title and sector in the active language,
+    dates in its short format, the budget and its US dollar equivalent at the rates in force on `on`)."""
+    if not programmes:
+        return mark_safe(f'<tr><td colspan="7">{escape(_("No programme matches."))}</td></tr>\n  ')  # noqa: S308
+    labels = [escape(_(label)) for label in _ROW_LABELS]
+    english = get_language() == "en"
+    statuses = {value: str(label) for value, label in Status.choices}
+    short_date = get_format("SHORT_DATE_FORMAT")
+    separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
+    # One reverse() for the page: the detail URL of any code is this prefix, the quoted code and "/".
+    url_prefix = reverse("programmes:detail", args=["-"])[:-2]
+    rows = []
+    for p in programmes:
+        sector = p.primary_sector
+        usd = None
+        if p.budget is not None:
+            usd, _used = money.to_usd(p.budget, p.currency, on, table)
+        rows.append(
+            _ROW.format(
+                l=labels,
+                url=escape(url_prefix + quote(p.code, safe=RFC3986_SUBDELIMS + "/~:@") + "/"),
+                code=escape(p.code),
+                title=escape((english and p.title_en) or p.title_fr),
+                sector=escape((english and sector.name_en) or sector.name_fr),
+                status=escape(statuses.get(p.status, p.status)),
+                start=escape(dateformat.format(p.planned_start, short_date)) if p.planned_start else "",
+                end=escape(dateformat.format(p.planned_end, short_date)) if p.planned_end else "…",
+                budget=whole_amount(p.budget, separator, grouping),
+                currency=escape(p.currency),
+                usd="—" if usd is None else f"{whole_amount(usd, separator, grouping)} USD",
+            )
+        )
+    return mark_safe("".join(rows))  # noqa: S308 — every value above is escaped
+
+
 @login_required
 @require_safe
 def programme_list(request: HttpRequest) -> HttpResponse:
@@ -217,17 +337,26 @@ def programme_list(request: HttpRequest) -> HttpResponse:
         paginator.object_list = programmes.ranked(filterset.rank_by())
     page = paginator.get_page(request.GET.get("page"))
     querystring = _querystring_without_page(request)
-    # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated): the
-    # page's total, from the rows already read (the list never sums every match: it stays fast at any size).
-    budgets = money.totals((p.currency, p.budget) for p in page) if valid else None
+    form = filterset.form
+    more = ("status", "area", "country", "region", "partner", "role", "funder", "active_from", "active_to", "currency")
     context = {
-        "budgets": budgets,
+        "budgets": None,
+        # "More filters" is open when one of them is set, or when a filter is not valid.
+        "more_open": not valid or any(form[name].value() for name in more),
         "page": page,
         "filter": filterset,
         "valid": valid,
         "querystring": querystring,
         "controls": {c["bound"].name: c for c in filter_controls(filterset, _organisations(request.user))},
     }
+    if valid:
+        # Budgets stay in their currency; beside them their US dollar equivalent at today's rates (stated): each
+        # row's, and the page's total from the rows already read (the list never sums every match: it stays fast
+        # at any size). One read of the rate table for both.
+        rows = list(page)
+        table, on = money.RateTable.load(), timezone.localdate()
+        context["budgets"] = money.totals(((p.currency, p.budget) for p in rows), on=on, table=table)
+        context["rows_html"] = programme_rows_html(rows, table, on)
     return render(request, "programmes/programme_list.html", context)
 
 
