@@ -36,12 +36,16 @@ def _ensure_groups() -> None:
     ensure_validator_group()
 
 
-@pytest.fixture
-def reference(db):
+def ensure_reference_data() -> None:
     """Reference data is present (reloaded if a transactional test flushed it)."""
     if not AdminUnit.objects.exists() or not Sector.objects.exists():
         load_reference_data()
         _ensure_groups()
+
+
+@pytest.fixture
+def reference(db):
+    ensure_reference_data()
 
 
 def make_organisation(code: str, **fields) -> Organisation:
@@ -116,8 +120,7 @@ def partner_b(org_b) -> User:
     return make_user("charlie.partner-b", organisation=org_b)
 
 
-@pytest.fixture
-def programme_a(org_a) -> Programme:
+def make_programme_a(org_a: Organisation) -> Programme:
     """An active programme shared with organisation A, located in a commune of Tillabéri."""
     programme = make_programme(
         org_a, title_fr="Réintégration des migrants à Tillabéri", title_en="Reintegration of migrants in Tillabéri"
@@ -126,10 +129,19 @@ def programme_a(org_a) -> Programme:
     return programme
 
 
-@pytest.fixture
-def programme_b(org_b) -> Programme:
+def make_programme_b(org_b: Organisation) -> Programme:
     """An active programme of organisation B only."""
     return make_programme(org_b, title_fr="Gestion des frontières à Agadez", title_en="Border management in Agadez")
+
+
+@pytest.fixture
+def programme_a(org_a) -> Programme:
+    return make_programme_a(org_a)
+
+
+@pytest.fixture
+def programme_b(org_b) -> Programme:
+    return make_programme_b(org_b)
 
 
 @pytest.fixture
