@@ -21,6 +21,30 @@ from reviews.reference import ensure_review_groups
 _codes = itertools.count(1)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """`--dist loadgroup` (make test): keep each `xdist_group` on one pytest-xdist worker.
+
+    pytest-xdist 3.8 groups tests by appending "@group" to each test's `item._nodeid` on the workers, an attribute
+    pytest 9 no longer reads (the id lives in `item._id`): every group was silently spread over both workers (two
+    Chromiums and two demo seeds for the browser tests, the fresh database of test_roles.py migrated twice...).
+    This does the same through the attribute pytest 9 reads, and leaves ids that already carry the group alone."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data once per test database (it is idempotent)."""
