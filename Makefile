@@ -28,9 +28,11 @@ run: $(VENV)/.runtime
 
 # Two pytest-xdist workers by default (browser tests stay together in one, --dist loadgroup);
 # `make test PYTEST_PARALLEL=` runs in one process, `PYTEST_PARALLEL="-n auto --dist loadgroup"` uses every core.
+# PYTHONDONTWRITEBYTECODE is emptied for pytest only: with it set, pytest rewrites the asserts of every test module
+# and plugin (schemathesis: 440 modules) again in each worker of each run instead of reading its cached copy.
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 test: install
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -p no:cacheprovider $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

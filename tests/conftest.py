@@ -21,6 +21,30 @@ from reviews.reference import ensure_review_groups
 _codes = itertools.count(1)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """`--dist loadgroup` (make test): keep each `xdist_group` on one pytest-xdist worker.
+
+    pytest-xdist 3.8 groups tests by appending "@group" to each test's `item._nodeid` on the workers, an attribute
+    pytest 9 no longer reads (the id lives in `item._id`): every group was silently spread over both workers (two
+    Chromiums and two demo seeds for the browser tests, the fresh database of test_roles.py migrated twice...).
+    This does the same through the attribute pytest 9 reads, and leaves ids that already carry the group alone."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the reference data once per test database (it is idempotent)."""
@@ -36,12 +60,16 @@ def _ensure_groups() -> None:
     ensure_validator_group()
 
 
-@pytest.fixture
-def reference(db):
+def ensure_reference_data() -> None:
     """Reference data is present (reloaded if a transactional test flushed it)."""
     if not AdminUnit.objects.exists() or not Sector.objects.exists():
         load_reference_data()
         _ensure_groups()
+
+
+@pytest.fixture
+def reference(db):
+    ensure_reference_data()
 
 
 def make_organisation(code: str, **fields) -> Organisation:
@@ -116,8 +144,7 @@ def partner_b(org_b) -> User:
     return make_user("charlie.partner-b", organisation=org_b)
 
 
-@pytest.fixture
-def programme_a(org_a) -> Programme:
+def make_programme_a(org_a: Organisation) -> Programme:
     """An active programme shared with organisation A, located in a commune of Tillabéri."""
     programme = make_programme(
         org_a, title_fr="Réintégration des migrants à Tillabéri", title_en="Reintegration of migrants in Tillabéri"
@@ -126,10 +153,19 @@ def programme_a(org_a) -> Programme:
     return programme
 
 
-@pytest.fixture
-def programme_b(org_b) -> Programme:
+def make_programme_b(org_b: Organisation) -> Programme:
     """An active programme of organisation B only."""
     return make_programme(org_b, title_fr="Gestion des frontières à Agadez", title_en="Border management in Agadez")
+
+
+@pytest.fixture
+def programme_a(org_a) -> Programme:
+    return make_programme_a(org_a)
+
+
+@pytest.fixture
+def programme_b(org_b) -> Programme:
+    return make_programme_b(org_b)
 
 
 @pytest.fixture

@@ -9,22 +9,35 @@ partner B only, and a pipeline (draft) programme shared with A.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import translation
 
 from imports.services import import_job_create
 from obligations.models import Obligation
-from programmes.models import Document, Indicator, KeyFigure, Participation, Visibility
+from programmes.models import Document, Indicator, KeyFigure, Participation, Status, Visibility
 from reporting.services import results_report_open
 from reports.models import ReportJob
+
+from .conftest import (
+    ensure_reference_data,
+    make_organisation,
+    make_programme,
+    make_programme_a,
+    make_programme_b,
+    make_user,
+)
 
 MATRIX = json.loads((Path(__file__).parent / "access_matrix.json").read_text(encoding="utf-8"))
 PERSONAS = ["anonymous", "partner_a", "partner_b", "viewer", "staff", "admin"]
@@ -57,23 +70,18 @@ def test_the_matrix_has_no_stale_entries():
     assert stale == []
 
 
-@pytest.fixture
-def world(
-    reference,
-    programme_a,
-    programme_b,
-    draft_a,
-    org_a,
-    partner_a,
-    partner_b,
-    viewer,
-    staff,
-    admin_user,
-    settings,
-    tmp_path,
-):
-    """The personas' logged-in clients and the objects they probe."""
-    settings.MEDIA_ROOT = tmp_path
+def build_world() -> dict:
+    """The personas and the objects they probe: 5 personas, 3 programmes, their documents, a report, an import,
+    obligations and a results report. Media files go to the MEDIA_ROOT in force."""
+    ensure_reference_data()
+    org_a, org_b = make_organisation("org-a", acronym="ORGA"), make_organisation("org-b", acronym="ORGB")
+    programme_a, programme_b = make_programme_a(org_a), make_programme_b(org_b)
+    draft_a = make_programme(org_a, status=Status.PIPELINE)
+    partner_a = make_user("bob.partner-a", organisation=org_a)
+    partner_b = make_user("charlie.partner-b", organisation=org_b)
+    viewer = make_user("victor.viewer", is_staff=True, group="IOM viewers")
+    staff = make_user("alice.staff", is_staff=True, group="IOM programme officers")
+    admin_user = make_user("ada.admin", is_staff=True, is_superuser=True)
     programmes = {"shared": programme_a, "not_shared": programme_b, "draft": draft_a}
     # `staff` is the IOM focal point of the programme shared with A and of the draft.
     for programme in (programme_a, draft_a):
@@ -111,12 +119,13 @@ def world(
         programme=programme_a, user=partner_a, period_start=date(2025, 1, 1), period_end=date(2025, 3, 31)
     )
     users = {"partner_a": partner_a, "partner_b": partner_b, "viewer": viewer, "staff": staff, "admin": admin_user}
-    clients = {"anonymous": Client()}
+    sessions = {}
     for persona, user in users.items():
-        clients[persona] = Client()
-        clients[persona].force_login(user)
+        client = Client()
+        client.force_login(user)
+        sessions[persona] = client.cookies
     return {
-        "clients": clients,
+        "sessions": sessions,
         "programmes": programmes,
         "documents": documents,
         "org_a": org_a,
@@ -125,6 +134,37 @@ def world(
         "obligations": obligations,
         "results_report": results_report,
     }
+
+
+@pytest.fixture(scope="module")
+def built_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, built once for the module inside a transaction of its own (rolled back at the end); each test
+    runs in a savepoint inside it (pytest-django's `db`), so every test starts from the same world whatever the
+    previous one posted. Its media files are copied into each test's own MEDIA_ROOT (a POST may delete one)."""
+    media = tmp_path_factory.mktemp("matrix-media")
+    with django_db_blocker.unblock():
+        atomics = TestCase._enter_atomics()
+        try:
+            with override_settings(MEDIA_ROOT=media), translation.override(django_settings.LANGUAGE_CODE):
+                world = build_world()
+        except BaseException:
+            TestCase._rollback_atomics(atomics)
+            raise
+    yield {**world, "media": media}
+    with django_db_blocker.unblock():
+        TestCase._rollback_atomics(atomics)
+
+
+@pytest.fixture
+def world(built_world, db, settings, tmp_path):
+    """The world of this module and, for each persona, a fresh client logged in with the persona's session."""
+    shutil.copytree(built_world["media"], tmp_path, dirs_exist_ok=True)
+    settings.MEDIA_ROOT = tmp_path
+    clients = {"anonymous": Client()}
+    for persona, cookies in built_world["sessions"].items():
+        clients[persona] = Client()
+        clients[persona].cookies = copy.deepcopy(cookies)
+    return {**built_world, "clients": clients}
 
 
 def expected_status(spec, obj: str | None) -> int:

@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from partners.models import User
 from programmes.models import Programme, ProgrammeLocation
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# Its own xdist group: about half of the browser tests' time, so the two browser groups run on the two workers side by side.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-accessibility")]
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js").read_text()
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
