@@ -2,8 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -15,11 +14,6 @@ from .models import Participation, Programme, Role
 
 PAGE_SIZE = 50
 PROGRAMMES_SHOWN_PER_ROLE = 50
-# Up to this many programmes in a role, the organisation's rows are read and sorted (a few ms); beyond it,
-# walking the programmes in code order finds the first ones sooner. PostgreSQL chooses the walk even for an
-# organisation in 1 programme of 10, and reads thousands of programmes for 50 rows (18 ms instead of 7 at
-# 10,000 programmes): sorting on an expression keeps it from doing so.
-SORT_ROWS_UP_TO = 5000
 
 
 @login_required
@@ -66,12 +60,13 @@ def organisation_detail(request: HttpRequest, code: str) -> HttpResponse:
     for role in Role:
         if not counts.get(role.value):
             continue
-        by_code = F("programme__code") if counts[role.value] > SORT_ROWS_UP_TO else Concat("programme__code", Value(""))
         shown = list(
             Participation.objects.filter(organisation=organisation, role=role, programme__in=visible)
             .select_related("programme")
             .only("programme__code", "programme__title_fr", "programme__title_en", "programme__status")
-            .order_by(by_code)[:PROGRAMMES_SHOWN_PER_ROLE]
+            # The most recently recorded first: read backwards on the (organisation, programme) index, 50 rows
+            # whatever the organisation's size (ordered by code, PostgreSQL walked up to 10⁵ programmes: 0.24 s).
+            .order_by("-programme_id")[:PROGRAMMES_SHOWN_PER_ROLE]
         )
         groups.append({"role": role.label, "code": role.value, "count": counts[role.value], "participations": shown})
     context = {

@@ -314,16 +314,14 @@ def test_organisation_page_of_a_is_a_404_for_partner_b(client, request, persona,
         assert ("NOTE-ACCORD-OIM" in html) == (persona == "staff")
 
 
-@pytest.mark.parametrize("sort_rows_up_to", [5000, 0])
 @pytest.mark.parametrize(("persona", "shown"), [("staff", True), ("partner_a", True), ("partner_b", False)])
-def test_organisation_page_shows_the_first_programmes_of_each_role_in_code_order(
-    client, request, monkeypatch, org_a, persona, shown, sort_rows_up_to
+def test_organisation_page_shows_the_most_recently_recorded_programmes_of_each_role_first(
+    client, request, monkeypatch, org_a, persona, shown
 ):
-    """The first programmes per role in code order, whichever way the rows are read (sorted, or walked)."""
+    """The first programmes per role are the latest recorded (bounded work whatever the organisation's size)."""
     from programmes import organisation_views
 
     monkeypatch.setattr(organisation_views, "PROGRAMMES_SHOWN_PER_ROLE", 3)
-    monkeypatch.setattr(organisation_views, "SORT_ROWS_UP_TO", sort_rows_up_to)
     codes = [make_programme(org_a, code=f"ORD-{n:02d}").code for n in (5, 1, 4, 2, 3)]
     client.force_login(request.getfixturevalue(persona))
     response = client.get(reverse("partners:detail", args=[org_a.code]))
@@ -331,9 +329,10 @@ def test_organisation_page_shows_the_first_programmes_of_each_role_in_code_order
         assert response.status_code == 404
         return
     html = response.content.decode()
-    listed = [code for code in sorted(codes) if code in html]
-    assert listed == ["ORD-01", "ORD-02", "ORD-03"]
-    assert html.index("ORD-01") < html.index("ORD-02") < html.index("ORD-03")
+    listed = [code for code in codes if code in html]
+    assert listed == ["ORD-04", "ORD-02", "ORD-03"]  # recorded last: 4, 2, 3 (after 5 and 1)
+    assert html.index("ORD-03") < html.index("ORD-02") < html.index("ORD-04")
+    assert "récemment" in html
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
