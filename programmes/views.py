@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from itertools import groupby
-from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -39,11 +34,10 @@ from .models import (
     ProgrammeLocation,
     Role,
     Sector,
-    Status,
 )
 from .place_views import map_config
 from .stats import results_framework
-from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS
+from .templatetags.programme_tables import PROGRAMME_TABLE_FIELDS, detail_url_of, status_labels, whole_amount
 
 PAGE_SIZE = 25
 SECTOR_PROGRAMMES_SHOWN = 25
@@ -272,16 +266,6 @@ _ROW = (
     '      <td class="text-end amount" data-label="{l[6]}">{usd}</td>\n    </tr>\n  '
 )
 _ROW_LABELS = ("Code", "Title", "Sector", "Status", "Period", "Budget", "USD equivalent")
-_ONE = Decimal("1")
-
-
-def whole_amount(value: Decimal | None, separator: str, grouping) -> str:
-    """`value|floatformat:"0g"` (rounded half up to a whole number, grouped by thousands) with the active language's
-    separator and grouping read once per page instead of once per number."""
-    if not isinstance(value, Decimal) or grouping != 3:
-        return floatformat(value, "0g")
-    whole = int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
-    return ("-" if whole < 0 else "") + f"{abs(whole):,}".replace(",", separator)
 
 
 def programme_rows_html(programmes, table: money.RateTable, on) -> str:
@@ -291,11 +275,10 @@ def programme_rows_html(programmes, table: money.RateTable, on) -> str:
         return mark_safe(f'<tr><td colspan="7">{escape(_("No programme matches."))}</td></tr>\n  ')  # noqa: S308
     labels = [escape(_(label)) for label in _ROW_LABELS]
     english = get_language() == "en"
-    statuses = {value: str(label) for value, label in Status.choices}
+    statuses = status_labels()
     short_date = get_format("SHORT_DATE_FORMAT")
     separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
-    # One reverse() for the page: the detail URL of any code is this prefix, the quoted code and "/".
-    url_prefix = reverse("programmes:detail", args=["-"])[:-2]
+    url_of = detail_url_of()
     rows = []
     for p in programmes:
         sector = p.primary_sector
@@ -305,7 +288,7 @@ def programme_rows_html(programmes, table: money.RateTable, on) -> str:
         rows.append(
             _ROW.format(
                 l=labels,
-                url=escape(url_prefix + quote(p.code, safe=RFC3986_SUBDELIMS + "/~:@") + "/"),
+                url=escape(url_of(p.code)),
                 code=escape(p.code),
                 title=escape((english and p.title_en) or p.title_fr),
                 sector=escape((english and sector.name_en) or sector.name_fr),

@@ -8,12 +8,14 @@ these pages' time.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 from django import template
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import get_format
 from django.utils.html import conditional_escape
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
@@ -41,6 +43,18 @@ def status_labels() -> dict[str, str]:
     return {value: str(label) for value, label in Status.choices}
 
 
+_ONE = Decimal("1")
+
+
+def whole_amount(value: Decimal | None, separator: str, grouping) -> str:
+    """`value|floatformat:"0g"` (rounded half up to a whole number, grouped by thousands) with the active language's
+    separator and grouping read once per page instead of once per number."""
+    if not isinstance(value, Decimal) or grouping != 3:
+        return floatformat(value, "0g")
+    whole = int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
+    return ("-" if whole < 0 else "") + f"{abs(whole):,}".replace(",", separator)
+
+
 @register.simple_tag
 def programme_table(programmes) -> SafeString:
     esc = conditional_escape
@@ -48,6 +62,7 @@ def programme_table(programmes) -> SafeString:
         esc(_(text)) for text in ("Code", "Title", "Status", "Budget", "USD equivalent")
     )
     url_of, statuses = detail_url_of(), status_labels()
+    separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
     table, on, used, missing = RateTable.load(), timezone.localdate(), {}, set()
     rows = []
     for p in programmes:
@@ -58,12 +73,12 @@ def programme_table(programmes) -> SafeString:
                 missing.add(p.currency)
             elif p.currency != USD:
                 used[p.currency] = rate
-        usd_cell = f"{esc(floatformat(usd, '0g'))} USD" if usd is not None else "—"
+        usd_cell = f"{esc(whole_amount(usd, separator, grouping))} USD" if usd is not None else "—"
         rows.append(
             f'<tr><td class="text-nowrap" data-label="{code_label}"><a href="{esc(url_of(p.code))}">{esc(p.code)}</a>'
             f'</td><td data-label="{title_label}">{esc(p.title)}</td><td data-label="{status_label}">'
             f"{esc(statuses.get(p.status, p.status))}</td>"
-            f'<td class="text-end amount" data-label="{budget_label}">{esc(floatformat(p.budget, "0g"))} '
+            f'<td class="text-end amount" data-label="{budget_label}">{esc(whole_amount(p.budget, separator, grouping))} '
             f'{esc(p.currency)}</td><td class="text-end amount" data-label="{usd_label}">{usd_cell}</td></tr>\n  '
         )
     if not rows:
